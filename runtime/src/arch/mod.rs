@@ -1,0 +1,7 @@
+//! x86-64 specifics: CPU features and control registers, GDT/TSS, the IDT and fault reports,
+//! the local APIC timer. Everything here touches hardware.
+
+pub mod apic;
+pub mod cpu;
+pub mod gdt;
+pub mod idt;

@@ -1,0 +1,315 @@
+//! The program's address space: its main stack, brk heap and anonymous mappings, backed by
+//! zeroed frames on first touch; and the checks that syscall arguments point into it.
+
+use alloc::vec::Vec;
+use spin::Mutex;
+use x86_64::structures::paging::PageTableFlags as F;
+
+use super::layout::{self, page_align_up, APP_BASE, BRK_MAX, MAIN_STACK_SIZE, PAGE_SIZE};
+use super::vmspace::{Prot, Range, Remap, VmSpace};
+use super::{frames, paging};
+use crate::errno::{self, Errno};
+
+struct AppSpace {
+    vm: VmSpace,
+    brk_start: u64,
+    brk: u64,
+    stack: Range,
+    guard: Range,
+    allow_wx: bool,
+}
+
+static APP: Mutex<Option<AppSpace>> = Mutex::new(None);
+
+/// Sets up the space and the main stack (with a guard page below it); returns the stack top.
+pub fn init(allow_wx: bool) -> u64 {
+    let mut vm = VmSpace::new(layout::MMAP_BASE, layout::APP_TOP);
+    let top = layout::APP_TOP - PAGE_SIZE;
+    let stack = Range::new(top - MAIN_STACK_SIZE, top);
+    let guard = Range::new(stack.start - PAGE_SIZE, stack.start);
+    vm.map(Some(guard.start), PAGE_SIZE, Prot::NONE, true).expect("stack guard");
+    vm.map(Some(stack.start), MAIN_STACK_SIZE, Prot::READ | Prot::WRITE, true).expect("stack");
+    *APP.lock() = Some(AppSpace { vm, brk_start: APP_BASE, brk: APP_BASE, stack, guard, allow_wx });
+    top
+}
+
+fn page_flags(prot: Prot) -> Option<F> {
+    if !prot.readable() && !prot.writable() && !prot.executable() {
+        return None;
+    }
+    let mut f = F::PRESENT;
+    if prot.writable() {
+        f |= F::WRITABLE;
+    }
+    if !prot.executable() {
+        f |= F::NO_EXECUTE;
+    }
+    Some(f)
+}
+
+/// Backs `addr`'s page with a zeroed frame. False when out of memory.
+fn populate(addr: u64, flags: F) -> bool {
+    let Some(frame) = frames::alloc_zeroed() else { return false };
+    if paging::map_page(addr & !(PAGE_SIZE - 1), frame, flags).is_err() {
+        // SAFETY: the frame was just allocated and never mapped.
+        unsafe { frames::FRAMES.lock().free(frame) };
+        return false;
+    }
+    true
+}
+
+/// Maps the pages of `[start, end)` now (e.g. the part of the stack the kernel writes first).
+pub fn prefault(start: u64, end: u64) {
+    for page in (start & !(PAGE_SIZE - 1)..end).step_by(PAGE_SIZE as usize) {
+        if paging::flags_of(page).is_none() {
+            assert!(populate(page, F::PRESENT | F::WRITABLE | F::NO_EXECUTE), "out of memory");
+        }
+    }
+}
+
+fn release(range: Range) {
+    for page in (range.start..range.end).step_by(PAGE_SIZE as usize) {
+        if let Some(frame) = paging::unmap_page(page) {
+            // SAFETY: the frame backed a page of the program that is no longer mapped.
+            unsafe { frames::FRAMES.lock().free(frame) };
+        }
+    }
+}
+
+/// Resolves a page fault: true if `addr` lies in the program's space with an access its
+/// protection allows and the page was simply not there yet (it is now, zeroed).
+pub fn handle_page_fault(addr: u64, error: u64) -> bool {
+    let present = error & 1 != 0;
+    let write = error & 2 != 0;
+    let fetch = error & 0x10 != 0;
+    if present {
+        return false;
+    }
+    let Some(guard) = APP.try_lock() else { return false };
+    let Some(app) = guard.as_ref() else { return false };
+    let prot = if addr >= app.brk_start && addr < page_align_up(app.brk).unwrap_or(u64::MAX) {
+        Prot::READ | Prot::WRITE
+    } else {
+        match app.vm.find(addr) {
+            Some(m) => m.prot,
+            None => return false,
+        }
+    };
+    let allowed = if fetch {
+        prot.executable()
+    } else if write {
+        prot.writable()
+    } else {
+        prot.readable()
+    };
+    let Some(flags) = page_flags(prot).filter(|_| allowed) else { return false };
+    drop(guard);
+    if populate(addr, flags) {
+        return true;
+    }
+    kinfo!("out of memory: no frame for the page at {:#x}", addr);
+    false
+}
+
+/// A few words on what lives at `addr`, for fault reports.
+pub fn describe_address(addr: u64) -> &'static str {
+    if addr < PAGE_SIZE {
+        return "the null page";
+    }
+    let img = paging::image_layout();
+    if addr >= img.text.0 && addr < img.text.1 {
+        return "program text";
+    }
+    if addr >= img.start && addr < img.end {
+        return "the image";
+    }
+    let Some(guard) = APP.try_lock() else { return "unknown" };
+    let Some(app) = guard.as_ref() else { return "unknown" };
+    if app.guard.contains(addr) {
+        "the guard page below the main stack: stack overflow"
+    } else if app.stack.contains(addr) {
+        "the main stack"
+    } else if addr >= app.brk_start && addr < app.brk_start + BRK_MAX {
+        if addr < app.brk { "the brk heap" } else { "beyond the brk heap" }
+    } else if let Some(m) = app.vm.find(addr) {
+        if m.prot == Prot::NONE { "a PROT_NONE mapping" } else { "an anonymous mapping" }
+    } else if addr >= layout::KERNEL_STACKS && addr < APP_BASE {
+        "a runtime stack"
+    } else {
+        "not mapped"
+    }
+}
+
+/// Checks that the program may access `[addr, addr + len)` (reading, or writing if `write`),
+/// so a bad pointer gives EFAULT rather than a fault inside the runtime.
+pub fn check_range(addr: u64, len: u64, write: bool) -> Result<(), Errno> {
+    if len == 0 {
+        return Ok(());
+    }
+    let end = addr.checked_add(len).ok_or(errno::EFAULT)?;
+    let img = paging::image_layout();
+    if addr >= img.start && end <= img.end {
+        // Inside the image: data and bss are writable, everything is readable.
+        let ok = !write || (addr >= img.data.0 && end <= img.syms_start);
+        return if ok { Ok(()) } else { Err(errno::EFAULT) };
+    }
+    let guard = APP.lock();
+    let app = guard.as_ref().ok_or(errno::EFAULT)?;
+    if addr >= app.brk_start && end <= app.brk {
+        return Ok(());
+    }
+    let mut at = addr;
+    while at < end {
+        let m = app.vm.find(at).ok_or(errno::EFAULT)?;
+        let ok = if write { m.prot.writable() } else { m.prot.readable() };
+        if !ok {
+            return Err(errno::EFAULT);
+        }
+        at = m.end();
+    }
+    Ok(())
+}
+
+/// brk(2): moves the break within the reserved area; returns the (possibly unchanged) break.
+pub fn brk(new: u64) -> u64 {
+    let mut guard = APP.lock();
+    let app = guard.as_mut().expect("address space");
+    if new >= app.brk_start && new <= app.brk_start + BRK_MAX {
+        let old_end = page_align_up(app.brk).unwrap_or(u64::MAX);
+        let new_end = page_align_up(new).unwrap_or(u64::MAX);
+        app.brk = new;
+        drop(guard);
+        if new_end < old_end {
+            release(Range::new(new_end, old_end));
+        }
+        return new;
+    }
+    app.brk
+}
+
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+
+fn check_wx(app: &AppSpace, prot: Prot) -> Result<(), Errno> {
+    if prot.writable() && prot.executable() && !app.allow_wx {
+        kinfo!("refused a writable and executable mapping (boot with kiln.wx=allow to permit)");
+        return Err(errno::EACCES);
+    }
+    Ok(())
+}
+
+/// mmap(2) of anonymous memory. File mappings need the VFS and return ENODEV for now.
+pub fn mmap(addr: u64, len: u64, prot: u64, flags: u64) -> Result<u64, Errno> {
+    let prot = Prot::from_bits(prot).ok_or(errno::EINVAL)?;
+    if flags & MAP_ANONYMOUS == 0 {
+        return Err(errno::ENODEV);
+    }
+    if flags & (MAP_SHARED | MAP_PRIVATE) == 0 {
+        return Err(errno::EINVAL);
+    }
+    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+    let mut guard = APP.lock();
+    let app = guard.as_mut().expect("address space");
+    check_wx(app, prot)?;
+    if flags & MAP_FIXED_NOREPLACE != 0 {
+        let end = addr.checked_add(len).ok_or(errno::EINVAL)?;
+        if app.vm.iter().any(|m| m.start < end && m.end() > addr) {
+            return Err(errno::EEXIST);
+        }
+    }
+    let hint = (addr != 0).then_some(addr);
+    let mapped = app.vm.map(hint, len, prot, fixed)?;
+    drop(guard);
+    for r in mapped.replaced {
+        release(r);
+    }
+    Ok(mapped.addr)
+}
+
+pub fn munmap(addr: u64, len: u64) -> Result<u64, Errno> {
+    let released: Vec<Range> = APP.lock().as_mut().expect("address space").vm.unmap(addr, len)?;
+    for r in released {
+        release(r);
+    }
+    Ok(0)
+}
+
+pub fn mprotect(addr: u64, len: u64, prot: u64) -> Result<u64, Errno> {
+    let prot = Prot::from_bits(prot).ok_or(errno::EINVAL)?;
+    let mut guard = APP.lock();
+    let app = guard.as_mut().expect("address space");
+    check_wx(app, prot)?;
+    app.vm.protect(addr, len, prot)?;
+    drop(guard);
+    let end = addr + page_align_up(len).ok_or(errno::EINVAL)?;
+    for page in (addr..end).step_by(PAGE_SIZE as usize) {
+        match page_flags(prot) {
+            Some(f) => {
+                paging::set_flags(page, f);
+            }
+            None => release(Range::new(page, page + PAGE_SIZE)),
+        }
+    }
+    Ok(0)
+}
+
+pub fn mremap(old: u64, old_len: u64, new_len: u64, flags: u64) -> Result<u64, Errno> {
+    const MREMAP_MAYMOVE: u64 = 1;
+    if flags & !MREMAP_MAYMOVE != 0 {
+        return Err(errno::EINVAL); // MREMAP_FIXED / DONTUNMAP: not yet
+    }
+    let result = APP.lock().as_mut().expect("address space").vm.remap(
+        old,
+        old_len,
+        new_len,
+        flags & MREMAP_MAYMOVE != 0,
+    )?;
+    match result {
+        Remap::Same { .. } | Remap::Grown { .. } => {}
+        Remap::Shrunk { released, .. } => release(released),
+        Remap::Moved { from, to } => {
+            for off in (0..from.len()).step_by(PAGE_SIZE as usize) {
+                let flags = paging::flags_of(from.start + off);
+                if let (Some(frame), Some(flags)) = (paging::unmap_page(from.start + off), flags) {
+                    if paging::map_page(to.start + off, frame, flags).is_err() {
+                        // SAFETY: the frame was just unmapped and could not be mapped again.
+                        unsafe { frames::FRAMES.lock().free(frame) };
+                        return Err(errno::ENOMEM);
+                    }
+                }
+            }
+        }
+    }
+    Ok(result.addr())
+}
+
+/// madvise(2): MADV_DONTNEED/MADV_FREE drop the pages (they read back as zeros); other
+/// advice is accepted and ignored, as Linux may.
+pub fn madvise(addr: u64, len: u64, advice: u64) -> Result<u64, Errno> {
+    const MADV_DONTNEED: u64 = 4;
+    const MADV_FREE: u64 = 8;
+    if addr % PAGE_SIZE != 0 {
+        return Err(errno::EINVAL);
+    }
+    let end = addr.checked_add(page_align_up(len).ok_or(errno::EINVAL)?).ok_or(errno::EINVAL)?;
+    if advice == MADV_DONTNEED || advice == MADV_FREE {
+        let guard = APP.lock();
+        let app = guard.as_ref().expect("address space");
+        let inside = (addr..end).step_by(PAGE_SIZE as usize).all(|p| app.vm.find(p).is_some());
+        drop(guard);
+        if !inside {
+            return Err(errno::ENOMEM);
+        }
+        release(Range::new(addr, end));
+    }
+    Ok(0)
+}
+
+/// Pages of RAM given to the program so far, and the frames still free (for sysinfo).
+pub fn memory_stats() -> (u64, u64) {
+    let f = frames::FRAMES.lock();
+    (f.total_count() * PAGE_SIZE, f.free_count() * PAGE_SIZE)
+}

@@ -1,0 +1,137 @@
+//! The Linux x86-64 syscall ABI, entered by the `syscall` instruction executed in ring 0.
+//!
+//! musl issues `syscall` inline exactly as on Linux: number in `rax`, arguments in `rdi`,
+//! `rsi`, `rdx`, `r10`, `r8`, `r9`, result in `rax`, `rcx`/`r11` clobbered. The CPU saves
+//! `rip` in `rcx` and `rflags` in `r11`, masks IF/DF/TF/AC (so kernel code runs with
+//! interrupts off), and stays in ring 0 on the caller's stack. The entry stub skips the red
+//! zone before pushing anything, calls [`dispatch`], and returns with `jmp *%rcx` after
+//! restoring the flags. [`table`] maps numbers to handlers, grouped by family in the sibling
+//! modules; each returns `Result<u64, Errno>`. An unknown or unsupported number returns
+//! `-ENOSYS` and prints one line naming the syscall, once.
+
+pub mod numbers;
+
+#[cfg(target_os = "none")]
+pub mod fs;
+#[cfg(target_os = "none")]
+pub mod mm;
+#[cfg(target_os = "none")]
+pub mod process;
+#[cfg(target_os = "none")]
+pub mod table;
+#[cfg(target_os = "none")]
+pub mod time;
+
+#[cfg(target_os = "none")]
+pub use entry::{init, unsupported};
+
+#[cfg(target_os = "none")]
+mod entry {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
+    use x86_64::registers::rflags::RFlags;
+    use x86_64::VirtAddr;
+
+    use super::numbers;
+    use super::table;
+    use crate::errno::{to_ret, Errno};
+
+    /// The six arguments of a syscall, as the caller passed them.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy)]
+    pub struct Frame {
+        pub nr: u64,
+        pub args: [u64; 6],
+    }
+
+    core::arch::global_asm!(
+        r#"
+        .section .text.kiln_syscall, "ax"
+        .global kiln_syscall_entry
+    kiln_syscall_entry:
+        sub $128, %rsp          /* the caller's red zone */
+        push %rcx               /* return rip */
+        push %r11               /* caller's rflags */
+        push %rbp
+        mov %rsp, %rbp
+        push %r9
+        push %r8
+        push %r10
+        push %rdx
+        push %rsi
+        push %rdi
+        push %rax               /* the Frame (nr, args) is now at rsp */
+        mov %rsp, %rdi
+        and $-16, %rsp
+        call {dispatch}
+        lea -56(%rbp), %rsp
+        add $8, %rsp            /* nr */
+        pop %rdi
+        pop %rsi
+        pop %rdx
+        pop %r10
+        pop %r8
+        pop %r9
+        pop %rbp
+        pop %r11
+        pop %rcx
+        push %r11
+        popfq                   /* flags first: lea keeps them, and the red zone is still ours */
+        lea 128(%rsp), %rsp
+        jmp *%rcx
+        "#,
+        dispatch = sym dispatch,
+        options(att_syntax)
+    );
+
+    extern "C" {
+        fn kiln_syscall_entry();
+    }
+
+    /// Points LSTAR at the entry stub; STAR's kernel selectors are the GDT's code/data.
+    pub fn init() {
+        // SAFETY: the stub follows the syscall convention described above; the selectors are
+        // the GDT's kernel code (0x08) and data (0x10); the mask keeps interrupts, direction,
+        // trap and alignment-check flags clear inside the kernel.
+        unsafe {
+            Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
+            LStar::write(VirtAddr::new(kiln_syscall_entry as *const () as u64));
+            Star::write_raw(0x08, 0x08);
+            SFMask::write(
+                RFlags::INTERRUPT_FLAG
+                    | RFlags::DIRECTION_FLAG
+                    | RFlags::TRAP_FLAG
+                    | RFlags::ALIGNMENT_CHECK,
+            );
+        }
+    }
+
+    /// One bit per syscall number already reported as unsupported.
+    static REPORTED: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+
+    extern "C" fn dispatch(frame: &mut Frame) -> i64 {
+        let nr = frame.nr as usize;
+        match table::handler(nr) {
+            Some(h) => to_ret(h(&frame.args)),
+            None => {
+                unsupported(nr);
+                -(Errno::ENOSYS.0 as i64)
+            }
+        }
+    }
+
+    /// Logs an unsupported syscall the first time it is made.
+    pub fn unsupported(nr: usize) {
+        let (word, bit) = (nr / 64, nr % 64);
+        let first = match REPORTED.get(word) {
+            Some(w) => w.fetch_or(1 << bit, Ordering::Relaxed) & (1 << bit) == 0,
+            None => true,
+        };
+        if first {
+            match numbers::name(nr) {
+                Some(name) => kinfo!("unsupported syscall {} ({}) -> ENOSYS", name, nr),
+                None => kinfo!("unknown syscall {} -> ENOSYS", nr),
+            }
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! The process: exit, identity, limits, signals (recorded, not delivered), futexes for one
+//! thread, scheduling queries, TLS (arch_prctl) and entropy.
+
+use spin::Mutex;
+use x86_64::registers::model_specific::{FsBase, GsBase};
+use x86_64::VirtAddr;
+
+use crate::errno::{self, Errno, SysResult};
+use crate::mm::user::check_range;
+
+/// The only process and thread: pid 1, tid 1.
+const PID: u64 = 1;
+
+fn out<'a>(ptr: u64, len: usize) -> Result<&'a mut [u8], Errno> {
+    check_range(ptr, len as u64, true)?;
+    // SAFETY: checked writable for the program; nothing else runs during the syscall.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr as *mut u8, len) })
+}
+
+fn input<'a>(ptr: u64, len: usize) -> Result<&'a [u8], Errno> {
+    check_range(ptr, len as u64, false)?;
+    // SAFETY: checked readable for the program.
+    Ok(unsafe { core::slice::from_raw_parts(ptr as *const u8, len) })
+}
+
+fn read_u64s<const N: usize>(ptr: u64) -> Result<[u64; N], Errno> {
+    let bytes = input(ptr, N * 8)?;
+    let mut v = [0u64; N];
+    for (i, chunk) in bytes.chunks_exact(8).enumerate() {
+        v[i] = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+    }
+    Ok(v)
+}
+
+fn write_u64s(ptr: u64, values: &[u64]) -> Result<(), Errno> {
+    let bytes = out(ptr, values.len() * 8)?;
+    for (chunk, v) in bytes.chunks_exact_mut(8).zip(values) {
+        chunk.copy_from_slice(&v.to_ne_bytes());
+    }
+    Ok(())
+}
+
+pub fn exit(a: &[u64; 6]) -> SysResult {
+    crate::drivers::exit::exit_vm((a[0] & 0xff) as i32)
+}
+
+pub fn getpid(_: &[u64; 6]) -> SysResult {
+    Ok(PID)
+}
+
+pub fn getppid(_: &[u64; 6]) -> SysResult {
+    Ok(0)
+}
+
+/// Everything runs as root (uid/gid 0), as in a container's init.
+pub fn getuid(_: &[u64; 6]) -> SysResult {
+    Ok(0)
+}
+
+pub fn set_tid_address(_: &[u64; 6]) -> SysResult {
+    Ok(PID)
+}
+
+pub fn set_robust_list(a: &[u64; 6]) -> SysResult {
+    // struct robust_list_head is 24 bytes; with one thread there is nobody to wake on exit.
+    if a[1] != 24 {
+        return Err(errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn arch_prctl(a: &[u64; 6]) -> SysResult {
+    const ARCH_SET_GS: u64 = 0x1001;
+    const ARCH_SET_FS: u64 = 0x1002;
+    const ARCH_GET_FS: u64 = 0x1003;
+    const ARCH_GET_GS: u64 = 0x1004;
+    let canonical = |v: u64| VirtAddr::try_new(v).map_err(|_| errno::EPERM);
+    match a[0] {
+        ARCH_SET_FS => FsBase::write(canonical(a[1])?),
+        ARCH_SET_GS => GsBase::write(canonical(a[1])?),
+        ARCH_GET_FS => write_u64s(a[1], &[FsBase::read().as_u64()])?,
+        ARCH_GET_GS => write_u64s(a[1], &[GsBase::read().as_u64()])?,
+        _ => return Err(errno::EINVAL),
+    }
+    Ok(0)
+}
+
+pub fn uname(a: &[u64; 6]) -> SysResult {
+    let buf = out(a[0], 6 * 65)?;
+    buf.fill(0);
+    let fields: [&[u8]; 6] = [
+        b"Kiln",
+        b"kiln",
+        concat!(env!("CARGO_PKG_VERSION"), "-kiln").as_bytes(),
+        b"#1",
+        b"x86_64",
+        b"(none)",
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        buf[i * 65..i * 65 + f.len()].copy_from_slice(f);
+    }
+    Ok(0)
+}
+
+pub fn getrandom(a: &[u64; 6]) -> SysResult {
+    const GRND_NONBLOCK: u64 = 1;
+    const GRND_RANDOM: u64 = 2;
+    const GRND_INSECURE: u64 = 4;
+    if a[2] & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 {
+        return Err(errno::EINVAL);
+    }
+    let len = a[1].min(i32::MAX as u64) as usize;
+    crate::kernel::fill_random(out(a[0], len)?);
+    Ok(len as u64)
+}
+
+const NSIG: usize = 64;
+const SIGKILL: u64 = 9;
+const SIGSTOP: u64 = 19;
+const SIG_IGN: u64 = 1;
+
+/// Signal dispositions and the mask, recorded so programs that install handlers start; no
+/// signal is ever delivered to a handler yet.
+struct Signals {
+    actions: [[u64; 4]; NSIG],
+    mask: u64,
+    altstack: [u64; 3],
+}
+
+static SIGNALS: Mutex<Signals> = Mutex::new(Signals {
+    actions: [[0; 4]; NSIG],
+    mask: 0,
+    altstack: [0, 2, 0], // SS_DISABLE
+});
+
+pub fn rt_sigaction(a: &[u64; 6]) -> SysResult {
+    let sig = a[0];
+    if a[3] != 8 || sig == 0 || sig as usize > NSIG {
+        return Err(errno::EINVAL);
+    }
+    let new = if a[1] != 0 { Some(read_u64s::<4>(a[1])?) } else { None };
+    if new.is_some() && (sig == SIGKILL || sig == SIGSTOP) {
+        return Err(errno::EINVAL);
+    }
+    let mut s = SIGNALS.lock();
+    let slot = &mut s.actions[sig as usize - 1];
+    if a[2] != 0 {
+        write_u64s(a[2], &slot[..])?;
+    }
+    if let Some(new) = new {
+        *slot = new;
+    }
+    Ok(0)
+}
+
+pub fn rt_sigprocmask(a: &[u64; 6]) -> SysResult {
+    const SIG_BLOCK: u64 = 0;
+    const SIG_UNBLOCK: u64 = 1;
+    const SIG_SETMASK: u64 = 2;
+    if a[3] != 8 {
+        return Err(errno::EINVAL);
+    }
+    let mut s = SIGNALS.lock();
+    let old = s.mask;
+    if a[1] != 0 {
+        let [set] = read_u64s::<1>(a[1])?;
+        let unblockable = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+        s.mask = match a[0] {
+            SIG_BLOCK => old | set,
+            SIG_UNBLOCK => old & !set,
+            SIG_SETMASK => set,
+            _ => return Err(errno::EINVAL),
+        } & !unblockable;
+    }
+    if a[2] != 0 {
+        write_u64s(a[2], &[old])?;
+    }
+    Ok(0)
+}
+
+pub fn sigaltstack(a: &[u64; 6]) -> SysResult {
+    let mut s = SIGNALS.lock();
+    if a[1] != 0 {
+        write_u64s(a[1], &s.altstack)?;
+    }
+    if a[0] != 0 {
+        let [sp, flags, size] = read_u64s::<3>(a[0])?;
+        const SS_DISABLE: u64 = 2;
+        const MINSIGSTKSZ: u64 = 2048;
+        let flags = flags & 0xffff_ffff;
+        if flags & !SS_DISABLE != 0 {
+            return Err(errno::EINVAL);
+        }
+        if flags & SS_DISABLE == 0 && size < MINSIGSTKSZ {
+            return Err(errno::ENOMEM);
+        }
+        s.altstack = [sp, flags, size];
+    }
+    Ok(0)
+}
+
+fn signal_name(sig: u64) -> &'static str {
+    const NAMES: [&str; 31] = [
+        "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+        "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+        "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+        "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
+        "SIGPWR", "SIGSYS",
+    ];
+    NAMES.get(sig as usize - 1).copied().unwrap_or("a real-time signal")
+}
+
+/// A signal sent to ourselves (abort() raises SIGABRT): ignored signals are dropped;
+/// anything else ends the VM as the default action would end a process, with a backtrace of
+/// the caller. Handlers are not run yet, and the line says so.
+fn raise(sig: u64) -> SysResult {
+    if sig == 0 {
+        return Ok(0);
+    }
+    if sig as usize > NSIG {
+        return Err(errno::EINVAL);
+    }
+    const SIGCHLD: u64 = 17;
+    const SIGCONT: u64 = 18;
+    const SIGURG: u64 = 23;
+    const SIGWINCH: u64 = 28;
+    let handler = SIGNALS.lock().actions[sig as usize - 1][0];
+    if handler == SIG_IGN || (handler == 0 && matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH)) {
+        return Ok(0);
+    }
+    let note = if handler != 0 { " (its handler was not run: signal delivery is not supported yet)" } else { "" };
+    kinfo!("killed by signal {} ({}){}", signal_name(sig), sig, note);
+    crate::kernel::backtrace_here();
+    crate::drivers::exit::exit_vm(128 + sig as i32)
+}
+
+pub fn kill(a: &[u64; 6]) -> SysResult {
+    match a[0] as i64 {
+        0 | 1 | -1 => raise(a[1]),
+        _ => Err(errno::ESRCH),
+    }
+}
+
+pub fn tkill(a: &[u64; 6]) -> SysResult {
+    if a[0] != PID {
+        return Err(errno::ESRCH);
+    }
+    raise(a[1])
+}
+
+pub fn tgkill(a: &[u64; 6]) -> SysResult {
+    if a[0] != PID || a[1] != PID {
+        return Err(errno::ESRCH);
+    }
+    raise(a[2])
+}
+
+/// futex(2) for a single thread: a wait whose value matches can only end by its timeout,
+/// since no other thread exists to wake it; without a timeout it would hang forever, so the
+/// VM ends with a message instead.
+pub fn futex(a: &[u64; 6]) -> SysResult {
+    const FUTEX_WAIT: u64 = 0;
+    const FUTEX_WAKE: u64 = 1;
+    const FUTEX_REQUEUE: u64 = 3;
+    const FUTEX_CMP_REQUEUE: u64 = 4;
+    const FUTEX_WAIT_BITSET: u64 = 9;
+    const FUTEX_WAKE_BITSET: u64 = 10;
+    const FUTEX_CMD_MASK: u64 = !(128 | 256);
+    let (uaddr, op, val, timeout) = (a[0], a[1] & FUTEX_CMD_MASK, a[2] as u32, a[3]);
+    match op {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            if uaddr % 4 != 0 {
+                return Err(errno::EINVAL);
+            }
+            let word = input(uaddr, 4)?;
+            if u32::from_ne_bytes([word[0], word[1], word[2], word[3]]) != val {
+                return Err(errno::EAGAIN);
+            }
+            if timeout == 0 {
+                kinfo!("deadlock: futex wait at {:#x} with no other thread to wake it", uaddr);
+                crate::kernel::backtrace_here();
+                crate::drivers::exit::exit_vm(134);
+            }
+            let [sec, nsec] = read_u64s::<2>(timeout)?;
+            let t = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
+            // FUTEX_WAIT takes a relative timeout; FUTEX_WAIT_BITSET an absolute one.
+            let deadline = if op == FUTEX_WAIT {
+                crate::time::monotonic_ns().saturating_add(t)
+            } else if a[1] & 256 != 0 {
+                let now_real = crate::time::realtime_ns();
+                crate::time::monotonic_ns().saturating_add(t.saturating_sub(now_real))
+            } else {
+                t
+            };
+            crate::time::sleep_until(deadline);
+            Err(errno::ETIMEDOUT)
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET | FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => Ok(0),
+        _ => Err(errno::ENOSYS),
+    }
+}
+
+pub fn sched_yield(_: &[u64; 6]) -> SysResult {
+    Ok(0)
+}
+
+pub fn sched_getaffinity(a: &[u64; 6]) -> SysResult {
+    if a[0] != 0 && a[0] != PID {
+        return Err(errno::ESRCH);
+    }
+    if a[1] < 8 || a[1] % 8 != 0 {
+        return Err(errno::EINVAL);
+    }
+    write_u64s(a[2], &[1])?;
+    Ok(8)
+}
+
+pub fn sched_setaffinity(a: &[u64; 6]) -> SysResult {
+    if a[0] != 0 && a[0] != PID {
+        return Err(errno::ESRCH);
+    }
+    let bytes = input(a[2], a[1].min(128) as usize)?;
+    if bytes.first().is_some_and(|b| b & 1 != 0) {
+        Ok(0)
+    } else {
+        Err(errno::EINVAL)
+    }
+}
+
+const RLIM_INFINITY: u64 = u64::MAX;
+const RLIMIT_NLIMITS: usize = 16;
+
+static RLIMITS: Mutex<[[u64; 2]; RLIMIT_NLIMITS]> = Mutex::new({
+    let mut l = [[RLIM_INFINITY; 2]; RLIMIT_NLIMITS];
+    l[3] = [crate::mm::layout::MAIN_STACK_SIZE, RLIM_INFINITY]; // RLIMIT_STACK
+    l[4] = [0, RLIM_INFINITY]; // RLIMIT_CORE
+    l[7] = [1024, 1024]; // RLIMIT_NOFILE
+    l
+});
+
+pub fn prlimit64(a: &[u64; 6]) -> SysResult {
+    if a[0] != 0 && a[0] != PID {
+        return Err(errno::ESRCH);
+    }
+    let resource = a[1] as usize;
+    if resource >= RLIMIT_NLIMITS {
+        return Err(errno::EINVAL);
+    }
+    let new = if a[2] != 0 { Some(read_u64s::<2>(a[2])?) } else { None };
+    let mut limits = RLIMITS.lock();
+    if a[3] != 0 {
+        write_u64s(a[3], &limits[resource])?;
+    }
+    if let Some([cur, max]) = new {
+        if cur > max {
+            return Err(errno::EINVAL);
+        }
+        limits[resource] = [cur, max];
+    }
+    Ok(0)
+}
+
+pub fn getrlimit(a: &[u64; 6]) -> SysResult {
+    prlimit64(&[0, a[0], 0, a[1], 0, 0])
+}
+
+pub fn setrlimit(a: &[u64; 6]) -> SysResult {
+    prlimit64(&[0, a[0], a[1], 0, 0, 0])
+}
+
+pub fn sysinfo(a: &[u64; 6]) -> SysResult {
+    let (total, free) = crate::mm::user::memory_stats();
+    let buf = out(a[0], 112)?;
+    buf.fill(0);
+    let uptime = crate::time::monotonic_ns() / 1_000_000_000;
+    buf[0..8].copy_from_slice(&uptime.to_ne_bytes());
+    buf[32..40].copy_from_slice(&total.to_ne_bytes());
+    buf[40..48].copy_from_slice(&free.to_ne_bytes());
+    buf[80..82].copy_from_slice(&1u16.to_ne_bytes()); // procs
+    buf[104..108].copy_from_slice(&1u32.to_ne_bytes()); // mem_unit
+    Ok(0)
+}
+
+pub fn umask(a: &[u64; 6]) -> SysResult {
+    static UMASK: Mutex<u64> = Mutex::new(0o022);
+    let mut m = UMASK.lock();
+    let old = *m;
+    *m = a[0] & 0o777;
+    Ok(old)
+}

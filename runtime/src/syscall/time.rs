@@ -1,0 +1,103 @@
+//! Clocks and sleeping.
+
+use crate::errno::{self, Errno, SysResult};
+use crate::mm::user::check_range;
+use crate::time;
+
+const CLOCK_REALTIME: u64 = 0;
+const CLOCK_MONOTONIC: u64 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
+const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+const CLOCK_MONOTONIC_RAW: u64 = 4;
+const CLOCK_REALTIME_COARSE: u64 = 5;
+const CLOCK_MONOTONIC_COARSE: u64 = 6;
+const CLOCK_BOOTTIME: u64 = 7;
+const TIMER_ABSTIME: u64 = 1;
+const NS: u64 = 1_000_000_000;
+
+fn now(clock: u64) -> Result<u64, Errno> {
+    match clock {
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(time::realtime_ns()),
+        // One program on one vCPU: the VM's uptime is its CPU time, as near as we can tell.
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME
+        | CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Ok(time::monotonic_ns()),
+        _ => Err(errno::EINVAL),
+    }
+}
+
+fn write_pair(ptr: u64, a: u64, b: u64) -> Result<(), Errno> {
+    check_range(ptr, 16, true)?;
+    if ptr % 8 != 0 {
+        return Err(errno::EFAULT);
+    }
+    // SAFETY: 16 writable, aligned bytes (struct timespec / struct timeval).
+    unsafe { (ptr as *mut [u64; 2]).write([a, b]) };
+    Ok(())
+}
+
+fn read_timespec(ptr: u64) -> Result<u64, Errno> {
+    check_range(ptr, 16, false)?;
+    if ptr % 8 != 0 {
+        return Err(errno::EFAULT);
+    }
+    // SAFETY: 16 readable, aligned bytes.
+    let [sec, nsec] = unsafe { (ptr as *const [i64; 2]).read() };
+    if sec < 0 || !(0..NS as i64).contains(&nsec) {
+        return Err(errno::EINVAL);
+    }
+    Ok((sec as u64).saturating_mul(NS).saturating_add(nsec as u64))
+}
+
+pub fn clock_gettime(a: &[u64; 6]) -> SysResult {
+    let t = now(a[0])?;
+    write_pair(a[1], t / NS, t % NS)?;
+    Ok(0)
+}
+
+pub fn clock_getres(a: &[u64; 6]) -> SysResult {
+    now(a[0])?;
+    if a[1] != 0 {
+        write_pair(a[1], 0, 1)?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday(a: &[u64; 6]) -> SysResult {
+    if a[0] != 0 {
+        let t = time::realtime_ns();
+        write_pair(a[0], t / NS, t % NS / 1000)?;
+    }
+    Ok(0)
+}
+
+pub fn time(a: &[u64; 6]) -> SysResult {
+    let secs = time::realtime_ns() / NS;
+    if a[0] != 0 {
+        check_range(a[0], 8, true)?;
+        // SAFETY: 8 writable bytes.
+        unsafe { (a[0] as *mut u64).write_unaligned(secs) };
+    }
+    Ok(secs)
+}
+
+/// Sleeps until the deadline on `clock`'s timeline. Nothing can interrupt the sleep (signals
+/// are not delivered), so the remaining time is always zero.
+fn sleep(clock: u64, deadline_or_len: u64, absolute: bool) -> SysResult {
+    let start = now(clock)?;
+    let len = if absolute { deadline_or_len.saturating_sub(start) } else { deadline_or_len };
+    time::sleep_until(time::monotonic_ns().saturating_add(len));
+    Ok(0)
+}
+
+pub fn nanosleep(a: &[u64; 6]) -> SysResult {
+    let len = read_timespec(a[0])?;
+    sleep(CLOCK_MONOTONIC, len, false)
+}
+
+pub fn clock_nanosleep(a: &[u64; 6]) -> SysResult {
+    if a[0] == CLOCK_THREAD_CPUTIME_ID {
+        return Err(errno::EINVAL);
+    }
+    let t = read_timespec(a[2])?;
+    sleep(a[0], t, a[1] & TIMER_ABSTIME != 0)
+}
