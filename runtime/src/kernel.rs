@@ -30,6 +30,15 @@ fn phys_reader<'a>(phys: u64, len: usize) -> Option<&'a [u8]> {
     Some(unsafe { core::slice::from_raw_parts(phys as *const u8, len) })
 }
 
+/// TSC at the stages of bring-up, printed with `kiln.boottime`.
+pub static STAGES: [core::sync::atomic::AtomicU64; 5] =
+    [const { core::sync::atomic::AtomicU64::new(0) }; 5];
+pub const STAGE_NAMES: [&str; 5] = ["console+cpu", "memory", "gdt/idt/apic", "clocks", "rest"];
+
+fn stamp(i: usize) {
+    STAGES[i].store(cpu::rdtsc(), Ordering::Relaxed);
+}
+
 #[no_mangle]
 pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::drivers::serial::CONSOLE.lock().init();
@@ -48,7 +57,9 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
             crate::drivers::exit::exit_vm(125);
         }
     };
+    stamp(0);
     init_memory(&boot, info_phys as u64);
+    stamp(1);
 
     let ist_tops = core::array::from_fn(|i| {
         let base = KERNEL_STACKS + i as u64 * (KERNEL_STACK_SIZE + PAGE_SIZE) + PAGE_SIZE;
@@ -57,7 +68,9 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     gdt::init(ist_tops);
     idt::init();
     apic::init();
+    stamp(2);
     crate::time::init(entry::boot_tsc());
+    stamp(3);
 
     let cmdline = Cmdline::parse(boot.cmdline);
     for name in cmdline.unknown_options(KNOWN_OPTIONS) {
@@ -77,6 +90,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
 
     crate::syscall::init();
     crate::syscall::fs::init();
+    stamp(4);
     let stack_top = user::init(cmdline.option("wx") == Some("allow"));
     crate::process::start::start(&cmdline, stack_top, &features)
 }
@@ -189,9 +203,17 @@ pub fn write_backtrace(out: &mut dyn Write, rip: u64, mut rbp: u64) {
     }
 }
 
-/// A backtrace of the caller, for fatal conditions found inside syscalls.
+/// A backtrace of the program at the syscall in progress, for fatal conditions found inside
+/// a syscall (abort, deadlock).
+pub fn backtrace_of_caller() {
+    let (rip, rbp) = crate::syscall::caller();
+    let mut console = crate::drivers::serial::CONSOLE.lock();
+    write_backtrace(&mut *console, rip.wrapping_sub(1), rbp);
+}
+
+/// A backtrace of the runtime itself, for panics.
 #[inline(never)]
-pub fn backtrace_here() {
+fn backtrace_here() {
     let rbp: u64;
     // SAFETY: reads the frame pointer register only.
     unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack)) };

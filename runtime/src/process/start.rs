@@ -93,6 +93,12 @@ pub fn start(cmdline: &Cmdline<'_>, stack_top: u64, features: &Features) -> ! {
             crate::time::ticks_to_ns(now - entry) / 1000,
             crate::time::ticks_to_ns(entry) / 1000
         );
+        let mut prev = entry;
+        for (i, name) in crate::kernel::STAGE_NAMES.iter().enumerate() {
+            let t = crate::kernel::STAGES[i].load(core::sync::atomic::Ordering::Relaxed);
+            kinfo!("  {:<14} {:>6} us", name, crate::time::ticks_to_ns(t - prev) / 1000);
+            prev = t;
+        }
     }
     // SAFETY: the stack is built as Linux's ABI requires for _start; interrupts are enabled
     // for the program; general registers are cleared so nothing of the kernel leaks.

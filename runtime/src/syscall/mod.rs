@@ -23,7 +23,7 @@ pub mod table;
 pub mod time;
 
 #[cfg(target_os = "none")]
-pub use entry::{init, unsupported};
+pub use entry::{caller, init, unsupported};
 
 #[cfg(target_os = "none")]
 mod entry {
@@ -36,12 +36,24 @@ mod entry {
     use super::table;
     use crate::errno::{to_ret, Errno};
 
-    /// The six arguments of a syscall, as the caller passed them.
+    /// What the entry stub pushed: the number, the six arguments, and the caller's `rbp`,
+    /// `rflags` and return address.
     #[repr(C)]
     #[derive(Debug, Clone, Copy)]
     pub struct Frame {
         pub nr: u64,
         pub args: [u64; 6],
+        pub rbp: u64,
+        pub rflags: u64,
+        pub rip: u64,
+    }
+
+    /// The caller of the syscall in progress (rip, rbp), for backtraces of fatal conditions
+    /// found inside a syscall (abort, deadlock).
+    static CALLER: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+    pub fn caller() -> (u64, u64) {
+        (CALLER[0].load(Ordering::Relaxed), CALLER[1].load(Ordering::Relaxed))
     }
 
     core::arch::global_asm!(
@@ -111,6 +123,8 @@ mod entry {
 
     extern "C" fn dispatch(frame: &mut Frame) -> i64 {
         let nr = frame.nr as usize;
+        CALLER[0].store(frame.rip, Ordering::Relaxed);
+        CALLER[1].store(frame.rbp, Ordering::Relaxed);
         match table::handler(nr) {
             Some(h) => to_ret(h(&frame.args)),
             None => {

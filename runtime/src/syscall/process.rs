@@ -230,7 +230,7 @@ fn raise(sig: u64) -> SysResult {
     }
     let note = if handler != 0 { " (its handler was not run: signal delivery is not supported yet)" } else { "" };
     kinfo!("killed by signal {} ({}){}", signal_name(sig), sig, note);
-    crate::kernel::backtrace_here();
+    crate::kernel::backtrace_of_caller();
     crate::drivers::exit::exit_vm(128 + sig as i32)
 }
 
@@ -278,7 +278,7 @@ pub fn futex(a: &[u64; 6]) -> SysResult {
             }
             if timeout == 0 {
                 kinfo!("deadlock: futex wait at {:#x} with no other thread to wake it", uaddr);
-                crate::kernel::backtrace_here();
+                crate::kernel::backtrace_of_caller();
                 crate::drivers::exit::exit_vm(134);
             }
             let [sec, nsec] = read_u64s::<2>(timeout)?;

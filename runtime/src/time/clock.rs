@@ -7,7 +7,7 @@ use super::civil;
 use crate::arch::{apic, cpu};
 
 const PIT_HZ: u64 = 1_193_182;
-const CALIBRATION_MS: u64 = 5;
+const CALIBRATION_MS: u64 = 2;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
