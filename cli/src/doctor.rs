@@ -1,0 +1,210 @@
+//! Checks that the host has what Kiln needs (Debian packages, the Rust target) and installs
+//! what is missing when asked to.
+
+use crate::{Failure, Result};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::{Command, Stdio};
+
+/// Every Debian package Kiln uses, and what for.
+pub const PACKAGES: [(&str, &str); 11] = [
+    ("clang", "compiles apps and libc-shim"),
+    ("lld", "links images"),
+    ("libc++-dev", "C++ standard library"),
+    ("libc++abi-dev", "C++ ABI library and libunwind"),
+    ("musl-dev", "the C library"),
+    ("qemu-system-x86", "runs images"),
+    ("qemu-system-data", "qboot, the fast BIOS for -M pc/q35"),
+    ("cmake", "builds projects"),
+    ("ninja-build", "fast CMake builds"),
+    ("grub-common", "bootable disk images"),
+    ("binutils", "objcopy and ar for the runtime archives"),
+];
+/// What `kiln build` cannot do without.
+pub const FOR_BUILD: [&str; 7] = [
+    "clang",
+    "lld",
+    "libc++-dev",
+    "libc++abi-dev",
+    "musl-dev",
+    "cmake",
+    "binutils",
+];
+/// What `kiln run` cannot do without.
+pub const FOR_RUN: [&str; 1] = ["qemu-system-x86"];
+pub const RUST_TARGET: &str = "x86_64-unknown-none";
+
+/// The packages of `wanted` that `dpkg-query` does not report as installed. `None` when this
+/// is not a Debian-like system (no dpkg-query): nothing can be checked.
+pub fn missing_packages(wanted: &[&str]) -> Option<Vec<String>> {
+    let out = Command::new("dpkg-query")
+        .arg("-W")
+        .arg("-f=${Package}\t${db:Status-Abbrev}\n")
+        .args(wanted)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    Some(not_installed(wanted, &String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Parses `dpkg-query -W -f='${Package}\t${db:Status-Abbrev}\n'` output: installed packages
+/// read `ii`.
+pub fn not_installed(wanted: &[&str], dpkg_output: &str) -> Vec<String> {
+    let installed: Vec<&str> = dpkg_output
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(_, status)| status.trim_end().starts_with("ii"))
+        .map(|(name, _)| name.split(':').next().unwrap_or(name))
+        .collect();
+    wanted
+        .iter()
+        .filter(|p| !installed.contains(p))
+        .map(|p| p.to_string())
+        .collect()
+}
+
+/// Whether `rustup` lists the runtime's target as installed (`None`: no rustup).
+pub fn rust_target_installed() -> Option<bool> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .ok()?;
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == RUST_TARGET),
+    )
+}
+
+/// The fast check `kiln build` and `kiln run` make first: one dpkg-query call.
+pub fn require(wanted: &[&str]) -> Result<()> {
+    match missing_packages(wanted) {
+        Some(missing) if !missing.is_empty() => Err(Failure::usage(format!(
+            "missing Debian packages: {}; run `kiln doctor --install`",
+            missing.join(" ")
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// The commands that install what is missing.
+pub fn install_commands(packages: &[String], rust_target: bool, root: bool) -> Vec<String> {
+    let mut commands = Vec::new();
+    if !packages.is_empty() {
+        let sudo = if root { "" } else { "sudo " };
+        commands.push(format!(
+            "{sudo}apt-get update && {sudo}apt-get install -y {}",
+            packages.join(" ")
+        ));
+    }
+    if rust_target {
+        commands.push(format!("rustup target add {RUST_TARGET}"));
+    }
+    commands
+}
+
+/// `kiln doctor [--install] [--yes]`; returns the exit code.
+pub fn doctor(install: bool, yes: bool) -> Result<i32> {
+    let names: Vec<&str> = PACKAGES.iter().map(|(name, _)| *name).collect();
+    let Some(missing) = missing_packages(&names) else {
+        return Err(Failure::usage("dpkg-query not found: kiln doctor knows Debian's packages only; install the equivalents of: clang lld libc++-dev libc++abi-dev musl-dev qemu-system-x86 cmake ninja-build").into());
+    };
+    let target_missing = match rust_target_installed() {
+        Some(installed) => !installed,
+        None => {
+            println!(
+                "rustup not found: install Rust from https://rustup.rs, then run kiln doctor again"
+            );
+            return Ok(1);
+        }
+    };
+    for (name, why) in PACKAGES {
+        let mark = if missing.iter().any(|m| m == name) {
+            "missing"
+        } else {
+            "ok"
+        };
+        println!("{mark:>7}  {name:<19} {why}");
+    }
+    let mark = if target_missing { "missing" } else { "ok" };
+    println!("{mark:>7}  {:<19} the runtime's Rust target", RUST_TARGET);
+    if missing.is_empty() && !target_missing {
+        println!("kiln doctor: everything Kiln needs is installed");
+        return Ok(0);
+    }
+
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let commands = install_commands(&missing, target_missing, is_root);
+    println!("to install what is missing, run:");
+    for command in &commands {
+        println!("  {command}");
+    }
+    if !install {
+        return Ok(1);
+    }
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    if !yes && !ci {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("kiln doctor: not a terminal; rerun with --yes to install without asking");
+            return Ok(1);
+        }
+        print!("run these commands now? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(1);
+        }
+    }
+    for command in &commands {
+        eprintln!("kiln doctor: running {command}");
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()?;
+        if !status.success() {
+            return Err(Failure::new(
+                1,
+                format!("`{command}` failed; fix the error above and run kiln doctor again"),
+            )
+            .into());
+        }
+    }
+    println!("kiln doctor: installed");
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dpkg_output_is_parsed() {
+        let out = "clang\tii \nlld\trc \nmusl-dev:amd64\tii \n";
+        assert_eq!(
+            not_installed(&["clang", "lld", "musl-dev", "cmake"], out),
+            ["lld", "cmake"]
+        );
+    }
+
+    #[test]
+    fn commands_name_what_is_missing() {
+        let pkgs = vec!["lld".to_owned(), "cmake".to_owned()];
+        assert_eq!(
+            install_commands(&pkgs, true, true),
+            [
+                "apt-get update && apt-get install -y lld cmake",
+                "rustup target add x86_64-unknown-none"
+            ]
+        );
+        assert_eq!(
+            install_commands(&pkgs, false, false),
+            ["sudo apt-get update && sudo apt-get install -y lld cmake"]
+        );
+        assert!(install_commands(&[], false, true).is_empty());
+    }
+}

@@ -1,0 +1,114 @@
+//! The `kiln` command as a library: the integration tests call these functions directly.
+//!
+//! Each module does one job of the image pipeline described in `docs/ARCHITECTURE.md`
+//! ("The image contract"):
+//!
+//! - [`toolchain`]: the one source of the C/C++ compile flags and of the tools' paths;
+//! - [`runtime`]: builds `target/kiln/libkiln_runtime.a` (localized) and `libkiln_shim.a`;
+//! - [`link`]: the link driver (two passes, the second adds the `.kiln_syms` table);
+//! - [`symtab`]: the `.kiln_syms` blob format;
+//! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
+//! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
+//! - [`build`]: configuring and building a CMake project with the Kiln toolchain;
+//! - [`doctor`]: checking and installing the host packages Kiln needs.
+//!
+//! Errors meant for users are [`Failure`]s: one line that says what to do, and an exit code.
+#![forbid(unsafe_code)]
+
+pub mod build;
+pub mod doctor;
+pub mod image;
+pub mod link;
+pub mod qemu;
+pub mod runtime;
+pub mod symtab;
+pub mod toolchain;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use anyhow::Result;
+pub use build::build_dir;
+pub use link::{link, LinkOptions};
+pub use qemu::{run_image, Accel, Machine, RunOptions, RunOutput};
+pub use runtime::{ensure_runtime, ensure_shim};
+
+/// An error for the user: one line saying what went wrong and what to do, and the exit code
+/// `kiln` ends with (2 for bad input or a missing prerequisite, the tool's own code otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A failure with exit code 2: bad input or a missing prerequisite.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure::new(2, message)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The Kiln checkout: `$KILN_ROOT` if set, else the checkout the running binary was built in
+/// (`target/release/kiln` → `../..`), else the checkout this crate was compiled from.
+pub fn root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KILN_ROOT").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.canonicalize().ok())
+        .and_then(|exe| exe.parent()?.parent()?.parent().map(Path::to_path_buf))
+        .filter(|dir| is_checkout(dir))
+    {
+        return dir;
+    }
+    let compiled_in = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
+    compiled_in.to_path_buf()
+}
+
+fn is_checkout(dir: &Path) -> bool {
+    dir.join("Cargo.toml").is_file() && dir.join("runtime").is_dir() && dir.join("cli").is_dir()
+}
+
+/// `target/kiln` of the checkout: the runtime archives, the KVM probe verdict.
+pub fn kiln_dir() -> PathBuf {
+    root().join("target").join("kiln")
+}
+
+/// Reads a list file (`runtime/abi.txt`, `libc-shim/wraps.txt`): one entry a line, `#`
+/// starts a comment, blank lines are ignored.
+pub fn list_entries(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|entry| !entry.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_entries_drops_comments_and_blanks() {
+        let text = "# header\n\nkiln_main\n  OS_start  # the app's entry\n#gone\n";
+        assert_eq!(list_entries(text), ["kiln_main", "OS_start"]);
+    }
+}
