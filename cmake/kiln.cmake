@@ -1,0 +1,107 @@
+# kiln.cmake: CMake toolchain file that turns every add_executable of an unchanged project
+# into a bootable Kiln VM image.
+#
+#   cmake -S app -B build -DCMAKE_TOOLCHAIN_FILE=<kiln>/cmake/kiln.cmake
+#   cmake --build build          # each executable target is an image
+#   ctest --test-dir build       # tests (and try_run) boot their images under QEMU
+#
+# At configure time it builds the kiln command and the runtime archives (`kiln runtime`),
+# takes the compile flags from `kiln config --cflags/--cxxflags` (their one source is
+# cli/src/toolchain.rs) and links through `kiln link`, which adds musl, libc-shim, libc++ and
+# the runtime (docs/ARCHITECTURE.md, "The image contract"). Only static executables make
+# sense in an image: add_library(SHARED) and host libraries are not available.
+
+get_filename_component(KILN_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+set(KILN "${KILN_ROOT}/target/release/kiln")
+
+set(CMAKE_SYSTEM_NAME Linux) # musl on the Linux x86-64 system call ABI
+set(CMAKE_SYSTEM_PROCESSOR x86_64)
+
+# Build the kiln command and the runtime once per configure of the real project; the
+# try_compile projects CMake configures on the way read this file again and reuse them.
+get_property(_kiln_in_try_compile GLOBAL PROPERTY IN_TRY_COMPILE)
+if(NOT _kiln_in_try_compile)
+  find_program(KILN_CARGO cargo)
+  if(NOT KILN_CARGO)
+    message(FATAL_ERROR "kiln: cargo not found; install Rust from https://rustup.rs, then run ${KILN_ROOT}/kiln doctor")
+  endif()
+  execute_process(
+    COMMAND "${KILN_CARGO}" build --release -q -p kiln-cli --manifest-path "${KILN_ROOT}/Cargo.toml"
+    RESULT_VARIABLE _kiln_result)
+  if(NOT _kiln_result EQUAL 0)
+    message(FATAL_ERROR "kiln: building the kiln command failed (errors above); fix them or run ${KILN_ROOT}/kiln doctor")
+  endif()
+  execute_process(
+    COMMAND "${KILN}" runtime
+    OUTPUT_QUIET
+    RESULT_VARIABLE _kiln_result)
+  if(NOT _kiln_result EQUAL 0)
+    message(FATAL_ERROR "kiln: `kiln runtime` failed (errors above); fix them or run ${KILN_ROOT}/kiln doctor")
+  endif()
+endif()
+
+# One `kiln config` query; its output is a shell-quoted line, which is also how CMake puts
+# flags on a compile command line.
+function(_kiln_config option out_var)
+  execute_process(
+    COMMAND "${KILN}" config ${option}
+    OUTPUT_VARIABLE _value
+    OUTPUT_STRIP_TRAILING_WHITESPACE
+    RESULT_VARIABLE _result)
+  if(NOT _result EQUAL 0 OR _value STREQUAL "")
+    message(FATAL_ERROR "kiln: `kiln config ${option}` failed; run ${KILN_ROOT}/kiln doctor")
+  endif()
+  set(${out_var} "${_value}" PARENT_SCOPE)
+endfunction()
+
+_kiln_config(--cc KILN_CC)
+_kiln_config(--cflags KILN_CFLAGS)
+_kiln_config(--cxxflags KILN_CXXFLAGS)
+
+# clang compiles both languages; clang++ is the same driver in C++ mode.
+set(CMAKE_C_COMPILER "${KILN_CC}")
+get_filename_component(_kiln_cc_dir "${KILN_CC}" DIRECTORY)
+get_filename_component(_kiln_cc_name "${KILN_CC}" NAME)
+string(REPLACE "clang" "clang++" _kiln_cxx_name "${_kiln_cc_name}")
+find_program(KILN_CXX NAMES "${_kiln_cxx_name}" clang++ clang++-14 HINTS "${_kiln_cc_dir}" REQUIRED)
+set(CMAKE_CXX_COMPILER "${KILN_CXX}")
+set(CMAKE_C_COMPILER_TARGET x86_64-linux-musl)
+set(CMAKE_CXX_COMPILER_TARGET x86_64-linux-musl)
+set(CMAKE_ASM_COMPILER_TARGET x86_64-linux-musl)
+
+set(CMAKE_C_FLAGS_INIT "${KILN_CFLAGS}")
+set(CMAKE_CXX_FLAGS_INIT "${KILN_CXXFLAGS}")
+set(CMAKE_ASM_FLAGS_INIT "${KILN_CFLAGS}")
+foreach(_kiln_lang C CXX)
+  if(NOT CMAKE_${_kiln_lang}_FLAGS_INIT MATCHES "-fstack-protector")
+    string(APPEND CMAKE_${_kiln_lang}_FLAGS_INIT " -fstack-protector-strong")
+  endif()
+endforeach()
+
+# Every executable is linked into an image by the link driver.
+set(CMAKE_C_LINK_EXECUTABLE
+    "\"${KILN}\" link -o <TARGET> <FLAGS> <CMAKE_C_LINK_FLAGS> <LINK_FLAGS> <OBJECTS> <LINK_LIBRARIES>")
+set(CMAKE_CXX_LINK_EXECUTABLE
+    "\"${KILN}\" link --cxx -o <TARGET> <FLAGS> <CMAKE_CXX_LINK_FLAGS> <LINK_FLAGS> <OBJECTS> <LINK_LIBRARIES>")
+
+# Tests and try_run boot the image: `<emulator> IMAGE ARGS...` runs `kiln run`.
+set(CMAKE_CROSSCOMPILING_EMULATOR "${KILN_ROOT}/cmake/kiln-emulator")
+
+# Libraries, headers and packages come from the musl side only, never from the host;
+# programs (code generators, tools) are the host's. Debian installs musl beside the host's
+# libraries rather than as a sysroot, so target/kiln/sysroot is one made of two links.
+set(KILN_SYSROOT "${KILN_ROOT}/target/kiln/sysroot")
+if(NOT EXISTS "${KILN_SYSROOT}/usr/lib" OR NOT EXISTS "${KILN_SYSROOT}/usr/include")
+  file(MAKE_DIRECTORY "${KILN_SYSROOT}/usr")
+  file(CREATE_LINK /usr/lib/x86_64-linux-musl "${KILN_SYSROOT}/usr/lib" SYMBOLIC)
+  file(CREATE_LINK /usr/include/x86_64-linux-musl "${KILN_SYSROOT}/usr/include" SYMBOLIC)
+endif()
+set(CMAKE_FIND_ROOT_PATH "${KILN_SYSROOT}")
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+
+# Images are static; there is no dynamic loader to build shared libraries for.
+set(CMAKE_POSITION_INDEPENDENT_CODE OFF)
+set(BUILD_SHARED_LIBS OFF CACHE BOOL "Kiln images link statically")
