@@ -105,3 +105,39 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # Images are static; there is no dynamic loader to build shared libraries for.
 set(CMAKE_POSITION_INDEPENDENT_CODE OFF)
 set(BUILD_SHARED_LIBS OFF CACHE BOOL "Kiln images link statically")
+
+# Images must relink when the runtime, the shim or the linker script change, which CMake
+# cannot see through the link rule: once the top-level CMakeLists.txt has been read, add them
+# to LINK_DEPENDS of every executable in the project.
+function(_kiln_collect_executables dir out_var)
+  get_property(_targets DIRECTORY "${dir}" PROPERTY BUILDSYSTEM_TARGETS)
+  set(_found)
+  foreach(_t IN LISTS _targets)
+    get_property(_type TARGET "${_t}" PROPERTY TYPE)
+    if(_type STREQUAL "EXECUTABLE")
+      list(APPEND _found "${_t}")
+    endif()
+  endforeach()
+  get_property(_subdirs DIRECTORY "${dir}" PROPERTY SUBDIRECTORIES)
+  foreach(_sub IN LISTS _subdirs)
+    _kiln_collect_executables("${_sub}" _sub_found)
+    list(APPEND _found ${_sub_found})
+  endforeach()
+  set(${out_var} ${_found} PARENT_SCOPE)
+endfunction()
+
+function(_kiln_add_link_depends)
+  _kiln_collect_executables("${CMAKE_SOURCE_DIR}" _executables)
+  foreach(_t IN LISTS _executables)
+    set_property(TARGET "${_t}" APPEND PROPERTY LINK_DEPENDS
+      "${KILN_ROOT}/target/kiln/libkiln_runtime.a"
+      "${KILN_ROOT}/target/kiln/libkiln_shim.a"
+      "${KILN_ROOT}/runtime/kiln.ld")
+  endforeach()
+endfunction()
+
+get_property(_kiln_deferred GLOBAL PROPERTY KILN_LINK_DEPENDS_DEFERRED)
+if(NOT _kiln_in_try_compile AND NOT _kiln_deferred AND CMAKE_SOURCE_DIR)
+  set_property(GLOBAL PROPERTY KILN_LINK_DEPENDS_DEFERRED TRUE)
+  cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _kiln_add_link_depends)
+endif()
