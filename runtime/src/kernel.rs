@@ -100,10 +100,10 @@ fn init_memory(boot: &BootInfo<'_>, info_phys: u64) {
     let img = paging::image_layout();
     let cmd = boot.cmdline.as_ptr() as u64;
     let mut exclude = [
-        (0, img.end),                                      // low memory and the image
-        (info_phys, info_phys + 64 * 1024),                // the loader's boot information
-        (cmd, cmd + boot.cmdline.len() as u64 + 1),        // the command line (read later)
-        boot.initrd.map_or((0, 0), |(s, l)| (s, s + l)),   // an initrd, kept for the VFS
+        (0, img.end),                                    // low memory and the image
+        (info_phys, info_phys + 64 * 1024),              // the loader's boot information
+        (cmd, cmd + boot.cmdline.len() as u64 + 1),      // the command line (read later)
+        boot.initrd.map_or((0, 0), |(s, l)| (s, s + l)), // an initrd, kept for the VFS
     ];
     exclude.sort_unstable();
     let mut ram = [(0u64, 0u64); info::MAX_REGIONS];
@@ -155,7 +155,9 @@ fn symbols() -> crate::symbols::SymbolTable<'static> {
 
 /// True if the 16 bytes at `addr` are mapped (so a frame record can be read safely).
 fn readable(addr: u64) -> bool {
-    addr % 8 == 0 && paging::flags_of(addr).is_some() && paging::flags_of(addr + 8).is_some()
+    addr.is_multiple_of(8)
+        && paging::flags_of(addr).is_some()
+        && paging::flags_of(addr + 8).is_some()
 }
 
 /// Writes a symbolized backtrace, starting at `rip` and following the frame-pointer chain

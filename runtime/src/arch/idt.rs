@@ -259,9 +259,17 @@ fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
         } else {
             "read"
         };
-        let cause = if e & 0x1 != 0 { "protection violation" } else { "page not mapped" };
+        let cause = if e & 0x1 != 0 {
+            "protection violation"
+        } else {
+            "page not mapped"
+        };
         let what = crate::mm::user::describe_address(addr);
-        let _ = writeln!(out, "kiln:   {} of address {:#x}: {} ({})", access, addr, cause, what);
+        let _ = writeln!(
+            out,
+            "kiln:   {} of address {:#x}: {} ({})",
+            access, addr, cause, what
+        );
     }
     let _ = writeln!(
         out,
@@ -283,7 +291,11 @@ fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
         "kiln:   r12 {:016x} r13 {:016x} r14 {:016x} r15 {:016x}",
         frame.r12, frame.r13, frame.r14, frame.r15
     );
-    let _ = writeln!(out, "kiln:   rflags {:016x} cs {:#x} ss {:#x}", frame.rflags, frame.cs, frame.ss);
+    let _ = writeln!(
+        out,
+        "kiln:   rflags {:016x} cs {:#x} ss {:#x}",
+        frame.rflags, frame.cs, frame.ss
+    );
     crate::kernel::write_backtrace(&mut *out, frame.rip, frame.rbp);
     drop(out);
     crate::drivers::exit::exit_vm(128 + fault_signal(vector));

@@ -13,9 +13,15 @@ static HEAP: LockedHeap = LockedHeap::empty();
 /// Gives the heap `bytes` (rounded to pages) of RAM. Returns the size actually given.
 pub fn init(bytes: u64) -> u64 {
     let pages = bytes.div_ceil(PAGE_SIZE);
-    let start = FRAMES.lock().alloc_contiguous(pages).expect("no memory for the kernel heap");
+    let start = FRAMES
+        .lock()
+        .alloc_contiguous(pages)
+        .expect("no memory for the kernel heap");
     // SAFETY: the block is unused, identity-mapped RW RAM that the heap owns from now on.
-    unsafe { HEAP.lock().init(start as *mut u8, (pages * PAGE_SIZE) as usize) };
+    unsafe {
+        HEAP.lock()
+            .init(start as *mut u8, (pages * PAGE_SIZE) as usize)
+    };
     pages * PAGE_SIZE
 }
 

@@ -6,8 +6,8 @@ use spin::Mutex;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
 use x86_64::structures::paging::{
-    FrameAllocator, Mapper, OffsetPageTable, PageSize, Page, PageTable, PageTableFlags as F, PhysFrame,
-    Size2MiB, Size4KiB, Translate,
+    FrameAllocator, Mapper, OffsetPageTable, Page, PageSize, PageTable, PageTableFlags as F,
+    PhysFrame, Size2MiB, Size4KiB, Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -115,7 +115,13 @@ pub fn init(ram: &[(u64, u64)]) {
             // SAFETY: identity-mapping RAM; nothing else is mapped at this address.
             unsafe {
                 mapper
-                    .map_to_with_table_flags(page, frame, RAM | F::HUGE_PAGE, PARENT, &mut TableFrames)
+                    .map_to_with_table_flags(
+                        page,
+                        frame,
+                        RAM | F::HUGE_PAGE,
+                        PARENT,
+                        &mut TableFrames,
+                    )
                     .expect("mapping RAM")
                     .ignore();
             }
@@ -141,7 +147,11 @@ fn map_4k(
     let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
     let frame = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(phys));
     // SAFETY: callers map either identity RAM/MMIO or frames they own at addresses they own.
-    unsafe { mapper.map_to_with_table_flags(page, frame, flags, PARENT, &mut TableFrames)?.flush() };
+    unsafe {
+        mapper
+            .map_to_with_table_flags(page, frame, flags, PARENT, &mut TableFrames)?
+            .flush()
+    };
     Ok(())
 }
 
@@ -164,9 +174,23 @@ pub fn map_mmio(phys: u64, len: u64) {
     })
 }
 
-/// Maps one 4 KiB page to `frame`. Fails if it is already mapped or tables can't be allocated.
-pub fn map_page(virt: u64, frame: u64, flags: F) -> Result<(), ()> {
-    with_mapper(|m| map_4k(m, virt, frame, flags).map_err(|_| ()))
+/// Why a page could not be mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapError {
+    /// The page is mapped already.
+    AlreadyMapped,
+    /// No frame for a page table.
+    OutOfMemory,
+}
+
+/// Maps one 4 KiB page to `frame`.
+pub fn map_page(virt: u64, frame: u64, flags: F) -> Result<(), MapError> {
+    with_mapper(|m| {
+        map_4k(m, virt, frame, flags).map_err(|e| match e {
+            MapToError::FrameAllocationFailed => MapError::OutOfMemory,
+            _ => MapError::AlreadyMapped,
+        })
+    })
 }
 
 /// Unmaps one 4 KiB page and returns the frame it mapped, if any.

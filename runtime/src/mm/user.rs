@@ -27,9 +27,23 @@ pub fn init(allow_wx: bool) -> u64 {
     let top = layout::APP_TOP - PAGE_SIZE;
     let stack = Range::new(top - MAIN_STACK_SIZE, top);
     let guard = Range::new(stack.start - PAGE_SIZE, stack.start);
-    vm.map(Some(guard.start), PAGE_SIZE, Prot::NONE, true).expect("stack guard");
-    vm.map(Some(stack.start), MAIN_STACK_SIZE, Prot::READ | Prot::WRITE, true).expect("stack");
-    *APP.lock() = Some(AppSpace { vm, brk_start: APP_BASE, brk: APP_BASE, stack, guard, allow_wx });
+    vm.map(Some(guard.start), PAGE_SIZE, Prot::NONE, true)
+        .expect("stack guard");
+    vm.map(
+        Some(stack.start),
+        MAIN_STACK_SIZE,
+        Prot::READ | Prot::WRITE,
+        true,
+    )
+    .expect("stack");
+    *APP.lock() = Some(AppSpace {
+        vm,
+        brk_start: APP_BASE,
+        brk: APP_BASE,
+        stack,
+        guard,
+        allow_wx,
+    });
     top
 }
 
@@ -49,7 +63,9 @@ fn page_flags(prot: Prot) -> Option<F> {
 
 /// Backs `addr`'s page with a zeroed frame. False when out of memory.
 fn populate(addr: u64, flags: F) -> bool {
-    let Some(frame) = frames::alloc_zeroed() else { return false };
+    let Some(frame) = frames::alloc_zeroed() else {
+        return false;
+    };
     if paging::map_page(addr & !(PAGE_SIZE - 1), frame, flags).is_err() {
         // SAFETY: the frame was just allocated and never mapped.
         unsafe { frames::FRAMES.lock().free(frame) };
@@ -62,7 +78,10 @@ fn populate(addr: u64, flags: F) -> bool {
 pub fn prefault(start: u64, end: u64) {
     for page in (start & !(PAGE_SIZE - 1)..end).step_by(PAGE_SIZE as usize) {
         if paging::flags_of(page).is_none() {
-            assert!(populate(page, F::PRESENT | F::WRITABLE | F::NO_EXECUTE), "out of memory");
+            assert!(
+                populate(page, F::PRESENT | F::WRITABLE | F::NO_EXECUTE),
+                "out of memory"
+            );
         }
     }
 }
@@ -85,8 +104,12 @@ pub fn handle_page_fault(addr: u64, error: u64) -> bool {
     if present {
         return false;
     }
-    let Some(guard) = APP.try_lock() else { return false };
-    let Some(app) = guard.as_ref() else { return false };
+    let Some(guard) = APP.try_lock() else {
+        return false;
+    };
+    let Some(app) = guard.as_ref() else {
+        return false;
+    };
     let prot = if addr >= app.brk_start && addr < page_align_up(app.brk).unwrap_or(u64::MAX) {
         Prot::READ | Prot::WRITE
     } else {
@@ -102,7 +125,9 @@ pub fn handle_page_fault(addr: u64, error: u64) -> bool {
     } else {
         prot.readable()
     };
-    let Some(flags) = page_flags(prot).filter(|_| allowed) else { return false };
+    let Some(flags) = page_flags(prot).filter(|_| allowed) else {
+        return false;
+    };
     drop(guard);
     if populate(addr, flags) {
         return true;
@@ -123,17 +148,29 @@ pub fn describe_address(addr: u64) -> &'static str {
     if addr >= img.start && addr < img.end {
         return "the image";
     }
-    let Some(guard) = APP.try_lock() else { return "unknown" };
-    let Some(app) = guard.as_ref() else { return "unknown" };
+    let Some(guard) = APP.try_lock() else {
+        return "unknown";
+    };
+    let Some(app) = guard.as_ref() else {
+        return "unknown";
+    };
     if app.guard.contains(addr) {
         "the guard page below the main stack: stack overflow"
     } else if app.stack.contains(addr) {
         "the main stack"
     } else if addr >= app.brk_start && addr < app.brk_start + BRK_MAX {
-        if addr < app.brk { "the brk heap" } else { "beyond the brk heap" }
+        if addr < app.brk {
+            "the brk heap"
+        } else {
+            "beyond the brk heap"
+        }
     } else if let Some(m) = app.vm.find(addr) {
-        if m.prot == Prot::NONE { "a PROT_NONE mapping" } else { "an anonymous mapping" }
-    } else if addr >= layout::KERNEL_STACKS && addr < APP_BASE {
+        if m.prot == Prot::NONE {
+            "a PROT_NONE mapping"
+        } else {
+            "an anonymous mapping"
+        }
+    } else if (layout::KERNEL_STACKS..APP_BASE).contains(&addr) {
         "a runtime stack"
     } else {
         "not mapped"
@@ -161,7 +198,11 @@ pub fn check_range(addr: u64, len: u64, write: bool) -> Result<(), Errno> {
     let mut at = addr;
     while at < end {
         let m = app.vm.find(at).ok_or(errno::EFAULT)?;
-        let ok = if write { m.prot.writable() } else { m.prot.readable() };
+        let ok = if write {
+            m.prot.writable()
+        } else {
+            m.prot.readable()
+        };
         if !ok {
             return Err(errno::EFAULT);
         }
@@ -230,7 +271,12 @@ pub fn mmap(addr: u64, len: u64, prot: u64, flags: u64) -> Result<u64, Errno> {
 }
 
 pub fn munmap(addr: u64, len: u64) -> Result<u64, Errno> {
-    let released: Vec<Range> = APP.lock().as_mut().expect("address space").vm.unmap(addr, len)?;
+    let released: Vec<Range> = APP
+        .lock()
+        .as_mut()
+        .expect("address space")
+        .vm
+        .unmap(addr, len)?;
     for r in released {
         release(r);
     }
@@ -291,14 +337,18 @@ pub fn mremap(old: u64, old_len: u64, new_len: u64, flags: u64) -> Result<u64, E
 pub fn madvise(addr: u64, len: u64, advice: u64) -> Result<u64, Errno> {
     const MADV_DONTNEED: u64 = 4;
     const MADV_FREE: u64 = 8;
-    if addr % PAGE_SIZE != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) {
         return Err(errno::EINVAL);
     }
-    let end = addr.checked_add(page_align_up(len).ok_or(errno::EINVAL)?).ok_or(errno::EINVAL)?;
+    let end = addr
+        .checked_add(page_align_up(len).ok_or(errno::EINVAL)?)
+        .ok_or(errno::EINVAL)?;
     if advice == MADV_DONTNEED || advice == MADV_FREE {
         let guard = APP.lock();
         let app = guard.as_ref().expect("address space");
-        let inside = (addr..end).step_by(PAGE_SIZE as usize).all(|p| app.vm.find(p).is_some());
+        let inside = (addr..end)
+            .step_by(PAGE_SIZE as usize)
+            .all(|p| app.vm.find(p).is_some());
         drop(guard);
         if !inside {
             return Err(errno::ENOMEM);

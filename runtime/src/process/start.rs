@@ -29,7 +29,10 @@ pub fn start(cmdline: &Cmdline<'_>, stack_top: u64, features: &Features) -> ! {
     let phentsize = u16::from_le_bytes([ehdr[54], ehdr[55]]) as u64;
     let phnum = u16::from_le_bytes([ehdr[56], ehdr[57]]) as u64;
 
-    let argv0 = cmdline.option("argv0").filter(|s| !s.is_empty()).unwrap_or("app");
+    let argv0 = cmdline
+        .option("argv0")
+        .filter(|s| !s.is_empty())
+        .unwrap_or("app");
     let mut args: Vec<String> = Vec::new();
     args.push(String::from(argv0));
     args.extend(cmdline.args().map(|a| String::from(&*a)));
@@ -74,9 +77,8 @@ pub fn start(cmdline: &Cmdline<'_>, stack_top: u64, features: &Features) -> ! {
     crate::mm::user::prefault(bottom, stack_top);
     // SAFETY: [bottom, stack_top) was just mapped writable and belongs to the main stack,
     // which nothing uses yet.
-    let buf = unsafe {
-        core::slice::from_raw_parts_mut(bottom as *mut u8, INITIAL_STACK_BYTES as usize)
-    };
+    let buf =
+        unsafe { core::slice::from_raw_parts_mut(bottom as *mut u8, INITIAL_STACK_BYTES as usize) };
     let rsp = match build_initial_stack(buf, stack_top, &spec) {
         Ok(rsp) => rsp,
         Err(e) => {
@@ -96,7 +98,11 @@ pub fn start(cmdline: &Cmdline<'_>, stack_top: u64, features: &Features) -> ! {
         let mut prev = entry;
         for (i, name) in crate::kernel::STAGE_NAMES.iter().enumerate() {
             let t = crate::kernel::STAGES[i].load(core::sync::atomic::Ordering::Relaxed);
-            kinfo!("  {:<14} {:>6} us", name, crate::time::ticks_to_ns(t - prev) / 1000);
+            kinfo!(
+                "  {:<14} {:>6} us",
+                name,
+                crate::time::ticks_to_ns(t - prev) / 1000
+            );
             prev = t;
         }
     }

@@ -36,12 +36,20 @@ static FDS: Mutex<Vec<Option<File>>> = Mutex::new(Vec::new());
 
 /// Opens fds 0, 1 and 2 on the console.
 pub fn init() {
-    let console = File { dev: Device::Console, status: O_RDWR, cloexec: false };
+    let console = File {
+        dev: Device::Console,
+        status: O_RDWR,
+        cloexec: false,
+    };
     *FDS.lock() = alloc::vec![Some(console); 3];
 }
 
 fn file(fd: u64) -> Result<File, Errno> {
-    FDS.lock().get(fd as usize).copied().flatten().ok_or(errno::EBADF)
+    FDS.lock()
+        .get(fd as usize)
+        .copied()
+        .flatten()
+        .ok_or(errno::EBADF)
 }
 
 fn install(f: File, lowest: usize) -> Result<u64, Errno> {
@@ -162,7 +170,7 @@ fn iovecs(ptr: u64, count: u64) -> Result<&'static [[u64; 2]], Errno> {
     if count == 0 {
         return Ok(&[]);
     }
-    if ptr % 8 != 0 {
+    if !ptr.is_multiple_of(8) {
         return Err(errno::EINVAL);
     }
     // SAFETY: checked readable and aligned; `[u64; 2]` has struct iovec's layout.
@@ -277,7 +285,10 @@ pub fn fstat(a: &[u64; 6]) -> SysResult {
     let out = user_bytes_mut(a[1], core::mem::size_of::<Stat>() as u64)?;
     // SAFETY: Stat is plain old data; `out` is exactly its size.
     let bytes = unsafe {
-        core::slice::from_raw_parts(&st as *const Stat as *const u8, core::mem::size_of::<Stat>())
+        core::slice::from_raw_parts(
+            &st as *const Stat as *const u8,
+            core::mem::size_of::<Stat>(),
+        )
     };
     out.copy_from_slice(bytes);
     Ok(0)
@@ -341,13 +352,19 @@ fn unsupported_ioctl(req: u64) {
     let mut seen = SEEN.lock();
     if !seen.contains(&req) && seen.len() < 64 {
         seen.push(req);
-        kinfo!("unsupported ioctl request {:#x} on the console -> ENOTTY", req);
+        kinfo!(
+            "unsupported ioctl request {:#x} on the console -> ENOTTY",
+            req
+        );
     }
 }
 
 fn set_status(fd: u64, bit: u32, on: bool) -> Result<(), Errno> {
     let mut fds = FDS.lock();
-    let f = fds.get_mut(fd as usize).and_then(|s| s.as_mut()).ok_or(errno::EBADF)?;
+    let f = fds
+        .get_mut(fd as usize)
+        .and_then(|s| s.as_mut())
+        .ok_or(errno::EBADF)?;
     if on {
         f.status |= bit;
     } else {
@@ -366,7 +383,10 @@ pub fn fcntl(a: &[u64; 6]) -> SysResult {
     let f = file(a[0])?;
     match a[1] {
         F_DUPFD | F_DUPFD_CLOEXEC => {
-            let dup = File { cloexec: a[1] == F_DUPFD_CLOEXEC, ..f };
+            let dup = File {
+                cloexec: a[1] == F_DUPFD_CLOEXEC,
+                ..f
+            };
             install(dup, a[2] as usize)
         }
         F_GETFD => Ok(f.cloexec as u64),
@@ -388,7 +408,13 @@ pub fn fcntl(a: &[u64; 6]) -> SysResult {
 
 pub fn dup(a: &[u64; 6]) -> SysResult {
     let f = file(a[0])?;
-    install(File { cloexec: false, ..f }, 0)
+    install(
+        File {
+            cloexec: false,
+            ..f
+        },
+        0,
+    )
 }
 
 pub fn dup3(a: &[u64; 6]) -> SysResult {
@@ -404,7 +430,10 @@ pub fn dup3(a: &[u64; 6]) -> SysResult {
     if fds.len() <= new {
         fds.resize(new + 1, None);
     }
-    fds[new] = Some(File { cloexec: flags & O_CLOEXEC != 0, ..f });
+    fds[new] = Some(File {
+        cloexec: flags & O_CLOEXEC != 0,
+        ..f
+    });
     Ok(new as u64)
 }
 

@@ -53,7 +53,10 @@ mod entry {
     static CALLER: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
     pub fn caller() -> (u64, u64) {
-        (CALLER[0].load(Ordering::Relaxed), CALLER[1].load(Ordering::Relaxed))
+        (
+            CALLER[0].load(Ordering::Relaxed),
+            CALLER[1].load(Ordering::Relaxed),
+        )
     }
 
     core::arch::global_asm!(

@@ -728,7 +728,9 @@ pub const ALL: &[(&str, usize)] = &[
 
 /// The name of syscall `number`, for log lines.
 pub fn name(number: usize) -> Option<&'static str> {
-    ALL.iter().find(|&&(_, n)| n == number).map(|&(name, _)| name)
+    ALL.iter()
+        .find(|&&(_, n)| n == number)
+        .map(|&(name, _)| name)
 }
 
 #[cfg(test)]
@@ -746,8 +748,12 @@ mod tests {
             if words.next() != Some("#define") {
                 continue;
             }
-            let (Some(name), Some(value)) = (words.next(), words.next()) else { continue };
-            let Some(name) = name.strip_prefix("__NR_") else { continue };
+            let (Some(name), Some(value)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Some(name) = name.strip_prefix("__NR_") else {
+                continue;
+            };
             if let Ok(v) = value.parse::<usize>() {
                 from_header.push((name.to_string(), v));
             }

@@ -138,7 +138,11 @@ pub fn rt_sigaction(a: &[u64; 6]) -> SysResult {
     if a[3] != 8 || sig == 0 || sig as usize > NSIG {
         return Err(errno::EINVAL);
     }
-    let new = if a[1] != 0 { Some(read_u64s::<4>(a[1])?) } else { None };
+    let new = if a[1] != 0 {
+        Some(read_u64s::<4>(a[1])?)
+    } else {
+        None
+    };
     if new.is_some() && (sig == SIGKILL || sig == SIGSTOP) {
         return Err(errno::EINVAL);
     }
@@ -201,13 +205,42 @@ pub fn sigaltstack(a: &[u64; 6]) -> SysResult {
 
 fn signal_name(sig: u64) -> &'static str {
     const NAMES: [&str; 31] = [
-        "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
-        "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
-        "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
-        "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
-        "SIGPWR", "SIGSYS",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
     ];
-    NAMES.get(sig as usize - 1).copied().unwrap_or("a real-time signal")
+    NAMES
+        .get(sig as usize - 1)
+        .copied()
+        .unwrap_or("a real-time signal")
 }
 
 /// A signal sent to ourselves (abort() raises SIGABRT): ignored signals are dropped;
@@ -225,10 +258,15 @@ fn raise(sig: u64) -> SysResult {
     const SIGURG: u64 = 23;
     const SIGWINCH: u64 = 28;
     let handler = SIGNALS.lock().actions[sig as usize - 1][0];
-    if handler == SIG_IGN || (handler == 0 && matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH)) {
+    if handler == SIG_IGN || (handler == 0 && matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH))
+    {
         return Ok(0);
     }
-    let note = if handler != 0 { " (its handler was not run: signal delivery is not supported yet)" } else { "" };
+    let note = if handler != 0 {
+        " (its handler was not run: signal delivery is not supported yet)"
+    } else {
+        ""
+    };
     kinfo!("killed by signal {} ({}){}", signal_name(sig), sig, note);
     crate::kernel::backtrace_of_caller();
     crate::drivers::exit::exit_vm(128 + sig as i32)
@@ -236,7 +274,7 @@ fn raise(sig: u64) -> SysResult {
 
 pub fn kill(a: &[u64; 6]) -> SysResult {
     match a[0] as i64 {
-        0 | 1 | -1 => raise(a[1]),
+        -1..=1 => raise(a[1]),
         _ => Err(errno::ESRCH),
     }
 }
@@ -277,7 +315,10 @@ pub fn futex(a: &[u64; 6]) -> SysResult {
                 return Err(errno::EAGAIN);
             }
             if timeout == 0 {
-                kinfo!("deadlock: futex wait at {:#x} with no other thread to wake it", uaddr);
+                kinfo!(
+                    "deadlock: futex wait at {:#x} with no other thread to wake it",
+                    uaddr
+                );
                 crate::kernel::backtrace_of_caller();
                 crate::drivers::exit::exit_vm(134);
             }
@@ -308,7 +349,7 @@ pub fn sched_getaffinity(a: &[u64; 6]) -> SysResult {
     if a[0] != 0 && a[0] != PID {
         return Err(errno::ESRCH);
     }
-    if a[1] < 8 || a[1] % 8 != 0 {
+    if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(errno::EINVAL);
     }
     write_u64s(a[2], &[1])?;
@@ -346,7 +387,11 @@ pub fn prlimit64(a: &[u64; 6]) -> SysResult {
     if resource >= RLIMIT_NLIMITS {
         return Err(errno::EINVAL);
     }
-    let new = if a[2] != 0 { Some(read_u64s::<2>(a[2])?) } else { None };
+    let new = if a[2] != 0 {
+        Some(read_u64s::<2>(a[2])?)
+    } else {
+        None
+    };
     let mut limits = RLIMITS.lock();
     if a[3] != 0 {
         write_u64s(a[3], &limits[resource])?;

@@ -19,15 +19,19 @@ fn now(clock: u64) -> Result<u64, Errno> {
     match clock {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(time::realtime_ns()),
         // One program on one vCPU: the VM's uptime is its CPU time, as near as we can tell.
-        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME
-        | CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Ok(time::monotonic_ns()),
+        CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_PROCESS_CPUTIME_ID
+        | CLOCK_THREAD_CPUTIME_ID => Ok(time::monotonic_ns()),
         _ => Err(errno::EINVAL),
     }
 }
 
 fn write_pair(ptr: u64, a: u64, b: u64) -> Result<(), Errno> {
     check_range(ptr, 16, true)?;
-    if ptr % 8 != 0 {
+    if !ptr.is_multiple_of(8) {
         return Err(errno::EFAULT);
     }
     // SAFETY: 16 writable, aligned bytes (struct timespec / struct timeval).
@@ -37,7 +41,7 @@ fn write_pair(ptr: u64, a: u64, b: u64) -> Result<(), Errno> {
 
 fn read_timespec(ptr: u64) -> Result<u64, Errno> {
     check_range(ptr, 16, false)?;
-    if ptr % 8 != 0 {
+    if !ptr.is_multiple_of(8) {
         return Err(errno::EFAULT);
     }
     // SAFETY: 16 readable, aligned bytes.
@@ -84,7 +88,11 @@ pub fn time(a: &[u64; 6]) -> SysResult {
 /// are not delivered), so the remaining time is always zero.
 fn sleep(clock: u64, deadline_or_len: u64, absolute: bool) -> SysResult {
     let start = now(clock)?;
-    let len = if absolute { deadline_or_len.saturating_sub(start) } else { deadline_or_len };
+    let len = if absolute {
+        deadline_or_len.saturating_sub(start)
+    } else {
+        deadline_or_len
+    };
     time::sleep_until(time::monotonic_ns().saturating_add(len));
     Ok(0)
 }

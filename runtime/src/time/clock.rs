@@ -74,7 +74,10 @@ fn calibrate() -> (u64, u64) {
     let tsc_hz = tsc * 1000 / CALIBRATION_MS;
     let apic_hz = apic_ticks * 1000 / CALIBRATION_MS;
     if !(50_000_000..=20_000_000_000).contains(&tsc_hz) || apic_hz < 1000 {
-        kinfo!("warning: PIT calibration failed (tsc {} Hz); assuming a 1 GHz TSC", tsc_hz);
+        kinfo!(
+            "warning: PIT calibration failed (tsc {} Hz); assuming a 1 GHz TSC",
+            tsc_hz
+        );
         return (1_000_000_000, 62_500_000);
     }
     (tsc_hz, apic_hz)
@@ -94,7 +97,15 @@ fn read_rtc() -> Option<i64> {
                 break;
             }
         }
-        [cmos(0x00), cmos(0x02), cmos(0x04), cmos(0x07), cmos(0x08), cmos(0x09), cmos(0x32)]
+        [
+            cmos(0x00),
+            cmos(0x02),
+            cmos(0x04),
+            cmos(0x07),
+            cmos(0x08),
+            cmos(0x09),
+            cmos(0x32),
+        ]
     };
     let mut t = snapshot();
     loop {
@@ -108,7 +119,13 @@ fn read_rtc() -> Option<i64> {
         return None;
     }
     let status_b = cmos(0x0b);
-    let conv = |v: u8| if status_b & 0x04 == 0 { civil::bcd_to_bin(v) } else { v };
+    let conv = |v: u8| {
+        if status_b & 0x04 == 0 {
+            civil::bcd_to_bin(v)
+        } else {
+            v
+        }
+    };
     let pm = t[2] & 0x80 != 0;
     let mut hour = conv(t[2] & 0x7f) as u32;
     if status_b & 0x02 == 0 {
@@ -126,7 +143,14 @@ fn read_rtc() -> Option<i64> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
-    Some(civil::unix_time(year, month, day, hour, conv(t[1]) as u32, conv(t[0]) as u32))
+    Some(civil::unix_time(
+        year,
+        month,
+        day,
+        hour,
+        conv(t[1]) as u32,
+        conv(t[0]) as u32,
+    ))
 }
 
 pub fn tsc_hz() -> u64 {
