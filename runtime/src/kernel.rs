@@ -57,8 +57,20 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
             crate::drivers::exit::exit_vm(125);
         }
     };
+    // Read while the loader-time map still covers the low 4 GiB, where ACPI tables live.
+    let power_off = boot
+        .rsdp
+        .map(|rsdp| crate::boot::acpi::power_off(rsdp, &phys_reader));
     stamp(0);
     init_memory(&boot, info_phys as u64);
+    match power_off {
+        Some(Ok(method)) => crate::drivers::exit::set_power_off(method),
+        Some(Err(e)) => kinfo!(
+            "warning: no ACPI power-off ({:?}): the VM resets at exit",
+            e
+        ),
+        None => {}
+    }
     stamp(1);
 
     let ist_tops = core::array::from_fn(|i| {
@@ -106,6 +118,12 @@ fn init_memory(boot: &BootInfo<'_>, info_phys: u64) {
         boot.initrd.map_or((0, 0), |(s, l)| (s, s + l)), // an initrd, kept for the VFS
     ];
     exclude.sort_unstable();
+    if boot.usable_bytes() == 0 {
+        kinfo!(
+            "the loader passed no memory map (PVH start_info version 0?): use QEMU 4.0 or later"
+        );
+        crate::drivers::exit::exit_vm(125);
+    }
     let mut ram = [(0u64, 0u64); info::MAX_REGIONS];
     let mut n = 0;
     {
