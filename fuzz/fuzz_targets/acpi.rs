@@ -1,0 +1,15 @@
+//! `power_off` over arbitrary guest memory (physical memory from address 0, the RSDP at 0)
+//! and `s5_sleep_type` over arbitrary AML. Must never panic.
+#![no_main]
+
+use kiln_runtime::boot::acpi::{power_off, s5_sleep_type};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|ram: &[u8]| {
+    let mem = |phys: u64, len: usize| {
+        let at = usize::try_from(phys).ok()?;
+        ram.get(at..at.checked_add(len)?)
+    };
+    let _ = power_off(0, &mem);
+    let _ = s5_sleep_type(ram);
+});
