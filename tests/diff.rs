@@ -1,0 +1,62 @@
+//! Differential tests: each C program runs as a static musl Linux executable and as a Kiln
+//! image with the same arguments and environment; both must print the same (minus the
+//! kernel's `kiln:` lines) and exit with the same status.
+
+use kiln_tests::{host_binary, image};
+
+/// Runs `tests/programs/<name>.c` on the host and in a guest and compares (see
+/// [`kiln_tests::same_on_host_and_guest`]). `kiln run` names argv[0] after the image file, as
+/// the host does, and the programs print only its last path component.
+fn same_on_host_and_guest(name: &str, env: &[(&str, &str)], args: &[&str]) {
+    kiln_tests::same_on_host_and_guest(&host_binary(name), &image(name), env, args);
+}
+
+#[test]
+fn printf_and_scanf_formats() {
+    same_on_host_and_guest("formats", &[], &[]);
+}
+
+#[test]
+fn strtod_and_strtol_edge_cases() {
+    same_on_host_and_guest("strto", &[], &[]);
+}
+
+#[test]
+fn qsort_and_bsearch() {
+    same_on_host_and_guest("sort", &[], &[]);
+}
+
+#[test]
+fn malloc_stress() {
+    same_on_host_and_guest("malloc_stress", &[], &[]);
+}
+
+#[test]
+fn clocks_and_sleeping() {
+    same_on_host_and_guest("clocks", &[], &[]);
+}
+
+#[test]
+fn argv_and_environment() {
+    same_on_host_and_guest(
+        "args_env",
+        // An explicit PATH replaces the runtime's default one on both sides.
+        &[("KILN_TEST", "1"), ("PATH", "/opt/kiln-test/bin")],
+        &["plain", "with spaces", "x=y", "--", "-v", "last"],
+    );
+}
+
+#[test]
+fn getrandom() {
+    same_on_host_and_guest("random", &[], &[]);
+}
+
+#[test]
+fn setjmp_and_longjmp() {
+    same_on_host_and_guest("jumps", &[], &[]);
+}
+
+#[test]
+fn errno_of_failing_calls() {
+    same_on_host_and_guest("errnos", &[], &[]);
+}

@@ -1,0 +1,16 @@
+/*
+ * main_shutdown.c: a program with its own main() may call os_shutdown; that links without
+ * OS_start (the default main is not pulled in) and exits at once with the status. Expected
+ * output: "calling os_shutdown(7)"; exit status 7; never "not reached".
+ */
+#include <stdio.h>
+
+#include <kiln/os.h>
+
+int main(void)
+{
+	printf("calling os_shutdown(7)\n");
+	os_shutdown(7);
+	printf("not reached\n");
+	return 1;
+}
