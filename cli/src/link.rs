@@ -136,12 +136,22 @@ pub fn wrapped_symbols() -> Result<Vec<String>> {
 
 fn run_linker(opts: &LinkOptions, output: &Path, syms_object: Option<&Path>) -> Result<()> {
     let args = link_args(opts, output, syms_object)?;
-    let status = Command::new(toolchain::clang()?).args(&args).status()?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Failure::new(status.code().unwrap_or(1), "").into())
+    let out = Command::new(toolchain::clang()?).args(&args).output()?;
+    // The linker's own words go through verbatim; a missing entry point gets one more line
+    // that says what to do.
+    std::io::Write::write_all(&mut std::io::stderr(), &out.stderr)?;
+    std::io::Write::write_all(&mut std::io::stdout(), &out.stdout)?;
+    if out.status.success() {
+        return Ok(());
     }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let message = if stderr.contains("undefined symbol: OS_start") {
+        "the program defines neither main() nor OS_start(): define one of them \
+         (OS_start is declared in <kiln/os.h>)"
+    } else {
+        ""
+    };
+    Err(Failure::new(out.status.code().unwrap_or(1), message).into())
 }
 
 /// Assembles an object whose `.kiln_syms` section holds `blob`.

@@ -42,6 +42,9 @@ int main(void) {
     void *p = mmap(NULL, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     report("mmap zero length", p == MAP_FAILED ? -1 : 0);
     errno = 0;
+    p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 4242, 0);
+    report("mmap of a bad fd", p == MAP_FAILED ? -1 : 0);
+    errno = 0;
     report("mprotect unmapped", mprotect((void *)0x100000000000UL, 4096, PROT_READ));
     errno = 0;
     report("munmap zero length", munmap((void *)0x100000000000UL, 0));

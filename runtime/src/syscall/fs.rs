@@ -44,6 +44,11 @@ pub fn init() {
     *FDS.lock() = alloc::vec![Some(console); 3];
 }
 
+/// EBADF unless `fd` is open (for calls of other families that take a descriptor).
+pub fn check_fd(fd: u64) -> Result<(), Errno> {
+    file(fd).map(|_| ())
+}
+
 fn file(fd: u64) -> Result<File, Errno> {
     FDS.lock()
         .get(fd as usize)

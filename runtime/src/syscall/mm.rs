@@ -8,6 +8,12 @@ pub fn brk(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn mmap(a: &[u64; 6]) -> SysResult {
+    const MAP_ANONYMOUS: u64 = 0x20;
+    if a[3] & MAP_ANONYMOUS == 0 {
+        // A file mapping: a bad descriptor is EBADF as on Linux; a good one is ENODEV until
+        // the VFS can map files.
+        super::fs::check_fd(a[4])?;
+    }
     user::mmap(a[0], a[1], a[2], a[3])
 }
 
