@@ -211,6 +211,65 @@ pub fn check_range(addr: u64, len: u64, write: bool) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The program's bytes at `[ptr, ptr + len)`, checked readable. Valid for the rest of the
+/// syscall: nothing else runs until it returns.
+pub fn bytes<'a>(ptr: u64, len: u64) -> Result<&'a [u8], Errno> {
+    check_range(ptr, len, false)?;
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: check_range proved the program may read these bytes (pages not yet present
+    // are filled in by the page-fault handler), and they stay mapped during the syscall.
+    Ok(unsafe { core::slice::from_raw_parts(ptr as *const u8, len as usize) })
+}
+
+/// As [`bytes`], checked writable.
+pub fn bytes_mut<'a>(ptr: u64, len: u64) -> Result<&'a mut [u8], Errno> {
+    check_range(ptr, len, true)?;
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: as in `bytes`, for writing; the runtime holds no other reference to them.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr as *mut u8, len as usize) })
+}
+
+/// A NUL-terminated string of the program (without its NUL), at most `max` bytes before the
+/// NUL, else `ENAMETOOLONG`. Checked a page at a time, so it may end just before a hole.
+pub fn cstr<'a>(ptr: u64, max: u64) -> Result<&'a [u8], Errno> {
+    let mut at = ptr;
+    let limit = ptr.checked_add(max + 1).ok_or(errno::EFAULT)?;
+    while at < limit {
+        let chunk_end = ((at | (PAGE_SIZE - 1)) + 1).min(limit);
+        let chunk = bytes(at, chunk_end - at)?;
+        if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+            return bytes(ptr, at + nul as u64 - ptr);
+        }
+        at = chunk_end;
+    }
+    Err(errno::ENAMETOOLONG)
+}
+
+/// `N` native-endian u64s of the program (structs such as timespec, rlimit, sigaction).
+pub fn read_u64s<const N: usize>(ptr: u64) -> Result<[u64; N], Errno> {
+    let raw = bytes(ptr, N as u64 * 8)?;
+    let mut v = [0u64; N];
+    for (slot, chunk) in v.iter_mut().zip(raw.chunks_exact(8)) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        *slot = u64::from_ne_bytes(word);
+    }
+    Ok(v)
+}
+
+/// Writes native-endian u64s into the program's memory.
+pub fn write_u64s(ptr: u64, values: &[u64]) -> Result<(), Errno> {
+    let out = bytes_mut(ptr, values.len() as u64 * 8)?;
+    for (chunk, v) in out.chunks_exact_mut(8).zip(values) {
+        chunk.copy_from_slice(&v.to_ne_bytes());
+    }
+    Ok(())
+}
+
 /// brk(2): moves the break within the reserved area; returns the (possibly unchanged) break.
 pub fn brk(new: u64) -> u64 {
     let mut guard = APP.lock();

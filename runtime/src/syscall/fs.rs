@@ -2,12 +2,13 @@
 //! the console (fds 0-2) and the character devices programs open by path before anything
 //! else: /dev/null, /dev/zero, /dev/urandom and /dev/random (libc++'s std::random_device
 //! reads /dev/urandom), /dev/console and /dev/tty. Other paths do not exist (ENOENT).
+#![forbid(unsafe_code)]
 
 use alloc::vec::Vec;
 use spin::Mutex;
 
 use crate::errno::{self, Errno, SysResult};
-use crate::mm::user::check_range;
+use crate::mm::user::{bytes as user_bytes, bytes_mut as user_bytes_mut, cstr};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Device {
@@ -66,38 +67,6 @@ fn install(f: File, lowest: usize) -> Result<u64, Errno> {
     }
     fds[fd] = Some(f);
     Ok(fd as u64)
-}
-
-fn user_bytes<'a>(ptr: u64, len: u64) -> Result<&'a [u8], Errno> {
-    check_range(ptr, len, false)?;
-    if len == 0 {
-        return Ok(&[]);
-    }
-    // SAFETY: check_range proved the program may read these bytes; they stay mapped for the
-    // duration of the syscall (nothing else runs).
-    Ok(unsafe { core::slice::from_raw_parts(ptr as *const u8, len as usize) })
-}
-
-fn user_bytes_mut<'a>(ptr: u64, len: u64) -> Result<&'a mut [u8], Errno> {
-    check_range(ptr, len, true)?;
-    if len == 0 {
-        return Ok(&mut []);
-    }
-    // SAFETY: as in `user_bytes`, for writing.
-    Ok(unsafe { core::slice::from_raw_parts_mut(ptr as *mut u8, len as usize) })
-}
-
-/// A NUL-terminated path from the program, at most PATH_MAX bytes.
-fn user_path<'a>(ptr: u64) -> Result<&'a [u8], Errno> {
-    const PATH_MAX: u64 = 4096;
-    for len in 0..PATH_MAX {
-        check_range(ptr + len, 1, false)?;
-        // SAFETY: the byte was just checked readable.
-        if unsafe { ((ptr + len) as *const u8).read() } == 0 {
-            return user_bytes(ptr, len);
-        }
-    }
-    Err(errno::ENAMETOOLONG)
 }
 
 fn device_read(f: &File, buf: &mut [u8]) -> SysResult {
@@ -165,27 +134,23 @@ pub fn write(a: &[u64; 6]) -> SysResult {
     device_write(&f, user_bytes(a[1], a[2])?)
 }
 
-/// The iovecs of readv/writev: `struct iovec { void *base; size_t len; }`.
-fn iovecs(ptr: u64, count: u64) -> Result<&'static [[u64; 2]], Errno> {
+/// The iovecs of readv/writev: `struct iovec { void *base; size_t len; }`, as (base, len).
+fn iovecs(ptr: u64, count: u64) -> Result<impl Iterator<Item = (u64, u64)>, Errno> {
     const IOV_MAX: u64 = 1024;
     if count > IOV_MAX {
         return Err(errno::EINVAL);
     }
-    check_range(ptr, count * 16, false)?;
-    if count == 0 {
-        return Ok(&[]);
-    }
-    if !ptr.is_multiple_of(8) {
-        return Err(errno::EINVAL);
-    }
-    // SAFETY: checked readable and aligned; `[u64; 2]` has struct iovec's layout.
-    Ok(unsafe { core::slice::from_raw_parts(ptr as *const [u64; 2], count as usize) })
+    let raw = user_bytes(ptr, count * 16)?;
+    let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]));
+    Ok(raw
+        .chunks_exact(16)
+        .map(move |iov| (word(&iov[..8]), word(&iov[8..]))))
 }
 
 pub fn readv(a: &[u64; 6]) -> SysResult {
     let f = file(a[0])?;
     let mut total = 0;
-    for &[base, len] in iovecs(a[1], a[2])? {
+    for (base, len) in iovecs(a[1], a[2])? {
         let n = device_read(&f, user_bytes_mut(base, len)?)?;
         total += n;
         if n < len || f.dev == Device::Console {
@@ -198,7 +163,7 @@ pub fn readv(a: &[u64; 6]) -> SysResult {
 pub fn writev(a: &[u64; 6]) -> SysResult {
     let f = file(a[0])?;
     let mut total = 0;
-    for &[base, len] in iovecs(a[1], a[2])? {
+    for (base, len) in iovecs(a[1], a[2])? {
         total += device_write(&f, user_bytes(base, len)?)?;
     }
     Ok(total)
@@ -223,13 +188,14 @@ pub fn lseek(a: &[u64; 6]) -> SysResult {
 }
 
 const AT_FDCWD: i64 = -100;
+const PATH_MAX: u64 = 4096;
 
 pub fn open(a: &[u64; 6]) -> SysResult {
     openat(&[AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
 }
 
 pub fn openat(a: &[u64; 6]) -> SysResult {
-    let path = user_path(a[1])?;
+    let path = cstr(a[1], PATH_MAX)?;
     let flags = a[2] as u32;
     let dev = match path {
         b"/dev/null" => Device::Null,
@@ -249,59 +215,30 @@ pub fn openat(a: &[u64; 6]) -> SysResult {
     install(file, 0)
 }
 
-/// `struct stat` as x86-64 Linux lays it out (144 bytes).
-#[repr(C)]
-#[derive(Default)]
-struct Stat {
-    dev: u64,
-    ino: u64,
-    nlink: u64,
-    mode: u32,
-    uid: u32,
-    gid: u32,
-    pad0: u32,
-    rdev: u64,
-    size: i64,
-    blksize: i64,
-    blocks: i64,
-    times: [i64; 6],
-    reserved: [i64; 3],
-}
-
-const _: () = assert!(core::mem::size_of::<Stat>() == 144);
-
 pub fn fstat(a: &[u64; 6]) -> SysResult {
     let f = file(a[0])?;
-    let (major, minor) = match f.dev {
+    let (major, minor): (u64, u64) = match f.dev {
         Device::Console => (5, 1),
         Device::Null => (1, 3),
         Device::Zero => (1, 5),
         Device::Random => (1, 9),
     };
-    let st = Stat {
-        dev: 5,
-        ino: 1 + major * 16 + minor,
-        nlink: 1,
-        mode: 0o020000 | 0o666, // S_IFCHR
-        rdev: (major << 8) | minor,
-        blksize: 4096,
-        ..Stat::default()
-    };
-    let out = user_bytes_mut(a[1], core::mem::size_of::<Stat>() as u64)?;
-    // SAFETY: Stat is plain old data; `out` is exactly its size.
-    let bytes = unsafe {
-        core::slice::from_raw_parts(
-            &st as *const Stat as *const u8,
-            core::mem::size_of::<Stat>(),
-        )
-    };
-    out.copy_from_slice(bytes);
+    // `struct stat` as x86-64 Linux lays it out: 144 bytes, times and padding zero.
+    let out = user_bytes_mut(a[1], 144)?;
+    out.fill(0);
+    let mut put = |at: usize, v: &[u8]| out[at..at + v.len()].copy_from_slice(v);
+    put(0, &5u64.to_ne_bytes()); // st_dev: devtmpfs-like
+    put(8, &(1 + major * 16 + minor).to_ne_bytes()); // st_ino
+    put(16, &1u64.to_ne_bytes()); // st_nlink
+    put(24, &(0o020000u32 | 0o666).to_ne_bytes()); // st_mode: S_IFCHR, rw-rw-rw-
+    put(40, &((major << 8) | minor).to_ne_bytes()); // st_rdev
+    put(56, &4096u64.to_ne_bytes()); // st_blksize
     Ok(0)
 }
 
 pub fn newfstatat(a: &[u64; 6]) -> SysResult {
     const AT_EMPTY_PATH: u64 = 0x1000;
-    let path = user_path(a[1])?;
+    let path = cstr(a[1], PATH_MAX)?;
     if path.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
         return fstat(&[a[0], a[2], 0, 0, 0, 0]);
     }

@@ -1,4 +1,5 @@
 //! Memory syscalls: brk, the mmap family and madvise, on [`crate::mm::user`].
+#![forbid(unsafe_code)]
 
 use crate::errno::SysResult;
 use crate::mm::user;

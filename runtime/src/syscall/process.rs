@@ -1,43 +1,23 @@
 //! The process: exit, identity, limits, signals (recorded, not delivered), futexes for one
 //! thread, scheduling queries, TLS (arch_prctl) and entropy.
+#![forbid(unsafe_code)]
 
 use spin::Mutex;
 use x86_64::registers::model_specific::{FsBase, GsBase};
 use x86_64::VirtAddr;
 
 use crate::errno::{self, Errno, SysResult};
-use crate::mm::user::check_range;
+use crate::mm::user::{self, read_u64s, write_u64s};
 
 /// The only process and thread: pid 1, tid 1.
 const PID: u64 = 1;
 
 fn out<'a>(ptr: u64, len: usize) -> Result<&'a mut [u8], Errno> {
-    check_range(ptr, len as u64, true)?;
-    // SAFETY: checked writable for the program; nothing else runs during the syscall.
-    Ok(unsafe { core::slice::from_raw_parts_mut(ptr as *mut u8, len) })
+    user::bytes_mut(ptr, len as u64)
 }
 
 fn input<'a>(ptr: u64, len: usize) -> Result<&'a [u8], Errno> {
-    check_range(ptr, len as u64, false)?;
-    // SAFETY: checked readable for the program.
-    Ok(unsafe { core::slice::from_raw_parts(ptr as *const u8, len) })
-}
-
-fn read_u64s<const N: usize>(ptr: u64) -> Result<[u64; N], Errno> {
-    let bytes = input(ptr, N * 8)?;
-    let mut v = [0u64; N];
-    for (i, chunk) in bytes.chunks_exact(8).enumerate() {
-        v[i] = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
-    }
-    Ok(v)
-}
-
-fn write_u64s(ptr: u64, values: &[u64]) -> Result<(), Errno> {
-    let bytes = out(ptr, values.len() * 8)?;
-    for (chunk, v) in bytes.chunks_exact_mut(8).zip(values) {
-        chunk.copy_from_slice(&v.to_ne_bytes());
-    }
-    Ok(())
+    user::bytes(ptr, len as u64)
 }
 
 pub fn exit(a: &[u64; 6]) -> SysResult {

@@ -1,5 +1,6 @@
 //! The one table from syscall numbers to handlers. Every entry is listed with its status
 //! and limits in docs/syscalls.md; a number missing here is `-ENOSYS` plus one console line.
+#![forbid(unsafe_code)]
 
 use super::numbers::nr;
 use super::{fs, mm, process, time};

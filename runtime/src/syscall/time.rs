@@ -1,7 +1,8 @@
 //! Clocks and sleeping.
+#![forbid(unsafe_code)]
 
 use crate::errno::{self, Errno, SysResult};
-use crate::mm::user::check_range;
+use crate::mm::user;
 use crate::time;
 
 const CLOCK_REALTIME: u64 = 0;
@@ -30,22 +31,12 @@ fn now(clock: u64) -> Result<u64, Errno> {
 }
 
 fn write_pair(ptr: u64, a: u64, b: u64) -> Result<(), Errno> {
-    check_range(ptr, 16, true)?;
-    if !ptr.is_multiple_of(8) {
-        return Err(errno::EFAULT);
-    }
-    // SAFETY: 16 writable, aligned bytes (struct timespec / struct timeval).
-    unsafe { (ptr as *mut [u64; 2]).write([a, b]) };
-    Ok(())
+    user::write_u64s(ptr, &[a, b])
 }
 
 fn read_timespec(ptr: u64) -> Result<u64, Errno> {
-    check_range(ptr, 16, false)?;
-    if !ptr.is_multiple_of(8) {
-        return Err(errno::EFAULT);
-    }
-    // SAFETY: 16 readable, aligned bytes.
-    let [sec, nsec] = unsafe { (ptr as *const [i64; 2]).read() };
+    let [sec, nsec] = user::read_u64s::<2>(ptr)?;
+    let (sec, nsec) = (sec as i64, nsec as i64);
     if sec < 0 || !(0..NS as i64).contains(&nsec) {
         return Err(errno::EINVAL);
     }
@@ -77,9 +68,7 @@ pub fn gettimeofday(a: &[u64; 6]) -> SysResult {
 pub fn time(a: &[u64; 6]) -> SysResult {
     let secs = time::realtime_ns() / NS;
     if a[0] != 0 {
-        check_range(a[0], 8, true)?;
-        // SAFETY: 8 writable bytes.
-        unsafe { (a[0] as *mut u64).write_unaligned(secs) };
+        user::write_u64s(a[0], &[secs])?;
     }
     Ok(secs)
 }
