@@ -30,6 +30,7 @@ extern crate alloc;
 pub mod drivers;
 
 pub mod errno;
+pub mod fs;
 pub mod symbols;
 
 pub mod boot;
