@@ -10,12 +10,14 @@
 //! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
 //! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
 //! - [`build`]: configuring and building a CMake project with the Kiln toolchain;
+//! - [`cpio`]: packing a directory into a newc archive (`kiln pack`, `kiln run --files`);
 //! - [`doctor`]: checking and installing the host packages Kiln needs.
 //!
 //! Errors meant for users are [`Failure`]s: one line that says what to do, and an exit code.
 #![forbid(unsafe_code)]
 
 pub mod build;
+pub mod cpio;
 pub mod doctor;
 pub mod image;
 pub mod link;

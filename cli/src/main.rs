@@ -2,10 +2,10 @@
 
 use clap::{Args, Parser, Subcommand};
 use kiln_cli::{
-    build, doctor, link, qemu, root, runtime, toolchain, Accel, Failure, LinkOptions, Machine,
-    RunOptions,
+    build, cpio, doctor, link, qemu, root, runtime, toolchain, Accel, Failure, LinkOptions,
+    Machine, RunOptions,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -31,6 +31,17 @@ enum Cmd {
     Run(RunArgs),
     /// Check for (and install) what Kiln needs on this host.
     Doctor(DoctorArgs),
+    /// Pack a directory into a newc cpio archive (FILE.o: an object to link into an image).
+    Pack(PackArgs),
+}
+
+#[derive(Debug, Args)]
+struct PackArgs {
+    /// The directory whose contents become the VM's files (DIR/etc/x is /etc/x).
+    dir: PathBuf,
+    /// The archive to write; a name ending in .o writes an object for the link instead.
+    #[arg(short = 'o', value_name = "OUT")]
+    output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +118,10 @@ struct RunArgs {
     /// Accelerator: auto uses KVM only where a probe guest proves it works.
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     accel: Accel,
+    /// Files for the VM: a directory (packed into a cpio archive) or a newc .cpio file,
+    /// passed as the initrd; DIR/etc/x is /etc/x in the VM.
+    #[arg(long, value_name = "DIR")]
+    files: Option<PathBuf>,
     /// The program's arguments.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -177,6 +192,10 @@ fn dispatch(command: Cmd) -> kiln_cli::Result<i32> {
         }
         Cmd::Run(args) => run(args),
         Cmd::Doctor(args) => doctor::doctor(args.install, args.yes),
+        Cmd::Pack(args) => {
+            cpio::pack(&args.dir, &args.output)?;
+            Ok(0)
+        }
     }
 }
 
@@ -223,6 +242,22 @@ fn run(args: RunArgs) -> kiln_cli::Result<i32> {
         }
         secs => secs.map(Duration::from_secs_f64),
     };
+    let packed = match &args.files {
+        Some(dir) if dir.is_dir() => Some(pack_to_temp(dir)?),
+        _ => None,
+    };
+    let initrd = match (&packed, args.files) {
+        (Some(temp), _) => Some(temp.clone()),
+        (None, Some(file)) if file.is_file() => Some(file),
+        (None, Some(other)) => {
+            return Err(Failure::usage(format!(
+                "--files {}: give a directory or a .cpio archive",
+                other.display()
+            ))
+            .into())
+        }
+        (None, None) => None,
+    };
     let opts = RunOptions {
         memory: args.memory,
         machine: args.machine,
@@ -231,6 +266,19 @@ fn run(args: RunArgs) -> kiln_cli::Result<i32> {
         args: args.args,
         timeout,
         gdb: args.gdb,
+        initrd,
     };
-    qemu::run_streaming(&image, &opts)
+    let result = qemu::run_streaming(&image, &opts);
+    if let Some(temp) = packed {
+        // Only our own temporary archive; failing to remove it changes nothing for the run.
+        let _ = std::fs::remove_file(temp);
+    }
+    result
+}
+
+/// Packs `dir` into a temporary archive for one run.
+fn pack_to_temp(dir: &Path) -> kiln_cli::Result<PathBuf> {
+    let temp = std::env::temp_dir().join(format!("kiln-files-{}.cpio", std::process::id()));
+    cpio::pack(dir, &temp)?;
+    Ok(temp)
 }

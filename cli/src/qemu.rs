@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Start QEMU's gdb stub (`-s -S`) and wait for a debugger.
     pub gdb: bool,
+    /// A newc cpio archive passed as the initrd (`-initrd`): files for the VM's file system.
+    pub initrd: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -61,6 +63,7 @@ impl Default for RunOptions {
             args: Vec::new(),
             timeout: None,
             gdb: false,
+            initrd: None,
         }
     }
 }
@@ -247,6 +250,9 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
         "-append".into(),
         cmdline.into(),
     ]);
+    if let Some(initrd) = &opts.initrd {
+        args.extend(["-initrd".into(), initrd.display().to_string()]);
+    }
     args
 }
 
@@ -519,6 +525,14 @@ mod tests {
         assert_eq!(&args[..2], ["-M", "q35"]);
         assert!(args.contains(&"kvm".to_owned()));
         assert_eq!(args.contains(&QBOOT.to_owned()), Path::new(QBOOT).is_file());
+        let files = RunOptions {
+            initrd: Some("/x/files.cpio".into()),
+            ..RunOptions::default()
+        };
+        let args = qemu_args(Path::new("/x/app"), &files, Accel::Tcg, "");
+        assert!(args
+            .join(" ")
+            .ends_with("-kernel /x/app -append  -initrd /x/files.cpio"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ static FEATURES: Once<cpu::Features> = Once::new();
 static WEAK_ENTROPY: AtomicBool = AtomicBool::new(false);
 
 /// Options of the kernel command line that the runtime knows (others draw a warning).
-const KNOWN_OPTIONS: &[&str] = &["boottime", "argv0", "quiet", "wx"];
+const KNOWN_OPTIONS: &[&str] = &["boottime", "argv0", "quiet", "wx", "files"];
 
 /// Reads guest-physical memory below 4 GiB through the loader-time identity map.
 fn phys_reader<'a>(phys: u64, len: usize) -> Option<&'a [u8]> {
@@ -102,6 +102,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
 
     crate::syscall::init();
     crate::syscall::fs::init();
+    init_files(&boot, &cmdline);
     stamp(4);
     let stack_top = user::init(cmdline.option("wx") == Some("allow"));
     crate::process::start::start(&cmdline, stack_top, &features)
@@ -154,6 +155,57 @@ pub fn fill_random(buf: &mut [u8]) {
         });
         chunk.copy_from_slice(&v.to_ne_bytes()[..chunk.len()]);
     }
+}
+
+extern "C" {
+    static __kiln_initrd_start: u8;
+    static __kiln_initrd_end: u8;
+}
+
+/// Builds the file system (`crate::fs`) from the archive linked into the image and the
+/// initrd the loader passed; `kiln.files` lists it on the console.
+fn init_files(boot: &BootInfo<'_>, cmdline: &Cmdline<'_>) {
+    // SAFETY: the linker script brackets the read-only .kiln_initrd section with these
+    // symbols; the image stays mapped for the VM's life.
+    let image: &'static [u8] = unsafe {
+        let start = core::ptr::addr_of!(__kiln_initrd_start);
+        let end = core::ptr::addr_of!(__kiln_initrd_end);
+        core::slice::from_raw_parts(start, end as usize - start as usize)
+    };
+    let initrd = boot
+        .initrd
+        .and_then(|(start, len)| initrd_bytes(start, len));
+    if boot.initrd.is_some() && initrd.is_none() {
+        kinfo!("files: the initrd lies outside mapped RAM and is ignored");
+    }
+    let mut exe = alloc::vec::Vec::from(&b"/"[..]);
+    exe.extend_from_slice(cmdline.argv0().as_bytes());
+    let (used, free) = heap::usage();
+    let files = crate::fs::system::BootFiles {
+        image,
+        initrd: initrd.unwrap_or(&[]),
+        exe: &exe,
+        nameservers: &[],
+        now: crate::fs::Timespec::from_ns(crate::time::realtime_ns()),
+        // File data lives in the kernel heap for now: half of it.
+        limit: ((used + free) / 2) as u64,
+    };
+    crate::fs::system::init(&files, cmdline.has("files"), &mut |line| kinfo!("{}", line));
+}
+
+/// The initrd's bytes, if every page of it is mapped.
+fn initrd_bytes(start: u64, len: u64) -> Option<&'static [u8]> {
+    let end = start.checked_add(len)?;
+    let first = start & !(PAGE_SIZE - 1);
+    if !(first..end)
+        .step_by(PAGE_SIZE as usize)
+        .all(|page| paging::flags_of(page).is_some())
+    {
+        return None;
+    }
+    // SAFETY: the range is mapped (checked above), identity-mapped RAM that init_memory kept
+    // out of the frame allocator, so nothing else ever writes it; it stays for the VM's life.
+    Some(unsafe { core::slice::from_raw_parts(start as *const u8, len as usize) })
 }
 
 extern "C" {

@@ -24,6 +24,7 @@
 pub mod cpio;
 pub mod dev;
 pub mod dirent;
+pub mod system;
 pub mod tree;
 
 mod node;
