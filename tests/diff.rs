@@ -60,3 +60,8 @@ fn setjmp_and_longjmp() {
 fn errno_of_failing_calls() {
     same_on_host_and_guest("errnos", &[], &[]);
 }
+
+#[test]
+fn pipes_eventfd_poll_select_and_epoll() {
+    same_on_host_and_guest("readiness", &[], &[]);
+}

@@ -16,6 +16,8 @@ pub mod fs;
 #[cfg(target_os = "none")]
 pub mod mm;
 #[cfg(target_os = "none")]
+pub mod poll;
+#[cfg(target_os = "none")]
 pub mod process;
 #[cfg(target_os = "none")]
 pub mod table;

@@ -252,6 +252,22 @@ fn raise(sig: u64) -> SysResult {
     crate::drivers::exit::exit_vm(128 + sig as i32)
 }
 
+/// SIGPIPE for a write to a pipe or socket nobody reads: ends the program unless it ignores
+/// the signal (then the write just fails with EPIPE).
+pub fn raise_sigpipe() {
+    const SIGPIPE: u64 = 13;
+    let handler = SIGNALS.lock().actions[SIGPIPE as usize - 1][0];
+    if handler != 0 && handler != SIG_IGN {
+        // A handler cannot run yet; the write fails with EPIPE as it would after it ran.
+        static ONCE: spin::Once<()> = spin::Once::new();
+        ONCE.call_once(|| {
+            kinfo!("SIGPIPE has a handler, which is not run (no signal delivery yet)")
+        });
+        return;
+    }
+    let _ = raise(SIGPIPE);
+}
+
 pub fn kill(a: &[u64; 6]) -> SysResult {
     match a[0] as i64 {
         -1..=1 => raise(a[1]),
