@@ -65,3 +65,13 @@ fn errno_of_failing_calls() {
 fn pipes_eventfd_poll_select_and_epoll() {
     same_on_host_and_guest("readiness", &[], &[]);
 }
+
+#[test]
+fn pthreads() {
+    same_on_host_and_guest("threads", &[], &[]);
+}
+
+#[test]
+fn cxx_threads_futures_and_condition_variables() {
+    same_on_host_and_guest("threads_cpp", &[], &[]);
+}

@@ -42,7 +42,6 @@ pub mod arch;
 pub mod syscall;
 pub mod time;
 
-#[cfg(target_os = "none")]
 pub mod sched;
 
 #[cfg(target_os = "none")]

@@ -165,10 +165,14 @@ pub fn describe_address(addr: u64) -> &'static str {
             "beyond the brk heap"
         }
     } else if let Some(m) = app.vm.find(addr) {
-        if m.prot == Prot::NONE {
-            "a PROT_NONE mapping"
-        } else {
+        let above = app.vm.find(m.end());
+        if m.prot != Prot::NONE {
             "an anonymous mapping"
+        } else if above.is_some_and(|a| a.prot.writable()) {
+            // musl puts one under every thread stack it maps.
+            "a guard page (PROT_NONE) just below a writable mapping: a thread's stack overflow?"
+        } else {
+            "a PROT_NONE mapping"
         }
     } else if (layout::KERNEL_STACKS..APP_BASE).contains(&addr) {
         "a runtime stack"

@@ -62,8 +62,10 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::nanosleep => time::nanosleep,
         nr::clock_nanosleep => time::clock_nanosleep,
         // process, identity, limits
-        nr::exit | nr::exit_group => process::exit,
-        nr::getpid | nr::gettid => process::getpid,
+        nr::exit => process::exit,
+        nr::exit_group => process::exit_group,
+        nr::getpid => process::getpid,
+        nr::gettid => process::gettid,
         nr::getppid => process::getppid,
         nr::getuid | nr::geteuid | nr::getgid | nr::getegid => process::getuid,
         nr::set_tid_address => process::set_tid_address,
