@@ -75,3 +75,8 @@ fn pthreads() {
 fn cxx_threads_futures_and_condition_variables() {
     same_on_host_and_guest("threads_cpp", &[], &[]);
 }
+
+#[test]
+fn timerfd_with_poll_and_epoll() {
+    same_on_host_and_guest("timers", &[], &[]);
+}

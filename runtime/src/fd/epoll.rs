@@ -163,11 +163,13 @@ impl Epoll {
         out
     }
 
-    /// Whether any live interest's file satisfies `pred`.
-    pub fn any_interest(&self, pred: impl Fn(&dyn File) -> bool) -> bool {
+    /// The least of `f` over the live interests' files (when a wait must look again).
+    pub fn earliest(&self, f: impl Fn(&dyn File) -> Option<u64>) -> Option<u64> {
         let list = self.interests.lock();
         list.iter()
-            .any(|it| it.desc.upgrade().is_some_and(|d| pred(&*d.file)))
+            .filter(|it| !it.disabled)
+            .filter_map(|it| it.desc.upgrade().and_then(|d| f(&*d.file)))
+            .min()
     }
 
     /// Whether anything would be reported now (for polling the epoll fd itself).
@@ -196,6 +198,10 @@ impl File for Epoll {
         } else {
             Events::NONE
         }
+    }
+
+    fn next_event_ns(&self) -> Option<u64> {
+        self.earliest(|f| f.next_event_ns())
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -14,6 +14,7 @@ pub mod eventfd;
 pub mod pipe;
 pub mod stat;
 pub mod table;
+pub mod timer;
 
 use alloc::sync::Arc;
 use core::any::Any;
@@ -120,6 +121,12 @@ pub trait File: Send + Sync {
     /// level looks the same. Kinds without one return 0 and get level comparison only.
     fn activity(&self) -> u64 {
         0
+    }
+
+    /// When (monotonic ns) readiness will change by itself, without any I/O: a timer's next
+    /// expiry. Waits arm the CPU's timer for it.
+    fn next_event_ns(&self) -> Option<u64> {
+        None
     }
 
     /// For kinds with operations of their own (sockets, epoll): downcasting.

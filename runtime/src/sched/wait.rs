@@ -34,11 +34,12 @@ pub fn poll_sources() {
 }
 
 /// Calls `attempt` until it returns `Some`, waiting in between; gives up with `None` at
-/// `deadline_ns` (monotonic), if any. `poll_every_ns` bounds each wait for conditions no
-/// interrupt announces (the console UART's receive side is polled).
+/// `deadline_ns` (monotonic), if any. `wake_at(now)` names a time at which to look again
+/// even if no interrupt comes: the next expiry of a timerfd being waited on, or a polling
+/// interval for conditions no interrupt announces (the console UART's receive side).
 pub fn block_until<T>(
     deadline_ns: Option<u64>,
-    poll_every_ns: Option<u64>,
+    wake_at: impl Fn(u64) -> Option<u64>,
     mut attempt: impl FnMut() -> Option<T>,
 ) -> Option<T> {
     loop {
@@ -56,7 +57,7 @@ pub fn block_until<T>(
             .iter()
             .filter_map(|s| s.next_wakeup(now))
             .chain(deadline_ns)
-            .chain(poll_every_ns.map(|p| now.saturating_add(p)))
+            .chain(wake_at(now))
             .min();
         if wake.is_some_and(|at| at <= now) {
             continue;

@@ -56,16 +56,24 @@ pub fn retry<T>(desc: &OpenFile, mut op: impl FnMut() -> Result<T, Errno>) -> Re
     if desc.nonblocking() {
         return op();
     }
-    let every = desc
-        .file
-        .as_any()
-        .downcast_ref::<Console>()
-        .map(|_| CONSOLE_POLL_NS);
-    crate::sched::block_until(None, every, || match op() {
-        Err(e) if e == errno::EAGAIN => None,
-        r => Some(r),
-    })
+    crate::sched::block_until(
+        None,
+        |now| wake_for(&*desc.file, now),
+        || match op() {
+            Err(e) if e == errno::EAGAIN => None,
+            r => Some(r),
+        },
+    )
     .unwrap_or(Err(errno::EAGAIN))
+}
+
+/// When a wait involving `file` must look again without an interrupt: its own next event
+/// (a timer), or soon for the polled console.
+pub fn wake_for(file: &dyn File, now: u64) -> Option<u64> {
+    if file.as_any().downcast_ref::<Console>().is_some() {
+        return Some(now.saturating_add(CONSOLE_POLL_NS));
+    }
+    file.next_event_ns()
 }
 
 // ---- devices ----

@@ -23,6 +23,8 @@ pub mod process;
 pub mod table;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod timerfd;
 
 #[cfg(target_os = "none")]
 pub use entry::{caller, init, kiln_syscall_return, set_kernel_stack, unsupported, Frame};

@@ -6,7 +6,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::fs::{desc, install, next_ino, Console};
+use super::fs::{desc, install, next_ino, wake_for};
 use crate::errno::{self, Errno, SysResult};
 use crate::fd::epoll::{Epoll, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD};
 use crate::fd::{Events, OpenFile, O_CLOEXEC, O_RDWR};
@@ -14,8 +14,6 @@ use crate::mm::user::{self, bytes as user_bytes, bytes_mut as user_bytes_mut};
 use crate::time;
 
 const NS: u64 = 1_000_000_000;
-/// How often a wait that involves the console looks at the UART (no interrupt for it yet).
-const CONSOLE_POLL_NS: u64 = 10_000_000;
 
 /// A deadline from a relative timeout in ns (`None`: wait forever).
 fn deadline_after(ns: Option<u64>) -> Option<u64> {
@@ -34,19 +32,20 @@ fn timespec_timeout(ptr: u64) -> Result<Option<u64>, Errno> {
     Ok(Some(sec.saturating_mul(NS).saturating_add(nsec)))
 }
 
-fn involves_console(descs: &[Option<Arc<OpenFile>>]) -> Option<u64> {
+/// The earliest time any of `descs` needs a look without an interrupt.
+fn earliest_wake(descs: &[Option<Arc<OpenFile>>], now: u64) -> Option<u64> {
     descs
         .iter()
         .flatten()
-        .any(|d| d.file.as_any().downcast_ref::<Console>().is_some())
-        .then_some(CONSOLE_POLL_NS)
+        .filter_map(|d| wake_for(&*d.file, now))
+        .min()
 }
 
 /// Waits until `check` finds something (returns it) or the timeout passes (returns
 /// `empty`). A zero timeout checks once.
 fn wait<T>(
     timeout_ns: Option<u64>,
-    poll_every: Option<u64>,
+    wake_at: impl Fn(u64) -> Option<u64>,
     empty: T,
     mut check: impl FnMut() -> Option<T>,
 ) -> T {
@@ -54,7 +53,7 @@ fn wait<T>(
         crate::sched::poll_sources();
         return check().unwrap_or(empty);
     }
-    crate::sched::block_until(deadline_after(timeout_ns), poll_every, check).unwrap_or(empty)
+    crate::sched::block_until(deadline_after(timeout_ns), wake_at, check).unwrap_or(empty)
 }
 
 // ---- poll ----
@@ -98,9 +97,9 @@ fn do_poll(fds_ptr: u64, nfds: u64, timeout_ns: Option<u64>) -> SysResult {
         }
         (ready > 0 || report_all).then_some(out)
     };
-    let every = involves_console(&descs);
+    let wake = |now| earliest_wake(&descs, now);
     let result =
-        wait(timeout_ns, every, None, || revents(false).map(Some)).or_else(|| revents(true));
+        wait(timeout_ns, wake, None, || revents(false).map(Some)).or_else(|| revents(true));
     let result = result.unwrap_or_default();
     let mut count = 0;
     for (slot, r) in raw.chunks_exact_mut(8).zip(&result) {
@@ -187,12 +186,12 @@ fn do_select(nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>) -> SysResult {
         }
         (count > 0).then_some((out, count))
     };
-    let every = involves_console(&descs);
+    let wake = |now| earliest_wake(&descs, now);
     let empty = || {
         let zero = alloc::vec![0u64; nfds.div_ceil(64) as usize];
         ([zero.clone(), zero.clone(), zero], 0)
     };
-    let (out, count) = wait(timeout_ns, every, empty(), check);
+    let (out, count) = wait(timeout_ns, wake, empty(), check);
     for k in 0..3 {
         if sets[k] != 0 {
             user::write_u64s(sets[k], &out[k])?;
@@ -289,10 +288,8 @@ fn do_epoll_wait(epfd: u64, events_ptr: u64, max: u64, timeout_ns: Option<u64>) 
         .as_any()
         .downcast_ref::<Epoll>()
         .ok_or(errno::EINVAL)?;
-    let every = epoll
-        .any_interest(|f| f.as_any().downcast_ref::<Console>().is_some())
-        .then_some(CONSOLE_POLL_NS);
-    let ready = wait(timeout_ns, every, Vec::new(), || {
+    let wake = |now| epoll.earliest(|f| wake_for(f, now));
+    let ready = wait(timeout_ns, wake, Vec::new(), || {
         let r = epoll.collect(max as usize);
         (!r.is_empty()).then_some(r)
     });

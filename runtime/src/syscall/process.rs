@@ -425,11 +425,15 @@ pub fn futex(a: &[u64; 6]) -> SysResult {
                 crate::drivers::exit::exit_vm(134);
             }
             let woken = f::enqueue(uaddr, bitset);
-            let done = crate::sched::block_until(deadline, None, || {
-                woken
-                    .load(core::sync::atomic::Ordering::Acquire)
-                    .then_some(())
-            });
+            let done = crate::sched::block_until(
+                deadline,
+                |_| None,
+                || {
+                    woken
+                        .load(core::sync::atomic::Ordering::Acquire)
+                        .then_some(())
+                },
+            );
             match done {
                 Some(()) => Ok(0),
                 None if f::dequeue(&woken) => Ok(0),

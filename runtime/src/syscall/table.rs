@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::numbers::nr;
-use super::{fs, mm, poll, process, time};
+use super::{fs, mm, poll, process, time, timerfd};
 use crate::errno::SysResult;
 
 pub type Handler = fn(&[u64; 6]) -> SysResult;
@@ -61,6 +61,9 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::time => time::time,
         nr::nanosleep => time::nanosleep,
         nr::clock_nanosleep => time::clock_nanosleep,
+        nr::timerfd_create => timerfd::timerfd_create,
+        nr::timerfd_settime => timerfd::timerfd_settime,
+        nr::timerfd_gettime => timerfd::timerfd_gettime,
         // process, identity, limits
         nr::exit => process::exit,
         nr::exit_group => process::exit_group,
