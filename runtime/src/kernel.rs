@@ -101,6 +101,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     }
 
     crate::syscall::init();
+    crate::sched::thread::init();
     crate::syscall::fs::init();
     init_files(&boot, &cmdline);
     stamp(4);
