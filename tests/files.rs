@@ -135,3 +135,30 @@ fn kiln_pack_refuses_what_is_not_a_directory() {
     let out = run_kiln(["run", "/bin/true", "--files", "/nonexistent/kiln-dir"]);
     assert_ne!(out.status, 0);
 }
+
+#[test]
+fn file_syscalls_behave_as_on_linux() {
+    let exe = kiln_tests::host_binary("files");
+    let image = kiln_tests::image("files");
+    let scratch = kiln_tests::scratch_dir("files-diff");
+    let host = kiln_tests::run_host(&exe, &[], &[scratch.to_str().unwrap()]);
+    let guest = run_image(&image, &[], &["/tmp"]);
+    let host_out = kiln_tests::strip_kiln_lines(&host.stdout);
+    assert!(host_out.contains("rmdir work"), "{}", host.describe());
+    let guest_out = guest.app();
+    if host_out != guest_out {
+        let first = host_out
+            .lines()
+            .zip(guest_out.lines())
+            .position(|(h, g)| h != g)
+            .unwrap_or(0);
+        panic!(
+            "the guest differs from the host at line {}:\n  host:  {:?}\n  guest: {:?}\n--- host ---\n{host_out}{}",
+            first + 1,
+            host_out.lines().nth(first),
+            guest_out.lines().nth(first),
+            guest.describe()
+        );
+    }
+    assert_eq!(guest.status, host.status, "{}", guest.describe());
+}

@@ -9,6 +9,11 @@ use crate::errno::SysResult;
 pub type Handler = fn(&[u64; 6]) -> SysResult;
 
 pub fn handler(number: usize) -> Option<Handler> {
+    // Paths and VFS files (their own family); it claims open, stat, getcwd, umask and
+    // fcntl's locks, which the entries below handled before the VFS.
+    if let Some(h) = super::file::handler(number) {
+        return Some(h);
+    }
     let h: Handler = match number {
         // I/O and descriptors
         nr::read => fs::read,
