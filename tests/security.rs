@@ -237,6 +237,25 @@ fn wx_allow_permits_writable_executable_mappings_and_says_so() {
     }
 }
 
+#[test]
+fn syscalls_refuse_bad_pointers_with_efault() {
+    let out = attack("efault", &[]);
+    out.assert_status(0);
+    let app = out.app();
+    for call in [
+        "write from NULL",
+        "getrandom into text",
+        "write from a runtime stack",
+        "clock_gettime into a runtime stack",
+    ] {
+        assert!(
+            app.contains(&format!("{call}: -1 Bad address")),
+            "{call} did not fail with EFAULT\n{}",
+            out.describe()
+        );
+    }
+}
+
 /// The address of `symbol` in the ELF file `path`, from `nm`.
 fn symbol_address(path: &Path, symbol: &str) -> u64 {
     let out = Command::new("nm").arg(path).output().expect("run nm");

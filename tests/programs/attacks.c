@@ -118,6 +118,22 @@ int main(int argc, char **argv) {
         fflush(stdout);
         p[0] = 0xc3;
         say("survived the write to an RX page");
+    } else if (!strcmp(mode, "efault")) {
+        /* Syscalls check the program's pointers: bad ones are EFAULT, not a fault in the
+         * runtime, and the runtime never reads or writes its own memory on their behalf. */
+        long r;
+        errno = 0;
+        r = write(1, null_ptr, 10);
+        printf("write from NULL: %ld %s\n", r, strerror(errno));
+        errno = 0;
+        r = syscall(SYS_getrandom, (void *)&kiln_test_call, 16, 0);
+        printf("getrandom into text: %ld %s\n", r, strerror(errno));
+        errno = 0;
+        r = write(1, (void *)0x400000001000UL, 16); /* a runtime (IST) stack */
+        printf("write from a runtime stack: %ld %s\n", r, strerror(errno));
+        errno = 0;
+        r = syscall(SYS_clock_gettime, 0, (void *)0x400000001000UL);
+        printf("clock_gettime into a runtime stack: %ld %s\n", r, strerror(errno));
     } else if (!strcmp(mode, "wx")) {
         /* With kiln.wx=allow: one writable and executable mapping, written and run. */
         unsigned char *p = mmap(0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
