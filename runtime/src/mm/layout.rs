@@ -9,7 +9,7 @@
 //!  0x5200_0000_0000  MMAP_FLOOR
 //!                    brk heap: base in [APP_BASE, APP_BASE + 1 TiB), grows up by at most 64 GiB
 //!  0x5000_0000_0000  APP_BASE
-//!  0x4000_0000_0000  KERNEL_STACKS: the runtime's IST stacks, each above an unmapped guard page
+//!  0x4000_0000_0000  KERNEL_STACKS: IST and thread kernel stacks, each above an unmapped guard page
 //!                    identity-mapped RAM, the image at 0x200000, page 0 unmapped
 //! ```
 //!
@@ -22,7 +22,9 @@ use super::vmspace::Range;
 
 pub const PAGE_SIZE: u64 = 4096;
 
-/// The runtime's own stacks (IST stacks), each above an unmapped guard page.
+/// The runtime's own stacks, each above an unmapped guard page, in slots of
+/// `KERNEL_STACK_SIZE + PAGE_SIZE`: the IST stacks first, then the threads' kernel stacks
+/// (`mm/kstack.rs`).
 pub const KERNEL_STACKS: u64 = 0x4000_0000_0000;
 pub const KERNEL_STACK_SIZE: u64 = 32 * 1024;
 /// How many IST stacks the runtime has (one per IST slot of the TSS that it uses).
@@ -104,20 +106,27 @@ pub const fn kernel_stack_base(i: usize) -> u64 {
 /// What part of the runtime's stack area `addr` is in, for fault reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelStackPart {
-    /// The guard page under IST stack `n` (0-based).
+    /// The guard page under the stack in slot `n` (0-based).
     Guard(usize),
-    /// IST stack `n` itself.
+    /// The stack in slot `n` itself.
     Stack(usize),
 }
 
+impl KernelStackPart {
+    /// True for the IST stacks' slots (the rest hold threads' kernel stacks).
+    pub const fn is_ist(self) -> bool {
+        match self {
+            KernelStackPart::Guard(n) | KernelStackPart::Stack(n) => n < KERNEL_STACK_COUNT,
+        }
+    }
+}
+
+/// The slot and part of the runtime's stack area (`[KERNEL_STACKS, APP_BASE)`) `addr` is in.
 pub const fn kernel_stack_part(addr: u64) -> Option<KernelStackPart> {
-    if addr < KERNEL_STACKS {
+    if addr < KERNEL_STACKS || addr >= APP_BASE {
         return None;
     }
     let slot = (addr - KERNEL_STACKS) / (KERNEL_STACK_SIZE + PAGE_SIZE);
-    if slot >= KERNEL_STACK_COUNT as u64 {
-        return None;
-    }
     let n = slot as usize;
     if addr < kernel_stack_base(n) {
         Some(KernelStackPart::Guard(n))
@@ -225,9 +234,9 @@ mod tests {
             kernel_stack_part(kernel_stack_base(4) + KERNEL_STACK_SIZE - 8),
             Some(KernelStackPart::Stack(4))
         );
-        assert_eq!(
-            kernel_stack_part(kernel_stack_base(4) + KERNEL_STACK_SIZE),
-            None
-        );
+        let thread = kernel_stack_part(kernel_stack_base(4) + KERNEL_STACK_SIZE);
+        assert_eq!(thread, Some(KernelStackPart::Guard(5)));
+        assert!(!thread.unwrap().is_ist() && KernelStackPart::Stack(4).is_ist());
+        assert_eq!(kernel_stack_part(APP_BASE), None);
     }
 }
