@@ -107,6 +107,9 @@ struct RunArgs {
     /// Accelerator: auto uses KVM only where a probe guest proves it works.
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     accel: Accel,
+    /// QEMU CPU model and flags, e.g. `max,-rdrand,-rdseed` to hide the entropy instructions.
+    #[arg(long, value_name = "MODEL", default_value = kiln_cli::qemu::DEFAULT_CPU)]
+    cpu: String,
     /// The program's arguments.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -231,6 +234,7 @@ fn run(args: RunArgs) -> kiln_cli::Result<i32> {
         args: args.args,
         timeout,
         gdb: args.gdb,
+        cpu: Some(args.cpu),
     };
     qemu::run_streaming(&image, &opts)
 }

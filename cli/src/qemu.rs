@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Start QEMU's gdb stub (`-s -S`) and wait for a debugger.
     pub gdb: bool,
+    /// QEMU's `-cpu` model and feature flags (e.g. `max,-rdrand,-rdseed`); `None` = `max`.
+    pub cpu: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -61,6 +63,7 @@ impl Default for RunOptions {
             args: Vec::new(),
             timeout: None,
             gdb: false,
+            cpu: None,
         }
     }
 }
@@ -81,6 +84,9 @@ pub struct RunOutput {
 pub const TIMEOUT_STATUS: i32 = 124;
 const QEMU: &str = "qemu-system-x86_64";
 const QBOOT: &str = "/usr/share/qemu/qboot.rom";
+/// The CPU model unless `--cpu` says otherwise: every feature the accelerator offers
+/// (RDRAND/RDSEED among them, the runtime's entropy source).
+pub const DEFAULT_CPU: &str = "max";
 const STATUS_PREFIX: &str = "kiln: exit status ";
 
 /// Runs `image` with the console captured (for tests and tools).
@@ -221,7 +227,7 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
     ]);
     for word in [
         "-cpu",
-        "max",
+        opts.cpu.as_deref().unwrap_or(DEFAULT_CPU),
         "-m",
         &opts.memory,
         "-nodefaults",
@@ -519,6 +525,12 @@ mod tests {
         assert_eq!(&args[..2], ["-M", "q35"]);
         assert!(args.contains(&"kvm".to_owned()));
         assert_eq!(args.contains(&QBOOT.to_owned()), Path::new(QBOOT).is_file());
+        let hidden = RunOptions {
+            cpu: Some("max,-rdrand,-rdseed".into()),
+            ..RunOptions::default()
+        };
+        let line = qemu_args(Path::new("/x/app"), &hidden, Accel::Tcg, "").join(" ");
+        assert!(line.contains(" -cpu max,-rdrand,-rdseed -m "), "{line}");
     }
 
     #[test]
