@@ -442,3 +442,44 @@ fn firecracker_style_microvm_without_acpi_still_prints_the_exit_status() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn a_fault_under_grub_reports_symbols_and_exits_139() {
+    // GRUB loads every PT_LOAD segment, the symbol table's included: the fault report of a
+    // disk-booted image names the function just as under -kernel.
+    let iso = package(&image("null_read"), "iso", "null_read.iso", &[]);
+    let out = boot(&iso, &[]);
+    out.assert_status(139);
+    assert!(
+        out.all().contains("kiln_test_null_read"),
+        "the fault report does not name kiln_test_null_read\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_disk_whose_image_is_gone_says_so_on_the_console_and_ends() {
+    require("mdel");
+    let disk = package(hello(), "raw", "broken.img", &[]);
+    let mut part = disk.as_os_str().to_owned();
+    part.push("@@1M");
+    let del = run_with_deadline(
+        Command::new("mdel")
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .arg("-i")
+            .arg(&part)
+            .arg("::/boot/kiln"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(del.status, 0, "{}", del.describe());
+    let out = boot(&disk, &[]);
+    assert!(!out.timed_out, "GRUB did not power off\n{}", out.describe());
+    assert_eq!(out.status, 1, "{}", out.describe());
+    let console = without_escapes(&out.stdout);
+    assert!(
+        console.contains("error: file `/boot/kiln' not found")
+            && console.contains("kiln: GRUB could not load /boot/kiln"),
+        "{}",
+        out.describe()
+    );
+}

@@ -226,24 +226,26 @@ pub fn grub_words(cmdline: &str) -> std::result::Result<Vec<String>, String> {
 }
 
 /// `grub.cfg`: load `kernel` by multiboot2 with `words` as its command line and boot it at
-/// once; if that fails, say so on the serial console and power off.
+/// once. If that fails, GRUB turns to the serial console as well, tries once more so its
+/// error shows there, says what failed and powers off.
 pub fn grub_cfg(kernel: &str, words: &[String]) -> String {
     // GRUB's single quotes keep everything literal; `grub_words` has refused `'` itself.
     let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let load = format!("multiboot2 {kernel} {}", quoted.join(" "));
     format!(
         "# Written by `kiln image`: boot the Kiln image {kernel} by multiboot2.\n\
          # The words after its path are the kernel command line (runtime options,\n\
          # NAME=value environment, and the program's arguments after --).\n\
          set timeout=0\n\
-         if multiboot2 {kernel} {}; then\n\
+         if {load}; then\n\
          \x20 boot\n\
          fi\n\
          serial --unit=0 --speed=115200\n\
          terminal_output --append serial\n\
-         echo \"kiln: GRUB could not load {kernel}; the error is above\"\n\
+         {load}\n\
+         echo \"kiln: GRUB could not load {kernel}; make the disk again with kiln image\"\n\
          sleep 1\n\
-         halt\n",
-        quoted.join(" ")
+         halt\n"
     )
 }
 
