@@ -60,3 +60,23 @@ fn setjmp_and_longjmp() {
 fn errno_of_failing_calls() {
     same_on_host_and_guest("errnos", &[], &[]);
 }
+
+#[test]
+fn pipes_eventfd_poll_select_and_epoll() {
+    same_on_host_and_guest("readiness", &[], &[]);
+}
+
+#[test]
+fn pthreads() {
+    same_on_host_and_guest("threads", &[], &[]);
+}
+
+#[test]
+fn cxx_threads_futures_and_condition_variables() {
+    same_on_host_and_guest("threads_cpp", &[], &[]);
+}
+
+#[test]
+fn timerfd_with_poll_and_epoll() {
+    same_on_host_and_guest("timers", &[], &[]);
+}

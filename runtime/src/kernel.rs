@@ -101,6 +101,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     }
 
     crate::syscall::init();
+    crate::sched::thread::init();
     crate::syscall::fs::init();
     stamp(4);
     let stack_top = user::init(cmdline.option("wx") == Some("allow"));

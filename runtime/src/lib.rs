@@ -30,6 +30,7 @@ extern crate alloc;
 pub mod drivers;
 
 pub mod errno;
+pub mod fd;
 pub mod symbols;
 
 pub mod boot;
@@ -40,6 +41,8 @@ pub mod process;
 pub mod arch;
 pub mod syscall;
 pub mod time;
+
+pub mod sched;
 
 #[cfg(target_os = "none")]
 mod kernel;

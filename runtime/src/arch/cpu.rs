@@ -15,7 +15,13 @@ pub struct Features {
     pub hwcap2: u32,
 }
 
+/// The CPU's features, detected once.
 pub fn features() -> Features {
+    static CACHED: spin::Once<Features> = spin::Once::new();
+    *CACHED.call_once(detect)
+}
+
+fn detect() -> Features {
     // CPUID is always available on x86-64.
     let l1 = __cpuid(1);
     let max = __cpuid(0).eax;

@@ -192,12 +192,18 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
             }
             fatal(frame, Some(addr));
         }
-        VECTOR_TIMER => super::apic::eoi(),
+        VECTOR_TIMER => {
+            super::apic::eoi();
+            crate::sched::thread::on_interrupt(frame);
+        }
         VECTOR_SPURIOUS => {}
         v if (VECTOR_PIC_BASE..VECTOR_PIC_BASE + 16).contains(&v) => {
             // Legacy PIC lines are masked; a spurious IRQ 7/15 may still arrive. Ignore.
         }
-        v if v >= 32 => super::apic::eoi(),
+        v if v >= 32 => {
+            super::apic::eoi();
+            crate::sched::thread::on_interrupt(frame);
+        }
         _ => fatal(frame, None),
     }
 }

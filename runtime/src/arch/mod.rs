@@ -2,6 +2,7 @@
 //! the local APIC timer. Everything here touches hardware.
 
 pub mod apic;
+pub mod context;
 pub mod cpu;
 pub mod gdt;
 pub mod idt;

@@ -65,6 +65,12 @@ impl Serial {
         }
     }
 
+    /// True if the UART holds a received byte.
+    pub fn has_input(&self) -> bool {
+        let lsr = self.line_status();
+        lsr != 0xff && lsr & LSR_DATA_READY != 0
+    }
+
     /// Returns one received byte, if the UART holds one.
     pub fn try_read_byte(&mut self) -> Option<u8> {
         let lsr = self.line_status();

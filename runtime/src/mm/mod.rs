@@ -15,6 +15,8 @@ pub mod frames;
 #[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
+pub mod kstack;
+#[cfg(target_os = "none")]
 pub mod paging;
 #[cfg(target_os = "none")]
 pub mod user;

@@ -165,10 +165,14 @@ pub fn describe_address(addr: u64) -> &'static str {
             "beyond the brk heap"
         }
     } else if let Some(m) = app.vm.find(addr) {
-        if m.prot == Prot::NONE {
-            "a PROT_NONE mapping"
-        } else {
+        let above = app.vm.find(m.end());
+        if m.prot != Prot::NONE {
             "an anonymous mapping"
+        } else if above.is_some_and(|a| a.prot.writable()) {
+            // musl puts one under every thread stack it maps.
+            "a guard page (PROT_NONE) just below a writable mapping: a thread's stack overflow?"
+        } else {
+            "a PROT_NONE mapping"
         }
     } else if (layout::KERNEL_STACKS..APP_BASE).contains(&addr) {
         "a runtime stack"
@@ -261,12 +265,32 @@ pub fn read_u64s<const N: usize>(ptr: u64) -> Result<[u64; N], Errno> {
     Ok(v)
 }
 
+/// `n` native-endian u64s of the program, for arrays whose length is an argument.
+pub fn read_u64s_vec(ptr: u64, n: usize) -> Result<alloc::vec::Vec<u64>, Errno> {
+    let raw = bytes(ptr, n as u64 * 8)?;
+    Ok(raw
+        .chunks_exact(8)
+        .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect())
+}
+
 /// Writes native-endian u64s into the program's memory.
 pub fn write_u64s(ptr: u64, values: &[u64]) -> Result<(), Errno> {
     let out = bytes_mut(ptr, values.len() as u64 * 8)?;
     for (chunk, v) in out.chunks_exact_mut(8).zip(values) {
         chunk.copy_from_slice(&v.to_ne_bytes());
     }
+    Ok(())
+}
+
+/// A native-endian u32 of the program (flags, int arguments passed by pointer).
+pub fn read_u32(ptr: u64) -> Result<u32, Errno> {
+    let raw = bytes(ptr, 4)?;
+    Ok(u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]))
+}
+
+pub fn write_u32(ptr: u64, value: u32) -> Result<(), Errno> {
+    bytes_mut(ptr, 4)?.copy_from_slice(&value.to_ne_bytes());
     Ok(())
 }
 

@@ -1,290 +1,228 @@
-//! File descriptors and I/O. Until the VFS lands (issue: files), the descriptor table holds
-//! the console (fds 0-2) and the character devices programs open by path before anything
-//! else: /dev/null, /dev/zero, /dev/urandom and /dev/random (libc++'s std::random_device
-//! reads /dev/urandom), /dev/console and /dev/tty. Other paths do not exist (ENOENT).
+//! Descriptor syscalls on the [`crate::fd`] layer: read/write and their vector and
+//! positioned forms, open (devices until the VFS lands), close, lseek, fstat, ioctl, fcntl,
+//! dup*, pipe*, eventfd*, getcwd. A call that would block waits in [`crate::sched`] unless
+//! the description is non-blocking.
+//!
+//! Until the VFS lands the only paths are the character devices programs open before
+//! anything else: /dev/null, /dev/zero, /dev/full, /dev/urandom and /dev/random (libc++'s
+//! std::random_device reads /dev/urandom), /dev/console and /dev/tty. Other paths do not
+//! exist (ENOENT).
 #![forbid(unsafe_code)]
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::errno::{self, Errno, SysResult};
-use crate::mm::user::{bytes as user_bytes, bytes_mut as user_bytes_mut, cstr};
+use crate::fd::eventfd::{EventFd, EFD_SEMAPHORE};
+use crate::fd::{
+    pipe, Events, FdTable, File, OpenFile, Stat, Whence, O_ACCMODE, O_CLOEXEC, O_NONBLOCK,
+    O_RDONLY, O_RDWR, O_WRONLY,
+};
+use crate::mm::user::{self, bytes as user_bytes, bytes_mut as user_bytes_mut, cstr};
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Device {
-    Console,
-    Null,
-    Zero,
-    Random,
+/// The process's descriptor table.
+static FDS: Mutex<FdTable> = Mutex::new(FdTable::new());
+
+/// Inode numbers for anonymous objects (pipes, eventfds, epoll instances).
+static NEXT_INO: AtomicU64 = AtomicU64::new(1000);
+
+pub fn next_ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
 }
 
-#[derive(Clone, Copy, Debug)]
-struct File {
-    dev: Device,
-    /// O_* status flags (access mode, O_NONBLOCK, O_APPEND).
-    status: u32,
-    cloexec: bool,
-}
-
-const O_ACCMODE: u32 = 3;
-const O_RDWR: u32 = 2;
-const O_CREAT: u32 = 0o100;
-const O_NONBLOCK: u32 = 0o4000;
-const O_CLOEXEC: u32 = 0o2000000;
-const MAX_FDS: usize = 1024;
-
-static FDS: Mutex<Vec<Option<File>>> = Mutex::new(Vec::new());
-
-/// Opens fds 0, 1 and 2 on the console.
-pub fn init() {
-    let console = File {
-        dev: Device::Console,
-        status: O_RDWR,
-        cloexec: false,
-    };
-    *FDS.lock() = alloc::vec![Some(console); 3];
+/// The description `fd` names.
+pub fn desc(fd: u64) -> Result<Arc<OpenFile>, Errno> {
+    FDS.lock().get(fd as i64)
 }
 
 /// EBADF unless `fd` is open (for calls of other families that take a descriptor).
 pub fn check_fd(fd: u64) -> Result<(), Errno> {
-    file(fd).map(|_| ())
+    desc(fd).map(|_| ())
 }
 
-fn file(fd: u64) -> Result<File, Errno> {
-    FDS.lock()
-        .get(fd as usize)
-        .copied()
-        .flatten()
-        .ok_or(errno::EBADF)
-}
-
-fn install(f: File, lowest: usize) -> Result<u64, Errno> {
-    let mut fds = FDS.lock();
-    let slot = (lowest..MAX_FDS).find(|&i| fds.get(i).is_none_or(|s| s.is_none()));
-    let fd = slot.ok_or(errno::EMFILE)?;
-    if fds.len() <= fd {
-        fds.resize(fd + 1, None);
-    }
-    fds[fd] = Some(f);
+/// Installs a new description at the lowest free descriptor.
+pub fn install(file: Arc<dyn File>, flags: u32) -> SysResult {
+    let desc = OpenFile::new(file, flags);
+    let fd = FDS.lock().install(desc, flags & O_CLOEXEC != 0, 0)?;
     Ok(fd as u64)
 }
 
-fn device_read(f: &File, buf: &mut [u8]) -> SysResult {
-    match f.dev {
-        Device::Null => Ok(0),
-        Device::Zero => {
-            buf.fill(0);
-            Ok(buf.len() as u64)
-        }
-        Device::Random => {
-            crate::kernel::fill_random(buf);
-            Ok(buf.len() as u64)
-        }
-        Device::Console => console_read(buf, f.status & O_NONBLOCK != 0),
+/// Runs `op` until it stops saying EAGAIN, waiting in between, unless `desc` is
+/// non-blocking.
+pub fn retry<T>(desc: &OpenFile, mut op: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    if desc.nonblocking() {
+        return op();
     }
+    crate::sched::block_until(
+        None,
+        |now| wake_for(&*desc.file, now),
+        || match op() {
+            Err(e) if e == errno::EAGAIN => None,
+            r => Some(r),
+        },
+    )
+    .unwrap_or(Err(errno::EAGAIN))
 }
 
-/// Reads what the UART holds; with nothing there, waits (halting between 10 ms polls: the
-/// UART's interrupt is not wired up yet) unless the fd is non-blocking.
-fn console_read(buf: &mut [u8], nonblock: bool) -> SysResult {
-    if buf.is_empty() {
-        return Ok(0);
+/// When a wait involving `file` must look again without an interrupt: its own next event
+/// (a timer), or soon for the polled console.
+pub fn wake_for(file: &dyn File, now: u64) -> Option<u64> {
+    if file.as_any().downcast_ref::<Console>().is_some() {
+        return Some(now.saturating_add(CONSOLE_POLL_NS));
     }
-    loop {
+    file.next_event_ns()
+}
+
+// ---- devices ----
+
+/// How often a blocked console read looks at the UART (its interrupt is not wired up).
+const CONSOLE_POLL_NS: u64 = 10_000_000;
+
+/// COM1 as a terminal.
+#[derive(Debug)]
+pub struct Console;
+
+impl File for Console {
+    fn read(&self, _desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut console = crate::drivers::serial::CONSOLE.lock();
         let mut n = 0;
-        {
-            let mut console = crate::drivers::serial::CONSOLE.lock();
-            while n < buf.len() {
-                match console.try_read_byte() {
-                    Some(b) => {
-                        buf[n] = if b == b'\r' { b'\n' } else { b };
-                        n += 1;
-                    }
-                    None => break,
+        while n < buf.len() {
+            match console.try_read_byte() {
+                Some(b) => {
+                    buf[n] = if b == b'\r' { b'\n' } else { b };
+                    n += 1;
                 }
+                None => break,
             }
         }
-        if n > 0 {
-            return Ok(n as u64);
+        if n == 0 {
+            Err(errno::EAGAIN)
+        } else {
+            Ok(n)
         }
-        if nonblock {
-            return Err(errno::EAGAIN);
+    }
+
+    fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        crate::drivers::serial::CONSOLE.lock().write_bytes(data);
+        Ok(data.len())
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat::char_device(5, 1, 2))
+    }
+
+    fn ioctl(&self, _desc: &OpenFile, request: u64, arg: u64) -> Result<u64, Errno> {
+        const TCGETS: u64 = 0x5401;
+        const TCSETS: u64 = 0x5402;
+        const TCSETSW: u64 = 0x5403;
+        const TCSETSF: u64 = 0x5404;
+        const TIOCGWINSZ: u64 = 0x5413;
+        const TIOCSWINSZ: u64 = 0x5414;
+        match request {
+            TCGETS => {
+                // struct termios (kernel layout, 36 bytes): iflag ICRNL, oflag OPOST|ONLCR,
+                // cflag B115200|CS8|CREAD, lflag ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN.
+                let out = user_bytes_mut(arg, 36)?;
+                out.fill(0);
+                out[0..4].copy_from_slice(&0o400u32.to_ne_bytes());
+                out[4..8].copy_from_slice(&0o5u32.to_ne_bytes());
+                out[8..12].copy_from_slice(&0o10262u32.to_ne_bytes());
+                out[12..16].copy_from_slice(&0o105073u32.to_ne_bytes());
+                Ok(0)
+            }
+            TCSETS | TCSETSW | TCSETSF | TIOCSWINSZ => Ok(0),
+            TIOCGWINSZ => {
+                let out = user_bytes_mut(arg, 8)?;
+                out[0..2].copy_from_slice(&24u16.to_ne_bytes());
+                out[2..4].copy_from_slice(&80u16.to_ne_bytes());
+                out[4..8].fill(0);
+                Ok(0)
+            }
+            _ => {
+                unsupported_ioctl(request);
+                Err(errno::ENOTTY)
+            }
         }
-        crate::time::sleep_until(crate::time::monotonic_ns() + 10_000_000);
+    }
+
+    fn poll(&self) -> Events {
+        let mut e = Events::OUT;
+        if crate::drivers::serial::CONSOLE.lock().has_input() {
+            e = e | Events::IN;
+        }
+        e
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
-fn device_write(f: &File, data: &[u8]) -> SysResult {
-    match f.dev {
-        Device::Console => {
-            crate::drivers::serial::CONSOLE.lock().write_bytes(data);
-            Ok(data.len() as u64)
-        }
-        Device::Null | Device::Zero | Device::Random => Ok(data.len() as u64),
+/// /dev/null, /dev/zero, /dev/full, /dev/urandom and /dev/random.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Device {
+    Null,
+    Zero,
+    Full,
+    Random,
+}
+
+impl File for Device {
+    fn read(&self, _desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.pread(buf, 0)
     }
-}
 
-pub fn read(a: &[u64; 6]) -> SysResult {
-    let f = file(a[0])?;
-    device_read(&f, user_bytes_mut(a[1], a[2])?)
-}
-
-pub fn write(a: &[u64; 6]) -> SysResult {
-    let f = file(a[0])?;
-    device_write(&f, user_bytes(a[1], a[2])?)
-}
-
-/// The iovecs of readv/writev: `struct iovec { void *base; size_t len; }`, as (base, len).
-fn iovecs(ptr: u64, count: u64) -> Result<impl Iterator<Item = (u64, u64)>, Errno> {
-    const IOV_MAX: u64 = 1024;
-    if count > IOV_MAX {
-        return Err(errno::EINVAL);
+    fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        self.pwrite(data, 0)
     }
-    let raw = user_bytes(ptr, count * 16)?;
-    let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]));
-    Ok(raw
-        .chunks_exact(16)
-        .map(move |iov| (word(&iov[..8]), word(&iov[8..]))))
-}
 
-pub fn readv(a: &[u64; 6]) -> SysResult {
-    let f = file(a[0])?;
-    let mut total = 0;
-    for (base, len) in iovecs(a[1], a[2])? {
-        let n = device_read(&f, user_bytes_mut(base, len)?)?;
-        total += n;
-        if n < len || f.dev == Device::Console {
-            break;
+    fn pread(&self, buf: &mut [u8], _offset: u64) -> Result<usize, Errno> {
+        match self {
+            Device::Null => Ok(0),
+            Device::Zero | Device::Full => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            Device::Random => {
+                crate::kernel::fill_random(buf);
+                Ok(buf.len())
+            }
         }
     }
-    Ok(total)
-}
 
-pub fn writev(a: &[u64; 6]) -> SysResult {
-    let f = file(a[0])?;
-    let mut total = 0;
-    for (base, len) in iovecs(a[1], a[2])? {
-        total += device_write(&f, user_bytes(base, len)?)?;
+    fn pwrite(&self, data: &[u8], _offset: u64) -> Result<usize, Errno> {
+        match self {
+            Device::Full => Err(errno::ENOSPC),
+            _ => Ok(data.len()),
+        }
     }
-    Ok(total)
-}
 
-pub fn close(a: &[u64; 6]) -> SysResult {
-    let mut fds = FDS.lock();
-    match fds.get_mut(a[0] as usize) {
-        Some(slot @ Some(_)) => {
-            *slot = None;
-            Ok(0)
-        }
-        _ => Err(errno::EBADF),
+    fn seek(&self, _desc: &OpenFile, _offset: i64, _whence: Whence) -> Result<u64, Errno> {
+        Ok(0)
     }
-}
 
-pub fn lseek(a: &[u64; 6]) -> SysResult {
-    match file(a[0])?.dev {
-        Device::Console => Err(errno::ESPIPE),
-        _ => Ok(0),
+    fn stat(&self) -> Result<Stat, Errno> {
+        let (minor, ino) = match self {
+            Device::Null => (3, 3),
+            Device::Zero => (5, 4),
+            Device::Full => (7, 5),
+            Device::Random => (9, 6),
+        };
+        Ok(Stat::char_device(1, minor, ino))
     }
-}
 
-const AT_FDCWD: i64 = -100;
-const PATH_MAX: u64 = 4096;
-
-pub fn open(a: &[u64; 6]) -> SysResult {
-    openat(&[AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
-}
-
-pub fn openat(a: &[u64; 6]) -> SysResult {
-    let path = cstr(a[1], PATH_MAX)?;
-    let flags = a[2] as u32;
-    let dev = match path {
-        b"/dev/null" => Device::Null,
-        b"/dev/zero" => Device::Zero,
-        b"/dev/urandom" | b"/dev/random" => Device::Random,
-        b"/dev/console" | b"/dev/tty" | b"/dev/stdin" | b"/dev/stdout" | b"/dev/stderr" => {
-            Device::Console
-        }
-        _ if flags & O_CREAT != 0 => return Err(errno::EROFS),
-        _ => return Err(errno::ENOENT),
-    };
-    let file = File {
-        dev,
-        status: flags & (O_ACCMODE | O_NONBLOCK | 0o2000),
-        cloexec: flags & O_CLOEXEC != 0,
-    };
-    install(file, 0)
-}
-
-pub fn fstat(a: &[u64; 6]) -> SysResult {
-    let f = file(a[0])?;
-    let (major, minor): (u64, u64) = match f.dev {
-        Device::Console => (5, 1),
-        Device::Null => (1, 3),
-        Device::Zero => (1, 5),
-        Device::Random => (1, 9),
-    };
-    // `struct stat` as x86-64 Linux lays it out: 144 bytes, times and padding zero.
-    let out = user_bytes_mut(a[1], 144)?;
-    out.fill(0);
-    let mut put = |at: usize, v: &[u8]| out[at..at + v.len()].copy_from_slice(v);
-    put(0, &5u64.to_ne_bytes()); // st_dev: devtmpfs-like
-    put(8, &(1 + major * 16 + minor).to_ne_bytes()); // st_ino
-    put(16, &1u64.to_ne_bytes()); // st_nlink
-    put(24, &(0o020000u32 | 0o666).to_ne_bytes()); // st_mode: S_IFCHR, rw-rw-rw-
-    put(40, &((major << 8) | minor).to_ne_bytes()); // st_rdev
-    put(56, &4096u64.to_ne_bytes()); // st_blksize
-    Ok(0)
-}
-
-pub fn newfstatat(a: &[u64; 6]) -> SysResult {
-    const AT_EMPTY_PATH: u64 = 0x1000;
-    let path = cstr(a[1], PATH_MAX)?;
-    if path.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
-        return fstat(&[a[0], a[2], 0, 0, 0, 0]);
+    fn poll(&self) -> Events {
+        Events::IN | Events::OUT
     }
-    Err(errno::ENOENT)
-}
 
-pub fn ioctl(a: &[u64; 6]) -> SysResult {
-    const TCGETS: u64 = 0x5401;
-    const TCSETS: u64 = 0x5402;
-    const TCSETSW: u64 = 0x5403;
-    const TCSETSF: u64 = 0x5404;
-    const TIOCGWINSZ: u64 = 0x5413;
-    const TIOCSWINSZ: u64 = 0x5414;
-    const FIONBIO: u64 = 0x5421;
-    let f = file(a[0])?;
-    match a[1] {
-        FIONBIO => {
-            let on = user_bytes(a[2], 4)?;
-            let on = u32::from_ne_bytes([on[0], on[1], on[2], on[3]]) != 0;
-            set_status(a[0], O_NONBLOCK, on)?;
-            Ok(0)
-        }
-        _ if f.dev != Device::Console => Err(errno::ENOTTY),
-        TCGETS => {
-            // struct termios (kernel layout, 36 bytes): iflag ICRNL, oflag OPOST|ONLCR,
-            // cflag B115200|CS8|CREAD, lflag ICANON|ECHO..., line 0, cc zeroed.
-            let out = user_bytes_mut(a[2], 36)?;
-            out.fill(0);
-            out[0..4].copy_from_slice(&0o400u32.to_ne_bytes());
-            out[4..8].copy_from_slice(&0o5u32.to_ne_bytes());
-            out[8..12].copy_from_slice(&0o10262u32.to_ne_bytes());
-            out[12..16].copy_from_slice(&0o105073u32.to_ne_bytes());
-            Ok(0)
-        }
-        TCSETS | TCSETSW | TCSETSF | TIOCSWINSZ => Ok(0),
-        TIOCGWINSZ => {
-            let out = user_bytes_mut(a[2], 8)?;
-            out[0..2].copy_from_slice(&24u16.to_ne_bytes());
-            out[2..4].copy_from_slice(&80u16.to_ne_bytes());
-            out[4..8].fill(0);
-            Ok(0)
-        }
-        req => {
-            unsupported_ioctl(req);
-            Err(errno::ENOTTY)
-        }
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
@@ -301,18 +239,301 @@ fn unsupported_ioctl(req: u64) {
     }
 }
 
-fn set_status(fd: u64, bit: u32, on: bool) -> Result<(), Errno> {
+/// Opens fds 0, 1 and 2 on the console.
+pub fn init() {
+    let console: Arc<dyn File> = Arc::new(Console);
+    let desc = OpenFile::new(console, O_RDWR);
     let mut fds = FDS.lock();
-    let f = fds
-        .get_mut(fd as usize)
-        .and_then(|s| s.as_mut())
-        .ok_or(errno::EBADF)?;
-    if on {
-        f.status |= bit;
-    } else {
-        f.status &= !bit;
+    for _ in 0..3 {
+        let _ = fds.install(desc.clone(), false, 0);
     }
-    Ok(())
+}
+
+// ---- read and write ----
+
+/// A blocking write keeps going until everything is written (as Linux does for pipes and
+/// sockets); it returns what was written if an error ends it part-way.
+fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
+    let mut done = 0;
+    loop {
+        match retry(desc, || desc.write(&data[done..])) {
+            Ok(n) => done += n,
+            Err(e) if done == 0 => return Err(sigpipe_on(e)),
+            Err(_) => return Ok(done as u64),
+        }
+        if done == data.len() || desc.nonblocking() || n_is_complete(desc) {
+            return Ok(done as u64);
+        }
+    }
+}
+
+/// Files other than pipes and sockets complete a write in one call.
+fn n_is_complete(desc: &OpenFile) -> bool {
+    desc.file
+        .as_any()
+        .downcast_ref::<pipe::WriteEnd>()
+        .is_none()
+}
+
+/// EPIPE also raises SIGPIPE, whose default action ends the program (exit 141), as on
+/// Linux; a program that ignores SIGPIPE gets EPIPE.
+fn sigpipe_on(e: Errno) -> Errno {
+    if e == errno::EPIPE {
+        super::process::raise_sigpipe();
+    }
+    e
+}
+
+pub fn read(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    let buf = user_bytes_mut(a[1], a[2])?;
+    retry(&d, || d.read(buf)).map(|n| n as u64)
+}
+
+pub fn write(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    write_all(&d, user_bytes(a[1], a[2])?)
+}
+
+/// The iovecs of readv/writev: `struct iovec { void *base; size_t len; }`, as (base, len).
+fn iovecs(ptr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
+    const IOV_MAX: u64 = 1024;
+    if count > IOV_MAX {
+        return Err(errno::EINVAL);
+    }
+    let raw = user_bytes(ptr, count * 16)?;
+    let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]));
+    let v: Vec<(u64, u64)> = raw
+        .chunks_exact(16)
+        .map(|iov| (word(&iov[..8]), word(&iov[8..])))
+        .collect();
+    if v.iter()
+        .try_fold(0u64, |acc, &(_, len)| acc.checked_add(len))
+        .is_none_or(|t| t > isize::MAX as u64)
+    {
+        return Err(errno::EINVAL);
+    }
+    Ok(v)
+}
+
+pub fn readv(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    let iov = iovecs(a[1], a[2])?;
+    let mut total = 0u64;
+    for (i, &(base, len)) in iov.iter().enumerate() {
+        let buf = user_bytes_mut(base, len)?;
+        // Only the first segment may wait; later ones take what is there.
+        let r = if i == 0 {
+            retry(&d, || d.read(buf))
+        } else {
+            d.read(buf)
+        };
+        match r {
+            Ok(n) => {
+                total += n as u64;
+                if (n as u64) < len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}
+
+pub fn writev(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    let iov = iovecs(a[1], a[2])?;
+    let mut total = 0u64;
+    for &(base, len) in &iov {
+        match write_all(&d, user_bytes(base, len)?) {
+            Ok(n) => {
+                total += n;
+                if n < len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}
+
+fn offset_arg(off: u64) -> Result<u64, Errno> {
+    if (off as i64) < 0 {
+        Err(errno::EINVAL)
+    } else {
+        Ok(off)
+    }
+}
+
+pub fn pread64(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    if !d.readable() {
+        return Err(errno::EBADF);
+    }
+    let off = offset_arg(a[3])?;
+    d.file
+        .pread(user_bytes_mut(a[1], a[2])?, off)
+        .map(|n| n as u64)
+}
+
+pub fn pwrite64(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    if !d.writable() {
+        return Err(errno::EBADF);
+    }
+    let off = offset_arg(a[3])?;
+    d.file
+        .pwrite(user_bytes(a[1], a[2])?, off)
+        .map(|n| n as u64)
+}
+
+pub fn preadv(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    if !d.readable() {
+        return Err(errno::EBADF);
+    }
+    let mut off = offset_arg(a[3])?;
+    let mut total = 0;
+    for (base, len) in iovecs(a[1], a[2])? {
+        let n = d.file.pread(user_bytes_mut(base, len)?, off)? as u64;
+        total += n;
+        off += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub fn pwritev(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    if !d.writable() {
+        return Err(errno::EBADF);
+    }
+    let mut off = offset_arg(a[3])?;
+    let mut total = 0;
+    for (base, len) in iovecs(a[1], a[2])? {
+        let n = d.file.pwrite(user_bytes(base, len)?, off)? as u64;
+        total += n;
+        off += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+// ---- open, close, seek, stat ----
+
+const AT_FDCWD: i64 = -100;
+const PATH_MAX: u64 = 4096;
+const O_CREAT: u32 = 0o100;
+
+pub fn open(a: &[u64; 6]) -> SysResult {
+    openat(&[AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+/// The device at `path`, if it is one.
+fn device(path: &[u8]) -> Option<Arc<dyn File>> {
+    Some(match path {
+        b"/dev/null" => Arc::new(Device::Null),
+        b"/dev/zero" => Arc::new(Device::Zero),
+        b"/dev/full" => Arc::new(Device::Full),
+        b"/dev/urandom" | b"/dev/random" => Arc::new(Device::Random),
+        b"/dev/console" | b"/dev/tty" | b"/dev/stdin" | b"/dev/stdout" | b"/dev/stderr" => {
+            Arc::new(Console)
+        }
+        _ => return None,
+    })
+}
+
+pub fn openat(a: &[u64; 6]) -> SysResult {
+    let path = cstr(a[1], PATH_MAX)?;
+    let flags = a[2] as u32;
+    match device(path) {
+        Some(file) => install(file, flags & (O_ACCMODE | O_NONBLOCK | 0o2000 | O_CLOEXEC)),
+        None if flags & O_CREAT != 0 => Err(errno::EROFS),
+        None => Err(errno::ENOENT),
+    }
+}
+
+pub fn close(a: &[u64; 6]) -> SysResult {
+    let desc = FDS.lock().close(a[0] as i64)?;
+    drop(desc); // outside the table's lock: the last reference closes the file
+    Ok(0)
+}
+
+pub fn lseek(a: &[u64; 6]) -> SysResult {
+    let d = desc(a[0])?;
+    let whence = match a[2] {
+        0 => Whence::Set,
+        1 => Whence::Cur,
+        2 => Whence::End,
+        3 => Whence::Data,
+        4 => Whence::Hole,
+        _ => return Err(errno::EINVAL),
+    };
+    d.file.seek(&d, a[1] as i64, whence)
+}
+
+pub fn fstat(a: &[u64; 6]) -> SysResult {
+    let st = desc(a[0])?.file.stat()?;
+    user_bytes_mut(a[1], crate::fd::stat::LINUX_STAT_SIZE as u64)?.copy_from_slice(&st.to_linux());
+    Ok(0)
+}
+
+pub fn newfstatat(a: &[u64; 6]) -> SysResult {
+    const AT_EMPTY_PATH: u64 = 0x1000;
+    let path = cstr(a[1], PATH_MAX)?;
+    if path.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
+        return fstat(&[a[0], a[2], 0, 0, 0, 0]);
+    }
+    let st = device(path).ok_or(errno::ENOENT)?.stat()?;
+    user_bytes_mut(a[2], crate::fd::stat::LINUX_STAT_SIZE as u64)?.copy_from_slice(&st.to_linux());
+    Ok(0)
+}
+
+pub fn stat(a: &[u64; 6]) -> SysResult {
+    newfstatat(&[AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+// ---- ioctl, fcntl, dup ----
+
+pub fn ioctl(a: &[u64; 6]) -> SysResult {
+    const FIONCLEX: u64 = 0x5450;
+    const FIOCLEX: u64 = 0x5451;
+    const FIONBIO: u64 = 0x5421;
+    let d = desc(a[0])?;
+    match a[1] {
+        FIONBIO => {
+            let on = user::read_u32(a[2])? != 0;
+            let flags = d.flags();
+            d.set_flags(if on {
+                flags | O_NONBLOCK
+            } else {
+                flags & !O_NONBLOCK
+            });
+            Ok(0)
+        }
+        FIOCLEX | FIONCLEX => {
+            FDS.lock().set_cloexec(a[0] as i64, a[1] == FIOCLEX)?;
+            Ok(0)
+        }
+        req => {
+            let r = d.file.ioctl(&d, req, a[2])?;
+            // Integer-returning requests (FIONREAD) write their result through the pointer.
+            const FIONREAD: u64 = 0x541b;
+            if req == FIONREAD {
+                user::write_u32(a[2], r as u32)?;
+                return Ok(0);
+            }
+            Ok(r)
+        }
+    }
 }
 
 pub fn fcntl(a: &[u64; 6]) -> SysResult {
@@ -322,26 +543,24 @@ pub fn fcntl(a: &[u64; 6]) -> SysResult {
     const F_GETFL: u64 = 3;
     const F_SETFL: u64 = 4;
     const F_DUPFD_CLOEXEC: u64 = 1030;
-    let f = file(a[0])?;
+    const FD_CLOEXEC: u64 = 1;
+    let fd = a[0] as i64;
+    let d = desc(a[0])?;
     match a[1] {
         F_DUPFD | F_DUPFD_CLOEXEC => {
-            let dup = File {
-                cloexec: a[1] == F_DUPFD_CLOEXEC,
-                ..f
-            };
-            install(dup, a[2] as usize)
+            let lowest = usize::try_from(a[2] as i64).map_err(|_| errno::EINVAL)?;
+            FDS.lock()
+                .install(d, a[1] == F_DUPFD_CLOEXEC, lowest)
+                .map(|fd| fd as u64)
         }
-        F_GETFD => Ok(f.cloexec as u64),
+        F_GETFD => Ok(FDS.lock().cloexec(fd)? as u64),
         F_SETFD => {
-            let mut fds = FDS.lock();
-            if let Some(Some(f)) = fds.get_mut(a[0] as usize) {
-                f.cloexec = a[2] & 1 != 0;
-            }
+            FDS.lock().set_cloexec(fd, a[2] & FD_CLOEXEC != 0)?;
             Ok(0)
         }
-        F_GETFL => Ok(f.status as u64),
+        F_GETFL => Ok(d.flags() as u64),
         F_SETFL => {
-            set_status(a[0], O_NONBLOCK, a[2] as u32 & O_NONBLOCK != 0)?;
+            d.set_flags(a[2] as u32);
             Ok(0)
         }
         _ => Err(errno::EINVAL),
@@ -349,41 +568,68 @@ pub fn fcntl(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn dup(a: &[u64; 6]) -> SysResult {
-    let f = file(a[0])?;
-    install(
-        File {
-            cloexec: false,
-            ..f
-        },
-        0,
-    )
+    let d = desc(a[0])?;
+    FDS.lock().install(d, false, 0).map(|fd| fd as u64)
 }
 
 pub fn dup3(a: &[u64; 6]) -> SysResult {
-    let f = file(a[0])?;
-    let (new, flags) = (a[1] as usize, a[2] as u32);
+    let flags = a[2] as u32;
     if a[0] == a[1] || flags & !O_CLOEXEC != 0 {
         return Err(errno::EINVAL);
     }
-    if new >= MAX_FDS {
-        return Err(errno::EBADF);
-    }
-    let mut fds = FDS.lock();
-    if fds.len() <= new {
-        fds.resize(new + 1, None);
-    }
-    fds[new] = Some(File {
-        cloexec: flags & O_CLOEXEC != 0,
-        ..f
-    });
-    Ok(new as u64)
+    let previous = FDS
+        .lock()
+        .dup_to(a[0] as i64, a[1] as i64, flags & O_CLOEXEC != 0)?;
+    drop(previous);
+    Ok(a[1])
 }
 
 pub fn dup2(a: &[u64; 6]) -> SysResult {
     if a[0] == a[1] {
-        return file(a[0]).map(|_| a[1]);
+        return desc(a[0]).map(|_| a[1]);
     }
     dup3(&[a[0], a[1], 0, 0, 0, 0])
+}
+
+// ---- pipes and eventfds ----
+
+pub fn pipe2(a: &[u64; 6]) -> SysResult {
+    let flags = a[1] as u32;
+    if flags & !(O_CLOEXEC | O_NONBLOCK | 0o40000/* O_DIRECT */) != 0 {
+        return Err(errno::EINVAL);
+    }
+    user_bytes_mut(a[0], 8)?;
+    let (r, w) = pipe::pipe(next_ino());
+    let status = flags & O_NONBLOCK;
+    let rfd = install(Arc::new(r), O_RDONLY | status | (flags & O_CLOEXEC))?;
+    let wfd = match install(Arc::new(w), O_WRONLY | status | (flags & O_CLOEXEC)) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = FDS.lock().close(rfd as i64);
+            return Err(e);
+        }
+    };
+    let out = user_bytes_mut(a[0], 8)?;
+    out[..4].copy_from_slice(&(rfd as i32).to_ne_bytes());
+    out[4..].copy_from_slice(&(wfd as i32).to_ne_bytes());
+    Ok(0)
+}
+
+pub fn pipe(a: &[u64; 6]) -> SysResult {
+    pipe2(&[a[0], 0, 0, 0, 0, 0])
+}
+
+pub fn eventfd2(a: &[u64; 6]) -> SysResult {
+    let flags = a[1] as u32;
+    if flags & !(O_CLOEXEC | O_NONBLOCK | EFD_SEMAPHORE) != 0 {
+        return Err(errno::EINVAL);
+    }
+    let file = EventFd::new(a[0] & 0xffff_ffff, flags & EFD_SEMAPHORE != 0, next_ino());
+    install(Arc::new(file), O_RDWR | (flags & (O_NONBLOCK | O_CLOEXEC)))
+}
+
+pub fn eventfd(a: &[u64; 6]) -> SysResult {
+    eventfd2(&[a[0], 0, 0, 0, 0, 0])
 }
 
 pub fn getcwd(a: &[u64; 6]) -> SysResult {

@@ -16,14 +16,18 @@ pub mod fs;
 #[cfg(target_os = "none")]
 pub mod mm;
 #[cfg(target_os = "none")]
+pub mod poll;
+#[cfg(target_os = "none")]
 pub mod process;
 #[cfg(target_os = "none")]
 pub mod table;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod timerfd;
 
 #[cfg(target_os = "none")]
-pub use entry::{caller, init, unsupported};
+pub use entry::{caller, init, kiln_syscall_return, set_kernel_stack, unsupported, Frame};
 
 #[cfg(target_os = "none")]
 mod entry {
@@ -36,16 +40,39 @@ mod entry {
     use super::table;
     use crate::errno::{to_ret, Errno};
 
-    /// What the entry stub pushed: the number, the six arguments, and the caller's `rbp`,
-    /// `rflags` and return address.
+    /// What the entry stub pushed on the thread's kernel stack: the number, the six
+    /// arguments, the caller's callee-saved registers, flags, return address and stack.
+    /// Everything the caller had at the `syscall` instruction is here, so a new thread can
+    /// start as a copy (clone) and a fault report can name the caller.
     #[repr(C)]
-    #[derive(Debug, Clone, Copy)]
+    #[derive(Debug, Clone, Copy, Default)]
     pub struct Frame {
         pub nr: u64,
         pub args: [u64; 6],
+        pub r15: u64,
+        pub r14: u64,
+        pub r13: u64,
+        pub r12: u64,
+        pub rbx: u64,
         pub rbp: u64,
         pub rflags: u64,
         pub rip: u64,
+        pub rsp: u64,
+    }
+
+    const _: () = assert!(core::mem::size_of::<Frame>() == 128);
+
+    /// The top of the running thread's kernel stack, where the entry stub switches to.
+    #[no_mangle]
+    static kiln_kernel_rsp: AtomicU64 = AtomicU64::new(0);
+    /// Scratch for the caller's `rsp` while the stub switches stacks (interrupts are off and
+    /// there is one CPU, so one slot serves).
+    #[no_mangle]
+    static kiln_user_rsp: AtomicU64 = AtomicU64::new(0);
+
+    /// Sets the kernel stack the next syscall runs on (at every thread switch).
+    pub fn set_kernel_stack(top: u64) {
+        kiln_kernel_rsp.store(top, Ordering::Relaxed);
     }
 
     /// The caller of the syscall in progress (rip, rbp), for backtraces of fatal conditions
@@ -59,27 +86,37 @@ mod entry {
         )
     }
 
+    // The caller's stack is never touched: its red zone stays intact, and a thread that
+    // unmapped its own stack (musl's __unmapself) can still make its final exit call.
     core::arch::global_asm!(
         r#"
         .section .text.kiln_syscall, "ax"
         .global kiln_syscall_entry
     kiln_syscall_entry:
-        sub $128, %rsp          /* the caller's red zone */
+        mov %rsp, kiln_user_rsp(%rip)
+        mov kiln_kernel_rsp(%rip), %rsp
+        push kiln_user_rsp(%rip)
         push %rcx               /* return rip */
         push %r11               /* caller's rflags */
         push %rbp
-        mov %rsp, %rbp
+        push %rbx
+        push %r12
+        push %r13
+        push %r14
+        push %r15
         push %r9
         push %r8
         push %r10
         push %rdx
         push %rsi
         push %rdi
-        push %rax               /* the Frame (nr, args) is now at rsp */
+        push %rax               /* the Frame is now at rsp (16-byte aligned) */
         mov %rsp, %rdi
-        and $-16, %rsp
         call {dispatch}
-        lea -56(%rbp), %rsp
+
+        /* Also where a new thread starts (rax = 0, rsp at its copy of the Frame). */
+        .global kiln_syscall_return
+    kiln_syscall_return:
         add $8, %rsp            /* nr */
         pop %rdi
         pop %rsi
@@ -87,12 +124,17 @@ mod entry {
         pop %r10
         pop %r8
         pop %r9
+        pop %r15
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbx
         pop %rbp
         pop %r11
         pop %rcx
         push %r11
-        popfq                   /* flags first: lea keeps them, and the red zone is still ours */
-        lea 128(%rsp), %rsp
+        popfq                   /* still on the kernel stack: the caller's red zone is safe */
+        pop %rsp                /* the caller's stack */
         jmp *%rcx
         "#,
         dispatch = sym dispatch,
@@ -101,6 +143,8 @@ mod entry {
 
     extern "C" {
         fn kiln_syscall_entry();
+        /// See the stub above.
+        pub fn kiln_syscall_return();
     }
 
     /// Points LSTAR at the entry stub; STAR's kernel selectors are the GDT's code/data.
@@ -128,6 +172,10 @@ mod entry {
         let nr = frame.nr as usize;
         CALLER[0].store(frame.rip, Ordering::Relaxed);
         CALLER[1].store(frame.rbp, Ordering::Relaxed);
+        if nr == numbers::nr::clone {
+            // The one call that needs the caller's whole register frame.
+            return to_ret(super::process::clone(frame));
+        }
         match table::handler(nr) {
             Some(h) => to_ret(h(&frame.args)),
             None => {

@@ -9,7 +9,7 @@ use x86_64::VirtAddr;
 use crate::errno::{self, Errno, SysResult};
 use crate::mm::user::{self, read_u64s, write_u64s};
 
-/// The only process and thread: pid 1, tid 1.
+/// The one process: pid 1; its main thread is tid 1.
 const PID: u64 = 1;
 
 fn out<'a>(ptr: u64, len: usize) -> Result<&'a mut [u8], Errno> {
@@ -20,12 +20,87 @@ fn input<'a>(ptr: u64, len: usize) -> Result<&'a [u8], Errno> {
     user::bytes(ptr, len as u64)
 }
 
-pub fn exit(a: &[u64; 6]) -> SysResult {
+/// exit_group: the program is done.
+pub fn exit_group(a: &[u64; 6]) -> SysResult {
     crate::drivers::exit::exit_vm((a[0] & 0xff) as i32)
+}
+
+/// exit: this thread is done; the last one to go ends the VM.
+pub fn exit(a: &[u64; 6]) -> SysResult {
+    crate::sched::thread::exit_thread((a[0] & 0xff) as i32)
 }
 
 pub fn getpid(_: &[u64; 6]) -> SysResult {
     Ok(PID)
+}
+
+pub fn gettid(_: &[u64; 6]) -> SysResult {
+    Ok(crate::sched::thread::current_tid())
+}
+
+/// clone, for threads: the flags musl's pthread_create passes (and the subsets other
+/// threading code uses). Anything that would make a new process — no CLONE_VM or no
+/// CLONE_THREAD — is refused: one program per VM.
+pub fn clone(frame: &crate::syscall::Frame) -> SysResult {
+    const CLONE_VM: u64 = 0x100;
+    const CLONE_FS: u64 = 0x200;
+    const CLONE_FILES: u64 = 0x400;
+    const CLONE_SIGHAND: u64 = 0x800;
+    const CLONE_THREAD: u64 = 0x10000;
+    const CLONE_SYSVSEM: u64 = 0x40000;
+    const CLONE_SETTLS: u64 = 0x80000;
+    const CLONE_PARENT_SETTID: u64 = 0x100000;
+    const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+    const CLONE_DETACHED: u64 = 0x400000;
+    const CLONE_CHILD_SETTID: u64 = 0x1000000;
+    const SUPPORTED: u64 = CLONE_VM
+        | CLONE_FS
+        | CLONE_FILES
+        | CLONE_SIGHAND
+        | CLONE_THREAD
+        | CLONE_SYSVSEM
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_CLEARTID
+        | CLONE_DETACHED
+        | CLONE_CHILD_SETTID;
+    // clone(flags, stack, parent_tid, child_tid, tls) on x86-64.
+    let [flags, stack, ptid, ctid, tls, _] = frame.args;
+    let needed = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+    if flags & needed != needed || flags & !(SUPPORTED | 0xff) != 0 {
+        static ONCE: spin::Once<()> = spin::Once::new();
+        ONCE.call_once(|| {
+            kinfo!("clone without CLONE_VM|CLONE_THREAD (fork, a new process) -> ENOSYS: one program per VM")
+        });
+        return Err(errno::ENOSYS);
+    }
+    if stack == 0 {
+        return Err(errno::EINVAL);
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        check_range_u32(ptid)?;
+    }
+    if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) != 0 {
+        check_range_u32(ctid)?;
+    }
+    let tls = (flags & CLONE_SETTLS != 0).then_some(tls);
+    let clear = if flags & CLONE_CHILD_CLEARTID != 0 {
+        ctid
+    } else {
+        0
+    };
+    let tid = crate::sched::thread::spawn(frame, stack, tls, clear).ok_or(errno::EAGAIN)?;
+    if flags & CLONE_PARENT_SETTID != 0 {
+        user::write_u32(ptid, tid as u32)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        user::write_u32(ctid, tid as u32)?;
+    }
+    Ok(tid)
+}
+
+fn check_range_u32(ptr: u64) -> Result<(), Errno> {
+    user::bytes_mut(ptr, 4).map(|_| ())
 }
 
 pub fn getppid(_: &[u64; 6]) -> SysResult {
@@ -37,12 +112,15 @@ pub fn getuid(_: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub fn set_tid_address(_: &[u64; 6]) -> SysResult {
-    Ok(PID)
+pub fn set_tid_address(a: &[u64; 6]) -> SysResult {
+    crate::sched::thread::set_clear_tid(a[0]);
+    Ok(crate::sched::thread::current_tid())
 }
 
 pub fn set_robust_list(a: &[u64; 6]) -> SysResult {
-    // struct robust_list_head is 24 bytes; with one thread there is nobody to wake on exit.
+    // struct robust_list_head is 24 bytes. The list is not walked at thread exit: musl uses
+    // it only for robust mutexes (PTHREAD_MUTEX_ROBUST), whose owner-died recovery Kiln
+    // does not provide.
     if a[1] != 24 {
         return Err(errno::EINVAL);
     }
@@ -252,6 +330,22 @@ fn raise(sig: u64) -> SysResult {
     crate::drivers::exit::exit_vm(128 + sig as i32)
 }
 
+/// SIGPIPE for a write to a pipe or socket nobody reads: ends the program unless it ignores
+/// the signal (then the write just fails with EPIPE).
+pub fn raise_sigpipe() {
+    const SIGPIPE: u64 = 13;
+    let handler = SIGNALS.lock().actions[SIGPIPE as usize - 1][0];
+    if handler != 0 && handler != SIG_IGN {
+        // A handler cannot run yet; the write fails with EPIPE as it would after it ran.
+        static ONCE: spin::Once<()> = spin::Once::new();
+        ONCE.call_once(|| {
+            kinfo!("SIGPIPE has a handler, which is not run (no signal delivery yet)")
+        });
+        return;
+    }
+    let _ = raise(SIGPIPE);
+}
+
 pub fn kill(a: &[u64; 6]) -> SysResult {
     match a[0] as i64 {
         -1..=1 => raise(a[1]),
@@ -259,42 +353,70 @@ pub fn kill(a: &[u64; 6]) -> SysResult {
     }
 }
 
+/// A signal to one of our threads: signals are not delivered to handlers, so a fatal one
+/// ends the whole VM whichever thread it targets.
 pub fn tkill(a: &[u64; 6]) -> SysResult {
-    if a[0] != PID {
+    if !crate::sched::thread::exists(a[0]) {
         return Err(errno::ESRCH);
     }
     raise(a[1])
 }
 
 pub fn tgkill(a: &[u64; 6]) -> SysResult {
-    if a[0] != PID || a[1] != PID {
+    if a[0] != PID {
         return Err(errno::ESRCH);
     }
-    raise(a[2])
+    tkill(&[a[1], a[2], 0, 0, 0, 0])
 }
 
-/// futex(2) for a single thread: a wait whose value matches can only end by its timeout,
-/// since no other thread exists to wake it; without a timeout it would hang forever, so the
-/// VM ends with a message instead.
+/// futex(2): WAIT and WAIT_BITSET (relative and absolute timeouts, either clock), WAKE and
+/// WAKE_BITSET, REQUEUE and CMP_REQUEUE; the PRIVATE flag changes nothing (one process).
 pub fn futex(a: &[u64; 6]) -> SysResult {
+    use crate::sched::futex as f;
     const FUTEX_WAIT: u64 = 0;
     const FUTEX_WAKE: u64 = 1;
     const FUTEX_REQUEUE: u64 = 3;
     const FUTEX_CMP_REQUEUE: u64 = 4;
     const FUTEX_WAIT_BITSET: u64 = 9;
     const FUTEX_WAKE_BITSET: u64 = 10;
-    const FUTEX_CMD_MASK: u64 = !(128 | 256);
-    let (uaddr, op, val, timeout) = (a[0], a[1] & FUTEX_CMD_MASK, a[2] as u32, a[3]);
+    const FUTEX_CLOCK_REALTIME: u64 = 256;
+    const FUTEX_CMD_MASK: u64 = !(128 | FUTEX_CLOCK_REALTIME);
+    let (uaddr, op, val) = (a[0], a[1] & FUTEX_CMD_MASK, a[2] as u32);
+    if uaddr % 4 != 0 {
+        return Err(errno::EINVAL);
+    }
     match op {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            if uaddr % 4 != 0 {
+            let bitset = if op == FUTEX_WAIT {
+                u32::MAX
+            } else {
+                a[5] as u32
+            };
+            if bitset == 0 {
                 return Err(errno::EINVAL);
             }
-            let word = input(uaddr, 4)?;
-            if u32::from_ne_bytes([word[0], word[1], word[2], word[3]]) != val {
+            let deadline = if a[3] == 0 {
+                None
+            } else {
+                let [sec, nsec] = read_u64s::<2>(a[3])?;
+                if (sec as i64) < 0 || nsec >= 1_000_000_000 {
+                    return Err(errno::EINVAL);
+                }
+                let t = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
+                let now = crate::time::monotonic_ns();
+                // FUTEX_WAIT takes a relative timeout; FUTEX_WAIT_BITSET an absolute one.
+                Some(if op == FUTEX_WAIT {
+                    now.saturating_add(t)
+                } else if a[1] & FUTEX_CLOCK_REALTIME != 0 {
+                    now.saturating_add(t.saturating_sub(crate::time::realtime_ns()))
+                } else {
+                    t
+                })
+            };
+            if user::read_u32(uaddr)? != val {
                 return Err(errno::EAGAIN);
             }
-            if timeout == 0 {
+            if deadline.is_none() && crate::sched::thread::count() == 1 {
                 kinfo!(
                     "deadlock: futex wait at {:#x} with no other thread to wake it",
                     uaddr
@@ -302,26 +424,42 @@ pub fn futex(a: &[u64; 6]) -> SysResult {
                 crate::kernel::backtrace_of_caller();
                 crate::drivers::exit::exit_vm(134);
             }
-            let [sec, nsec] = read_u64s::<2>(timeout)?;
-            let t = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
-            // FUTEX_WAIT takes a relative timeout; FUTEX_WAIT_BITSET an absolute one.
-            let deadline = if op == FUTEX_WAIT {
-                crate::time::monotonic_ns().saturating_add(t)
-            } else if a[1] & 256 != 0 {
-                let now_real = crate::time::realtime_ns();
-                crate::time::monotonic_ns().saturating_add(t.saturating_sub(now_real))
-            } else {
-                t
-            };
-            crate::time::sleep_until(deadline);
-            Err(errno::ETIMEDOUT)
+            let woken = f::enqueue(uaddr, bitset);
+            let done = crate::sched::block_until(
+                deadline,
+                |_| None,
+                || {
+                    woken
+                        .load(core::sync::atomic::Ordering::Acquire)
+                        .then_some(())
+                },
+            );
+            match done {
+                Some(()) => Ok(0),
+                None if f::dequeue(&woken) => Ok(0),
+                None => Err(errno::ETIMEDOUT),
+            }
         }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET | FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => Ok(0),
+        FUTEX_WAKE => Ok(f::wake(uaddr, val, u32::MAX) as u64),
+        FUTEX_WAKE_BITSET => {
+            if a[5] as u32 == 0 {
+                return Err(errno::EINVAL);
+            }
+            Ok(f::wake(uaddr, val, a[5] as u32) as u64)
+        }
+        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            if op == FUTEX_CMP_REQUEUE && user::read_u32(uaddr)? != a[5] as u32 {
+                return Err(errno::EAGAIN);
+            }
+            let moved = a[3].min(u32::MAX as u64) as u32;
+            Ok(f::requeue(uaddr, val, a[4], moved) as u64)
+        }
         _ => Err(errno::ENOSYS),
     }
 }
 
 pub fn sched_yield(_: &[u64; 6]) -> SysResult {
+    crate::sched::thread::yield_now();
     Ok(0)
 }
 

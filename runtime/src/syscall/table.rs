@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::numbers::nr;
-use super::{fs, mm, process, time};
+use super::{fs, mm, poll, process, time, timerfd};
 use crate::errno::SysResult;
 
 pub type Handler = fn(&[u64; 6]) -> SysResult;
@@ -21,12 +21,32 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::lseek => fs::lseek,
         nr::fstat => fs::fstat,
         nr::newfstatat => fs::newfstatat,
+        nr::stat | nr::lstat => fs::stat,
+        nr::pread64 => fs::pread64,
+        nr::pwrite64 => fs::pwrite64,
+        nr::preadv => fs::preadv,
+        nr::pwritev => fs::pwritev,
+        nr::pipe => fs::pipe,
+        nr::pipe2 => fs::pipe2,
+        nr::eventfd => fs::eventfd,
+        nr::eventfd2 => fs::eventfd2,
         nr::ioctl => fs::ioctl,
         nr::fcntl => fs::fcntl,
         nr::dup => fs::dup,
         nr::dup2 => fs::dup2,
         nr::dup3 => fs::dup3,
         nr::getcwd => fs::getcwd,
+        // readiness
+        nr::poll => poll::poll,
+        nr::ppoll => poll::ppoll,
+        nr::select => poll::select,
+        nr::pselect6 => poll::pselect6,
+        nr::epoll_create => poll::epoll_create,
+        nr::epoll_create1 => poll::epoll_create1,
+        nr::epoll_ctl => poll::epoll_ctl,
+        nr::epoll_wait => poll::epoll_wait,
+        nr::epoll_pwait => poll::epoll_pwait,
+        nr::epoll_pwait2 => poll::epoll_pwait2,
         // memory
         nr::brk => mm::brk,
         nr::mmap => mm::mmap,
@@ -41,9 +61,14 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::time => time::time,
         nr::nanosleep => time::nanosleep,
         nr::clock_nanosleep => time::clock_nanosleep,
+        nr::timerfd_create => timerfd::timerfd_create,
+        nr::timerfd_settime => timerfd::timerfd_settime,
+        nr::timerfd_gettime => timerfd::timerfd_gettime,
         // process, identity, limits
-        nr::exit | nr::exit_group => process::exit,
-        nr::getpid | nr::gettid => process::getpid,
+        nr::exit => process::exit,
+        nr::exit_group => process::exit_group,
+        nr::getpid => process::getpid,
+        nr::gettid => process::gettid,
         nr::getppid => process::getppid,
         nr::getuid | nr::geteuid | nr::getgid | nr::getegid => process::getuid,
         nr::set_tid_address => process::set_tid_address,

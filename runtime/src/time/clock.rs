@@ -176,16 +176,10 @@ pub fn realtime_ns() -> u64 {
     REALTIME_AT_ZERO.load(Ordering::Relaxed) + monotonic_ns()
 }
 
-/// Halts until `monotonic_ns()` reaches `deadline_ns`, waking by the APIC timer.
+/// Halts until `monotonic_ns()` reaches `deadline_ns`, waking by the APIC timer; event
+/// sources (the network stack) keep running meanwhile.
 pub fn sleep_until(deadline_ns: u64) {
-    loop {
-        let now = monotonic_ns();
-        if now >= deadline_ns {
-            return;
-        }
-        arm_wakeup(deadline_ns - now);
-        cpu::halt_until_interrupt();
-    }
+    crate::sched::block_until(Some(deadline_ns), |_| None, || None::<()>);
 }
 
 /// Arms the one-shot timer to fire after `ns` (clamped to what the counter can hold: the

@@ -1,0 +1,200 @@
+//! `struct stat` as the syscall layer returns it, and its x86-64 Linux byte layout.
+#![forbid(unsafe_code)]
+
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFSOCK: u32 = 0o140000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFBLK: u32 = 0o060000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFIFO: u32 = 0o010000;
+
+/// A timestamp: seconds and nanoseconds since the Unix epoch.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Timespec {
+    pub sec: i64,
+    pub nsec: i64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: i64,
+    pub blksize: i64,
+    pub blocks: i64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+}
+
+/// The size of x86-64 Linux's `struct stat`.
+pub const LINUX_STAT_SIZE: usize = 144;
+
+/// Device numbers as Linux encodes them (`makedev`).
+pub const fn makedev(major: u64, minor: u64) -> u64 {
+    ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
+}
+
+impl Stat {
+    /// A character device node (mode rw-rw-rw-).
+    pub fn char_device(major: u64, minor: u64, ino: u64) -> Stat {
+        Stat {
+            dev: 5,
+            ino,
+            nlink: 1,
+            mode: S_IFCHR | 0o666,
+            rdev: makedev(major, minor),
+            blksize: 4096,
+            ..Stat::default()
+        }
+    }
+
+    /// An anonymous object (pipe, socket, eventfd, epoll) of type `kind`.
+    pub fn anonymous(kind: u32, ino: u64) -> Stat {
+        Stat {
+            dev: 0x0d,
+            ino,
+            nlink: 1,
+            mode: kind | 0o600,
+            blksize: 4096,
+            ..Stat::default()
+        }
+    }
+
+    /// The x86-64 Linux layout (`struct stat` of `<asm/stat.h>`, which musl's matches).
+    pub fn to_linux(&self) -> [u8; LINUX_STAT_SIZE] {
+        let mut out = [0u8; LINUX_STAT_SIZE];
+        let mut put = |at: usize, v: &[u8]| out[at..at + v.len()].copy_from_slice(v);
+        put(0, &self.dev.to_ne_bytes());
+        put(8, &self.ino.to_ne_bytes());
+        put(16, &self.nlink.to_ne_bytes());
+        put(24, &self.mode.to_ne_bytes());
+        put(28, &self.uid.to_ne_bytes());
+        put(32, &self.gid.to_ne_bytes());
+        put(40, &self.rdev.to_ne_bytes());
+        put(48, &self.size.to_ne_bytes());
+        put(56, &self.blksize.to_ne_bytes());
+        put(64, &self.blocks.to_ne_bytes());
+        for (i, t) in [self.atime, self.mtime, self.ctime].iter().enumerate() {
+            put(72 + i * 16, &t.sec.to_ne_bytes());
+            put(80 + i * 16, &t.nsec.to_ne_bytes());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Offsets of `struct stat` fields in musl's x86-64 header, compiled by the host's C
+    /// compiler against musl's headers: the one source of truth for the layout.
+    #[test]
+    fn layout_matches_musl_header() {
+        let dir = std::env::temp_dir().join(format!("kiln-stat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = dir.join("stat.c");
+        std::fs::write(
+            &src,
+            r#"#include <stddef.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#define F(f) printf("%s %zu\n", #f, offsetof(struct stat, f))
+int main(void) {
+    printf("size %zu\n", sizeof(struct stat));
+    F(st_dev); F(st_ino); F(st_nlink); F(st_mode); F(st_uid); F(st_gid); F(st_rdev);
+    F(st_size); F(st_blksize); F(st_blocks); F(st_atim); F(st_mtim); F(st_ctim);
+    return 0;
+}
+"#,
+        )
+        .unwrap();
+        let exe = dir.join("stat");
+        let cc = ["clang", "clang-14", "gcc"]
+            .into_iter()
+            .find(|c| {
+                std::process::Command::new(c)
+                    .arg("--version")
+                    .output()
+                    .is_ok()
+            })
+            .expect("no C compiler (run ./kiln doctor --install)");
+        let built = std::process::Command::new(cc)
+            .args([
+                "-nostdinc",
+                "-isystem",
+                "/usr/include/x86_64-linux-musl",
+                "-o",
+            ])
+            .arg(&exe)
+            .arg(&src)
+            .status()
+            .expect("run the C compiler");
+        assert!(
+            built.success(),
+            "compiling against musl's headers failed (musl-dev?)"
+        );
+        // Linking against the host libc is fine: only the numbers computed at compile time
+        // from musl's headers are printed.
+        let out = std::process::Command::new(&exe)
+            .output()
+            .expect("run the probe");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let expected = "size 144\nst_dev 0\nst_ino 8\nst_nlink 16\nst_mode 24\nst_uid 28\n\
+                        st_gid 32\nst_rdev 40\nst_size 48\nst_blksize 56\nst_blocks 64\n\
+                        st_atim 72\nst_mtim 88\nst_ctim 104\n";
+        assert_eq!(text, expected);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn encodes_fields_at_their_offsets() {
+        let s = Stat {
+            dev: 1,
+            ino: 2,
+            nlink: 3,
+            mode: S_IFREG | 0o644,
+            uid: 5,
+            gid: 6,
+            rdev: 7,
+            size: 8,
+            blksize: 9,
+            blocks: 10,
+            atime: Timespec { sec: 11, nsec: 12 },
+            mtime: Timespec { sec: 13, nsec: 14 },
+            ctime: Timespec { sec: 15, nsec: 16 },
+        };
+        let b = s.to_linux();
+        let u64_at = |at: usize| u64::from_ne_bytes(b[at..at + 8].try_into().unwrap());
+        let u32_at = |at: usize| u32::from_ne_bytes(b[at..at + 4].try_into().unwrap());
+        assert_eq!((u64_at(0), u64_at(8), u64_at(16)), (1, 2, 3));
+        assert_eq!(
+            (u32_at(24), u32_at(28), u32_at(32)),
+            (S_IFREG | 0o644, 5, 6)
+        );
+        assert_eq!(
+            (u64_at(40), u64_at(48), u64_at(56), u64_at(64)),
+            (7, 8, 9, 10)
+        );
+        assert_eq!(
+            (u64_at(72), u64_at(80), u64_at(88), u64_at(96)),
+            (11, 12, 13, 14)
+        );
+        assert_eq!((u64_at(104), u64_at(112)), (15, 16));
+        assert!(b[120..].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn makedev_matches_glibc_and_musl() {
+        assert_eq!(makedev(1, 3), 0x103);
+        assert_eq!(makedev(5, 1), 0x501);
+        assert_eq!(makedev(0x1234, 0x56789), 0x1000_5672_3489);
+    }
+}
