@@ -5,6 +5,7 @@
 //! the runtime's last words, `kiln: exit status N`, which is the most reliable exit status
 //! (isa-debug-exit's `(N << 1) | 1` is the fallback, and is all the KVM probe has).
 
+use crate::media::{self, Firmware};
 use crate::{image, kiln_dir, Failure, Result};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub gdb: bool,
     /// QEMU's `-cpu` model and feature flags (e.g. `max,-rdrand,-rdseed`); `None` = `max`.
     pub cpu: Option<String>,
+    /// The firmware that boots a disk or ISO image (a bare image needs none).
+    pub firmware: Firmware,
 }
 
 impl Default for RunOptions {
@@ -64,6 +67,7 @@ impl Default for RunOptions {
             timeout: None,
             gdb: false,
             cpu: None,
+            firmware: Firmware::Bios,
         }
     }
 }
@@ -112,14 +116,30 @@ enum Console {
 }
 
 fn run(image: &Path, opts: &RunOptions, console: Console) -> Result<RunOutput> {
-    image::check(image)?;
-    let accel = resolve_accel(opts.accel)?;
-    let argv0 = image
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "app".into());
-    let cmdline = kernel_cmdline(&argv0, opts.append.as_deref(), &opts.args)?;
-    let qemu_args = qemu_args(image, opts, accel, &cmdline);
+    let qemu_args = match media::detect(image) {
+        // A disk or ISO made by `kiln image`: firmware boots it.
+        Some(kind) => {
+            media::check_options(opts)?;
+            let accel = resolve_accel(opts.accel)?;
+            media::qemu_args(image, kind, opts, common_args(opts, accel))
+        }
+        None => {
+            image::check(image)?;
+            if opts.firmware == Firmware::Uefi {
+                return Err(Failure::usage(
+                    "UEFI boots disk and ISO images; make one with `kiln image IMAGE --format raw`",
+                )
+                .into());
+            }
+            let accel = resolve_accel(opts.accel)?;
+            let argv0 = image
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "app".into());
+            let cmdline = kernel_cmdline(&argv0, opts.append.as_deref(), &opts.args)?;
+            qemu_args(image, opts, accel, &cmdline)
+        }
+    };
     if opts.gdb {
         eprintln!(
             "kiln: QEMU waits for a debugger; in another terminal run: gdb {} -ex 'target remote localhost:1234'",
@@ -221,10 +241,23 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
     if opts.machine != Machine::Microvm && Path::new(QBOOT).is_file() {
         args.extend(["-bios".into(), QBOOT.into()]);
     }
+    args.extend(common_args(opts, accel));
     args.extend([
+        "-kernel".into(),
+        image.display().to_string(),
+        "-append".into(),
+        cmdline.into(),
+    ]);
+    args
+}
+
+/// The arguments every boot shares, whatever the board and the medium: accelerator, CPU,
+/// memory, no default devices, the serial console on stdio, isa-debug-exit, the gdb stub.
+pub fn common_args(opts: &RunOptions, accel: Accel) -> Vec<String> {
+    let mut args: Vec<String> = vec![
         "-accel".into(),
         if accel == Accel::Kvm { "kvm" } else { "tcg" }.into(),
-    ]);
+    ];
     for word in [
         "-cpu",
         opts.cpu.as_deref().unwrap_or(DEFAULT_CPU),
@@ -247,12 +280,6 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
     if opts.gdb {
         args.extend(["-s".into(), "-S".into()]);
     }
-    args.extend([
-        "-kernel".into(),
-        image.display().to_string(),
-        "-append".into(),
-        cmdline.into(),
-    ]);
     args
 }
 
