@@ -13,8 +13,6 @@ use core::any::Any;
 use spin::Mutex;
 
 use super::fs::{desc, install, Console};
-use super::numbers::nr;
-use super::table::Handler;
 use crate::errno::{self, Errno, SysResult};
 use crate::fd::{self, Events, File, OpenFile, Whence};
 use crate::fs::consts::*;
@@ -30,59 +28,6 @@ const AT_REMOVEDIR: u64 = 0x200;
 const AT_SYMLINK_FOLLOW: u64 = 0x400;
 const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_EACCESS: u64 = 0x200;
-
-/// The syscalls this family implements.
-pub fn handler(number: usize) -> Option<Handler> {
-    let h: Handler = match number {
-        nr::open => open,
-        nr::openat => openat,
-        nr::creat => creat,
-        nr::stat => stat,
-        nr::lstat => lstat,
-        nr::newfstatat => newfstatat,
-        nr::access => access,
-        nr::faccessat => faccessat,
-        nr::faccessat2 => faccessat2,
-        nr::getdents64 => getdents64,
-        nr::mkdir => mkdir,
-        nr::mkdirat => mkdirat,
-        nr::rmdir => rmdir,
-        nr::unlink => unlink,
-        nr::unlinkat => unlinkat,
-        nr::rename => rename,
-        nr::renameat => renameat,
-        nr::renameat2 => renameat2,
-        nr::link => link,
-        nr::linkat => linkat,
-        nr::symlink => symlink,
-        nr::symlinkat => symlinkat,
-        nr::readlink => readlink,
-        nr::readlinkat => readlinkat,
-        nr::truncate => truncate,
-        nr::ftruncate => ftruncate,
-        nr::fallocate => fallocate,
-        nr::fsync | nr::fdatasync | nr::syncfs => fsync,
-        nr::sync => sync,
-        nr::chdir => chdir,
-        nr::fchdir => fchdir,
-        nr::getcwd => getcwd,
-        nr::chmod => chmod,
-        nr::fchmod => fchmod,
-        nr::fchmodat => fchmodat,
-        nr::chown => chown,
-        nr::lchown => lchown,
-        nr::fchown => fchown,
-        nr::fchownat => fchownat,
-        nr::utimensat => utimensat,
-        nr::statfs => statfs,
-        nr::fstatfs => fstatfs,
-        nr::umask => umask,
-        nr::flock => flock,
-        nr::fcntl => fcntl,
-        _ => return None,
-    };
-    Some(h)
-}
 
 // ---- state ---------------------------------------------------------------------------
 

@@ -3,30 +3,21 @@
 #![forbid(unsafe_code)]
 
 use super::numbers::nr;
-use super::{fs, mm, poll, process, time, timerfd};
+use super::{file, fs, mm, poll, process, time, timerfd};
 use crate::errno::SysResult;
 
 pub type Handler = fn(&[u64; 6]) -> SysResult;
 
 pub fn handler(number: usize) -> Option<Handler> {
-    // Paths and VFS files (their own family); it claims open, stat, getcwd, umask and
-    // fcntl's locks, which the entries below handled before the VFS.
-    if let Some(h) = super::file::handler(number) {
-        return Some(h);
-    }
     let h: Handler = match number {
         // I/O and descriptors
         nr::read => fs::read,
         nr::write => fs::write,
         nr::readv => fs::readv,
         nr::writev => fs::writev,
-        nr::open => fs::open,
-        nr::openat => fs::openat,
         nr::close => fs::close,
         nr::lseek => fs::lseek,
         nr::fstat => fs::fstat,
-        nr::newfstatat => fs::newfstatat,
-        nr::stat | nr::lstat => fs::stat,
         nr::pread64 => fs::pread64,
         nr::pwrite64 => fs::pwrite64,
         nr::preadv => fs::preadv,
@@ -36,11 +27,9 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::eventfd => fs::eventfd,
         nr::eventfd2 => fs::eventfd2,
         nr::ioctl => fs::ioctl,
-        nr::fcntl => fs::fcntl,
         nr::dup => fs::dup,
         nr::dup2 => fs::dup2,
         nr::dup3 => fs::dup3,
-        nr::getcwd => fs::getcwd,
         // readiness
         nr::poll => poll::poll,
         nr::ppoll => poll::ppoll,
@@ -52,6 +41,52 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::epoll_wait => poll::epoll_wait,
         nr::epoll_pwait => poll::epoll_pwait,
         nr::epoll_pwait2 => poll::epoll_pwait2,
+        // paths and files (the VFS)
+        nr::open => file::open,
+        nr::openat => file::openat,
+        nr::creat => file::creat,
+        nr::stat => file::stat,
+        nr::lstat => file::lstat,
+        nr::newfstatat => file::newfstatat,
+        nr::access => file::access,
+        nr::faccessat => file::faccessat,
+        nr::faccessat2 => file::faccessat2,
+        nr::getdents64 => file::getdents64,
+        nr::mkdir => file::mkdir,
+        nr::mkdirat => file::mkdirat,
+        nr::rmdir => file::rmdir,
+        nr::unlink => file::unlink,
+        nr::unlinkat => file::unlinkat,
+        nr::rename => file::rename,
+        nr::renameat => file::renameat,
+        nr::renameat2 => file::renameat2,
+        nr::link => file::link,
+        nr::linkat => file::linkat,
+        nr::symlink => file::symlink,
+        nr::symlinkat => file::symlinkat,
+        nr::readlink => file::readlink,
+        nr::readlinkat => file::readlinkat,
+        nr::truncate => file::truncate,
+        nr::ftruncate => file::ftruncate,
+        nr::fallocate => file::fallocate,
+        nr::fsync | nr::fdatasync | nr::syncfs => file::fsync,
+        nr::sync => file::sync,
+        nr::chdir => file::chdir,
+        nr::fchdir => file::fchdir,
+        nr::getcwd => file::getcwd,
+        nr::chmod => file::chmod,
+        nr::fchmod => file::fchmod,
+        nr::fchmodat => file::fchmodat,
+        nr::chown => file::chown,
+        nr::lchown => file::lchown,
+        nr::fchown => file::fchown,
+        nr::fchownat => file::fchownat,
+        nr::utimensat => file::utimensat,
+        nr::statfs => file::statfs,
+        nr::fstatfs => file::fstatfs,
+        nr::umask => file::umask,
+        nr::flock => file::flock,
+        nr::fcntl => file::fcntl,
         // memory
         nr::brk => mm::brk,
         nr::mmap => mm::mmap,
@@ -85,7 +120,6 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::getrlimit => process::getrlimit,
         nr::setrlimit => process::setrlimit,
         nr::sysinfo => process::sysinfo,
-        nr::umask => process::umask,
         // signals
         nr::rt_sigaction => process::rt_sigaction,
         nr::rt_sigprocmask => process::rt_sigprocmask,
