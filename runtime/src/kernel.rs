@@ -6,7 +6,7 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Once;
 
-use crate::arch::{apic, cpu, gdt, idt};
+use crate::arch::{apic, cpu, gdt, idt, ioapic};
 use crate::boot::entry::{self, LOADER_MULTIBOOT2, LOADER_PVH};
 use crate::boot::info::{self, BootInfo};
 use crate::mm::layout::{KERNEL_STACKS, KERNEL_STACK_SIZE, PAGE_SIZE};
@@ -61,6 +61,15 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     let power_off = boot
         .rsdp
         .map(|rsdp| crate::boot::acpi::power_off(rsdp, &phys_reader));
+    let madt = boot
+        .rsdp
+        .and_then(|rsdp| crate::boot::madt::read(rsdp, &phys_reader).ok())
+        .unwrap_or_else(crate::boot::madt::Madt::fallback);
+    // QEMU's microvm with ACPI lists its virtio-mmio devices in the DSDT, not the command line.
+    let (dsdt_mmio, dsdt_mmio_count) = boot
+        .rsdp
+        .and_then(|rsdp| crate::boot::acpi::dsdt(rsdp, &phys_reader).ok())
+        .map_or(Default::default(), crate::boot::virtio_mmio::from_dsdt);
     stamp(0);
     init_memory(&boot, info_phys as u64);
     match power_off {
@@ -80,12 +89,16 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     gdt::init(ist_tops);
     idt::init();
     apic::init();
+    ioapic::init(madt);
     stamp(2);
     crate::time::init(entry::boot_tsc());
     stamp(3);
 
     let cmdline = Cmdline::parse(boot.cmdline);
-    for name in cmdline.unknown_options(KNOWN_OPTIONS) {
+    for name in cmdline
+        .unknown_options(KNOWN_OPTIONS)
+        .filter(|n| !crate::net::config::OPTIONS.contains(n))
+    {
         kinfo!("warning: unknown option kiln.{} ignored", name);
     }
     if features.rdseed || features.rdrand {
@@ -102,6 +115,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
 
     crate::syscall::init();
     crate::syscall::fs::init();
+    crate::net::init(&cmdline, &dsdt_mmio[..dsdt_mmio_count]);
     stamp(4);
     let stack_top = user::init(cmdline.option("wx") == Some("allow"));
     crate::process::start::start(&cmdline, stack_top, &features)

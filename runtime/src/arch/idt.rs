@@ -193,6 +193,13 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
             fatal(frame, Some(addr));
         }
         VECTOR_TIMER => super::apic::eoi(),
+        v if (super::irq::VECTOR_DEVICE_BASE
+            ..super::irq::VECTOR_DEVICE_BASE + super::irq::DEVICE_VECTORS as u8)
+            .contains(&v) =>
+        {
+            super::irq::handle(v);
+            super::apic::eoi();
+        }
         VECTOR_SPURIOUS => {}
         v if (VECTOR_PIC_BASE..VECTOR_PIC_BASE + 16).contains(&v) => {
             // Legacy PIC lines are masked; a spurious IRQ 7/15 may still arrive. Ignore.

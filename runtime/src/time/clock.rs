@@ -176,14 +176,18 @@ pub fn realtime_ns() -> u64 {
     REALTIME_AT_ZERO.load(Ordering::Relaxed) + monotonic_ns()
 }
 
-/// Halts until `monotonic_ns()` reaches `deadline_ns`, waking by the APIC timer.
+/// Halts until `monotonic_ns()` reaches `deadline_ns`, waking by the APIC timer. The network
+/// is serviced at every wake-up and its own deadline respected, so it runs while the
+/// program sleeps.
 pub fn sleep_until(deadline_ns: u64) {
     loop {
+        crate::net::poll();
         let now = monotonic_ns();
         if now >= deadline_ns {
             return;
         }
-        arm_wakeup(deadline_ns - now);
+        let wake = crate::net::next_wakeup().map_or(deadline_ns, |n| n.min(deadline_ns));
+        arm_wakeup(wake.saturating_sub(now).max(1));
         cpu::halt_until_interrupt();
     }
 }

@@ -1,0 +1,87 @@
+//! PCI configuration space through the legacy ports 0xCF8/0xCFC (every PC chipset QEMU
+//! emulates: `pc`, `q35`), as `virtio-drivers`' `ConfigurationAccess`, and a scan of bus 0.
+
+use virtio_drivers::transport::pci::bus::{
+    Cam, Command, ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, PciRoot,
+};
+use x86_64::instructions::port::Port;
+
+const CONFIG_ADDRESS: u16 = 0xcf8;
+const CONFIG_DATA: u16 = 0xcfc;
+const INTERRUPT_LINE: u8 = 0x3c;
+
+/// Configuration mechanism #1: an address written to 0xCF8 selects the dword 0xCFC reads.
+#[derive(Debug)]
+pub struct PortCam;
+
+fn address(df: DeviceFunction, offset: u8) -> u32 {
+    0x8000_0000
+        | (df.bus as u32) << 16
+        | (df.device as u32 & 0x1f) << 11
+        | (df.function as u32 & 0x7) << 8
+        | (offset as u32 & 0xfc)
+}
+
+impl ConfigurationAccess for PortCam {
+    fn read_word(&self, df: DeviceFunction, offset: u8) -> u32 {
+        // SAFETY: the PCI configuration ports; kernel code runs with interrupts off and no
+        // handler touches them, so the address/data pair is not interleaved.
+        unsafe {
+            Port::<u32>::new(CONFIG_ADDRESS).write(address(df, offset));
+            Port::<u32>::new(CONFIG_DATA).read()
+        }
+    }
+
+    fn write_word(&mut self, df: DeviceFunction, offset: u8, data: u32) {
+        // SAFETY: as in `read_word`.
+        unsafe {
+            Port::<u32>::new(CONFIG_ADDRESS).write(address(df, offset));
+            Port::<u32>::new(CONFIG_DATA).write(data);
+        }
+    }
+
+    unsafe fn unsafe_clone(&self) -> Self {
+        PortCam
+    }
+}
+
+/// True when the ports answer like a host bridge (so a PCI bus exists: not microvm).
+pub fn present() -> bool {
+    let id = PortCam.read_word(
+        DeviceFunction {
+            bus: 0,
+            device: 0,
+            function: 0,
+        },
+        0,
+    );
+    id != 0xffff_ffff && id != 0
+}
+
+/// The root of bus 0 over the ports.
+pub fn root() -> PciRoot<PortCam> {
+    let _ = Cam::MmioCam; // the port mechanism needs no memory window
+    PciRoot::new(PortCam)
+}
+
+/// Every function on bus 0.
+pub fn functions(root: &PciRoot<PortCam>) -> impl Iterator<Item = (DeviceFunction, DeviceFunctionInfo)> + '_ {
+    root.enumerate_bus(0)
+}
+
+/// Lets the device decode its memory BARs and master DMA.
+pub fn enable(root: &mut PciRoot<PortCam>, df: DeviceFunction) {
+    let (_, command) = root.get_status_command(df);
+    root.set_command(
+        df,
+        command | Command::MEMORY_SPACE | Command::IO_SPACE | Command::BUS_MASTER,
+    );
+}
+
+/// The firmware-written Interrupt Line (an ISA IRQ number on PC chipsets) and the Interrupt
+/// Pin (1 = INTA#, 0 = none).
+pub fn interrupt(root: &PciRoot<PortCam>, df: DeviceFunction) -> (u8, u8) {
+    let _ = root;
+    let v = PortCam.read_word(df, INTERRUPT_LINE);
+    (v as u8, (v >> 8) as u8)
+}
