@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 11] = [
+pub const PACKAGES: [(&str, &str); 14] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -18,6 +18,9 @@ pub const PACKAGES: [(&str, &str); 11] = [
     ("ninja-build", "fast CMake builds"),
     ("grub-common", "bootable disk images"),
     ("binutils", "objcopy and ar for the runtime archives"),
+    ("iproute2", "network tests: namespaces and tap devices"),
+    ("iputils-ping", "network tests: ping and ping -6"),
+    ("dnsmasq-base", "network tests: a DHCP server in the test's namespace"),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

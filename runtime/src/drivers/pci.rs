@@ -1,8 +1,11 @@
 //! PCI configuration space through the legacy ports 0xCF8/0xCFC (every PC chipset QEMU
 //! emulates: `pc`, `q35`), as `virtio-drivers`' `ConfigurationAccess`, and a scan of bus 0.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use virtio_drivers::transport::pci::bus::{
-    Cam, Command, ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, PciRoot,
+    BarInfo, Cam, Command, ConfigurationAccess, DeviceFunction, DeviceFunctionInfo,
+    MemoryBarType, PciRoot,
 };
 use x86_64::instructions::port::Port;
 
@@ -67,6 +70,38 @@ pub fn root() -> PciRoot<PortCam> {
 /// Every function on bus 0.
 pub fn functions(root: &PciRoot<PortCam>) -> impl Iterator<Item = (DeviceFunction, DeviceFunctionInfo)> + '_ {
     root.enumerate_bus(0)
+}
+
+/// Where 64-bit BARs the firmware left unassigned go: 512 GiB, above any RAM a Kiln VM has
+/// and below the runtime's own virtual ranges. QEMU's PC chipsets route every address that is
+/// not RAM to PCI, so no window needs programming.
+const BAR64_BASE: u64 = 0x80_0000_0000;
+static NEXT_BAR64: AtomicU64 = AtomicU64::new(BAR64_BASE);
+
+/// Gives every unassigned 64-bit memory BAR of `df` an address (qboot, the fast firmware,
+/// assigns none to virtio's 64-bit BAR). 32-bit BARs are left as the firmware made them.
+pub fn assign_bars(root: &mut PciRoot<PortCam>, df: DeviceFunction) {
+    let Ok(bars) = root.bars(df) else {
+        return;
+    };
+    for (index, bar) in bars.iter().enumerate() {
+        if let Some(BarInfo::Memory {
+            address_type: MemoryBarType::Width64,
+            address: 0,
+            size,
+            ..
+        }) = bar
+        {
+            let size = (*size).max(4096).next_power_of_two();
+            let at = NEXT_BAR64
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.next_multiple_of(size) + size)
+                })
+                .unwrap_or(BAR64_BASE)
+                .next_multiple_of(size);
+            root.set_bar_64(df, index as u8, at);
+        }
+    }
 }
 
 /// Lets the device decode its memory BARs and master DMA.

@@ -40,6 +40,7 @@ pub fn find(kind: DeviceType, mmio: &[MmioDevice]) -> Vec<Found> {
             .map(|(df, _)| df)
             .collect();
         for df in candidates {
+            super::pci::assign_bars(&mut root, df);
             super::pci::enable(&mut root, df);
             let (line, pin) = super::pci::interrupt(&root, df);
             if pin == 0 || line == 0 || line == 0xff {
