@@ -19,6 +19,7 @@ pub mod build;
 pub mod doctor;
 pub mod image;
 pub mod link;
+pub mod network;
 pub mod qemu;
 pub mod runtime;
 pub mod symtab;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 pub use anyhow::Result;
 pub use build::build_dir;
 pub use link::{link, LinkOptions};
+pub use network::Network;
 pub use qemu::{run_image, Accel, Machine, RunOptions, RunOutput};
 pub use runtime::{ensure_runtime, ensure_shim};
 

@@ -107,6 +107,14 @@ struct RunArgs {
     /// Accelerator: auto uses KVM only where a probe guest proves it works.
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     accel: Accel,
+    /// Forward host port HOST (on 127.0.0.1) to the guest's port GUEST (repeatable; implies
+    /// --net user).
+    #[arg(short = 'p', value_name = "HOST:GUEST[/udp]")]
+    publish: Vec<String>,
+    /// The guest's network: none (default without -p), user (QEMU's NAT, DHCP), or
+    /// tap:NAME (an existing tap device).
+    #[arg(long, value_name = "none|user|tap:NAME")]
+    net: Option<String>,
     /// The program's arguments.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -223,7 +231,14 @@ fn run(args: RunArgs) -> kiln_cli::Result<i32> {
         }
         secs => secs.map(Duration::from_secs_f64),
     };
+    let forwards = args
+        .publish
+        .iter()
+        .map(|p| kiln_cli::network::parse_forward(p))
+        .collect::<kiln_cli::Result<Vec<_>>>()?;
+    let net = kiln_cli::network::choose(args.net.as_deref(), forwards)?;
     let opts = RunOptions {
+        net,
         memory: args.memory,
         machine: args.machine,
         accel: args.accel,

@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Start QEMU's gdb stub (`-s -S`) and wait for a debugger.
     pub gdb: bool,
+    /// The guest's network (none by default).
+    pub net: crate::network::Network,
 }
 
 impl Default for RunOptions {
@@ -61,6 +63,7 @@ impl Default for RunOptions {
             args: Vec::new(),
             timeout: None,
             gdb: false,
+            net: crate::network::Network::None,
         }
     }
 }
@@ -238,6 +241,10 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
     ] {
         args.push(word.into());
     }
+    args.extend(crate::network::qemu_args(
+        &opts.net,
+        opts.machine != Machine::Microvm,
+    ));
     if opts.gdb {
         args.extend(["-s".into(), "-S".into()]);
     }

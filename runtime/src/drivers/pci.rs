@@ -104,19 +104,68 @@ pub fn assign_bars(root: &mut PciRoot<PortCam>, df: DeviceFunction) {
     }
 }
 
-/// Lets the device decode its memory BARs and master DMA.
+/// Lets the device decode its memory BARs, master DMA and raise INTx.
 pub fn enable(root: &mut PciRoot<PortCam>, df: DeviceFunction) {
     let (_, command) = root.get_status_command(df);
     root.set_command(
         df,
-        command | Command::MEMORY_SPACE | Command::IO_SPACE | Command::BUS_MASTER,
+        (command | Command::MEMORY_SPACE | Command::IO_SPACE | Command::BUS_MASTER)
+            - Command::INTERRUPT_DISABLE,
     );
 }
 
 /// The firmware-written Interrupt Line (an ISA IRQ number on PC chipsets) and the Interrupt
 /// Pin (1 = INTA#, 0 = none).
-pub fn interrupt(root: &PciRoot<PortCam>, df: DeviceFunction) -> (u8, u8) {
-    let _ = root;
+pub fn interrupt(df: DeviceFunction) -> (u8, u8) {
     let v = PortCam.read_word(df, INTERRUPT_LINE);
     (v as u8, (v >> 8) as u8)
+}
+
+const fn bdf(device: u8, function: u8) -> DeviceFunction {
+    DeviceFunction {
+        bus: 0,
+        device,
+        function,
+    }
+}
+
+/// The ISA IRQ a PIIX3 PIRQ route register (0x60-0x63 of 00:01.0) names, if routing is on.
+fn piix_route(pirq: u8) -> Option<u8> {
+    let v = (PortCam.read_word(bdf(1, 0), 0x60) >> (8 * (pirq & 3))) as u8;
+    (v & 0x80 == 0 && (3..16).contains(&v)).then_some(v)
+}
+
+/// The interrupt line (GSI, possibly still an ISA IRQ number to translate through the MADT's
+/// overrides: `(gsi, is_isa)`) that a bus-0 device's INTx pin raises, from how QEMU's
+/// chipsets wire them rather than the Interrupt Line register, which qboot fills in wrongly
+/// for `pc` and which on `q35` names a PIC input the firmware may not have routed:
+///
+/// - i440FX/PIIX3 (`pc`): slot S pin P goes to PIRQ (S + P - 2) mod 4, which the PIIX3 routes
+///   to the ISA IRQ in its register 0x60 + PIRQ (written by the firmware, or here when it did
+///   not: IRQ 11, which QEMU's MADT declares level-triggered);
+/// - Q35/ICH9 (`q35`): slot S pin P goes to PIRQ E-H, 4 + (S + P - 1) mod 4, and PIRQ n
+///   always reaches I/O APIC input 16 + n.
+///
+/// Other chipsets: the Interrupt Line register, as an ISA IRQ.
+pub fn intx_line(df: DeviceFunction) -> Option<(u32, bool)> {
+    let (line, pin) = interrupt(df);
+    if pin == 0 || pin > 4 || df.bus != 0 {
+        return None;
+    }
+    let host = PortCam.read_word(bdf(0, 0), 0);
+    match host {
+        0x1237_8086 if df.device >= 1 => {
+            let pirq = (df.device + pin - 2) & 3;
+            let irq = piix_route(pirq).unwrap_or_else(|| {
+                let mut v = PortCam.read_word(bdf(1, 0), 0x60);
+                v = (v & !(0xff << (8 * pirq))) | (11 << (8 * pirq));
+                PortCam.write_word(bdf(1, 0), 0x60, v);
+                11
+            });
+            Some((irq as u32, true))
+        }
+        0x29c0_8086 => Some((16 + 4 + ((df.device + pin - 1) & 3) as u32, false)),
+        _ if line != 0 && line != 0xff => Some((line as u32, true)),
+        _ => None,
+    }
 }

@@ -42,18 +42,22 @@ pub fn find(kind: DeviceType, mmio: &[MmioDevice]) -> Vec<Found> {
         for df in candidates {
             super::pci::assign_bars(&mut root, df);
             super::pci::enable(&mut root, df);
-            let (line, pin) = super::pci::interrupt(&root, df);
-            if pin == 0 || line == 0 || line == 0xff {
+            let Some((line, isa)) = super::pci::intx_line(df) else {
                 kinfo!(
-                    "net: virtio device at pci {:02x}:{:02x}.{} has no interrupt line routed by the firmware; skipped",
+                    "net: virtio device at pci {:02x}:{:02x}.{} has no interrupt line; skipped",
                     df.bus, df.device, df.function
                 );
                 continue;
-            }
+            };
             match PciTransport::new::<hal::KilnHal, _>(&mut root, df) {
                 Ok(t) => {
-                    // PCI INTx is level-triggered; on a PC the line is an ISA IRQ number.
-                    let (gsi, _) = crate::arch::ioapic::isa_irq(line);
+                    // PCI INTx is level-triggered; an ISA IRQ number goes through the
+                    // MADT's overrides.
+                    let gsi = if isa {
+                        crate::arch::ioapic::isa_irq(line as u8).0
+                    } else {
+                        line
+                    };
                     found.push(Found {
                         transport: t.into(),
                         gsi,
