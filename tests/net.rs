@@ -75,7 +75,15 @@ impl Netns {
         ns.ip(&["link", "set", "lo", "up"]);
         ns.ip(&["tuntap", "add", "dev", TAP, "mode", "tap"]);
         ns.ip(&["addr", "add", &format!("{HOST4}/24"), "dev", TAP]);
-        ns.ip(&["-6", "addr", "add", &format!("{HOST6}/64"), "dev", TAP, "nodad"]);
+        ns.ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{HOST6}/64"),
+            "dev",
+            TAP,
+            "nodad",
+        ]);
         ns.ip(&["link", "set", TAP, "up"]);
         ns
     }
@@ -264,7 +272,10 @@ fn dhcp_and_slaac_from_dnsmasq_on_pc() {
     assert_eq!(words.get(4..), Some(&["gw", HOST4][..]), "{v4}");
     let addr = words[3].strip_suffix("/24").expect("a /24 from dnsmasq");
     let last: u8 = addr.rsplit('.').next().unwrap().parse().unwrap();
-    assert!((50..=60).contains(&last), "{addr} is outside dnsmasq's range");
+    assert!(
+        (50..=60).contains(&last),
+        "{addr} is outside dnsmasq's range"
+    );
     let slaac = "fd77::5054:ff:fe12:3456";
     expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {slaac}/64"));
     ns.ping(false, addr).unwrap();

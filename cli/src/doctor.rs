@@ -20,7 +20,10 @@ pub const PACKAGES: [(&str, &str); 14] = [
     ("binutils", "objcopy and ar for the runtime archives"),
     ("iproute2", "network tests: namespaces and tap devices"),
     ("iputils-ping", "network tests: ping and ping -6"),
-    ("dnsmasq-base", "network tests: a DHCP server in the test's namespace"),
+    (
+        "dnsmasq-base",
+        "network tests: a DHCP server in the test's namespace",
+    ),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

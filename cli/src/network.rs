@@ -84,10 +84,9 @@ pub fn choose(net: Option<&str>, forwards: Vec<Forward>) -> Result<Network> {
         Some("none") => {
             Err(Failure::usage("-p needs a network: drop --net none, or use --net user").into())
         }
-        Some(other) => Err(Failure::usage(format!(
-            "--net {other}: use none, user or tap:NAME"
-        ))
-        .into()),
+        Some(other) => {
+            Err(Failure::usage(format!("--net {other}: use none, user or tap:NAME")).into())
+        }
     }
 }
 
@@ -100,7 +99,10 @@ pub fn qemu_args(net: &Network, pci: bool) -> Vec<String> {
             let mut s = String::from("user,id=net0");
             for f in forwards {
                 let proto = if f.udp { "udp" } else { "tcp" };
-                s.push_str(&format!(",hostfwd={proto}:127.0.0.1:{}-:{}", f.host, f.guest));
+                s.push_str(&format!(
+                    ",hostfwd={proto}:127.0.0.1:{}-:{}",
+                    f.host, f.guest
+                ));
             }
             s
         }
@@ -111,12 +113,7 @@ pub fn qemu_args(net: &Network, pci: bool) -> Vec<String> {
     } else {
         "virtio-net-device,netdev=net0"
     };
-    vec![
-        "-netdev".into(),
-        backend,
-        "-device".into(),
-        device.into(),
-    ]
+    vec!["-netdev".into(), backend, "-device".into(), device.into()]
 }
 
 #[cfg(test)]
@@ -160,7 +157,10 @@ mod tests {
     #[test]
     fn qemu_arguments() {
         let f = parse_forward("5353:53/udp").unwrap();
-        let args = qemu_args(&Network::User(vec![parse_forward("8080:80").unwrap(), f]), false);
+        let args = qemu_args(
+            &Network::User(vec![parse_forward("8080:80").unwrap(), f]),
+            false,
+        );
         assert_eq!(
             args,
             [

@@ -39,7 +39,10 @@ pub struct Irq {
 
 /// Binds `gsi` to a free vector and unmasks it. Lines already bound share their vector.
 pub fn register(gsi: u32, mode: LineMode) -> Option<Irq> {
-    if let Some(slot) = SLOTS.iter().position(|s| s.gsi.load(Ordering::Relaxed) == gsi) {
+    if let Some(slot) = SLOTS
+        .iter()
+        .position(|s| s.gsi.load(Ordering::Relaxed) == gsi)
+    {
         return Some(Irq { slot });
     }
     let slot = SLOTS

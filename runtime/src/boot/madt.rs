@@ -83,7 +83,9 @@ impl Madt {
             .iter()
             .filter(|a| a.gsi_base <= gsi)
             .max_by_key(|a| a.gsi_base)?;
-        u8::try_from(gsi - apic.gsi_base).ok().map(|pin| (*apic, pin))
+        u8::try_from(gsi - apic.gsi_base)
+            .ok()
+            .map(|pin| (*apic, pin))
     }
 }
 

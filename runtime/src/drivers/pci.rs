@@ -4,8 +4,8 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use virtio_drivers::transport::pci::bus::{
-    BarInfo, Cam, Command, ConfigurationAccess, DeviceFunction, DeviceFunctionInfo,
-    MemoryBarType, PciRoot,
+    BarInfo, Cam, Command, ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, MemoryBarType,
+    PciRoot,
 };
 use x86_64::instructions::port::Port;
 
@@ -68,7 +68,9 @@ pub fn root() -> PciRoot<PortCam> {
 }
 
 /// Every function on bus 0.
-pub fn functions(root: &PciRoot<PortCam>) -> impl Iterator<Item = (DeviceFunction, DeviceFunctionInfo)> + '_ {
+pub fn functions(
+    root: &PciRoot<PortCam>,
+) -> impl Iterator<Item = (DeviceFunction, DeviceFunctionInfo)> + '_ {
     root.enumerate_bus(0)
 }
 

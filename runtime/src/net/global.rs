@@ -63,7 +63,11 @@ pub fn init(cmdline: &Cmdline<'_>, acpi_mmio: &[MmioDevice]) {
     let device = match VirtioNet::new(found) {
         Ok(d) => d,
         Err(e) => {
-            kinfo!("net: the virtio-net device ({}) failed to start: {}", what, e);
+            kinfo!(
+                "net: the virtio-net device ({}) failed to start: {}",
+                what,
+                e
+            );
             return;
         }
     };

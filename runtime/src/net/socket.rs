@@ -54,7 +54,9 @@ pub struct Readiness {
 #[derive(Debug)]
 enum Entry {
     /// A TCP socket that is neither listening nor connected; maybe bound.
-    TcpIdle { local: Option<IpListenEndpoint> },
+    TcpIdle {
+        local: Option<IpListenEndpoint>,
+    },
     TcpListen {
         local: IpListenEndpoint,
         armed: Vec<SocketHandle>,
@@ -65,7 +67,9 @@ enum Entry {
         connecting: bool,
         error: Option<Errno>,
     },
-    Udp { handle: SocketHandle },
+    Udp {
+        handle: SocketHandle,
+    },
 }
 
 /// Every socket of the interface.
@@ -236,7 +240,9 @@ impl<D: Device> Stack<D> {
         self.check_local(&local)?;
         let proto = match self.sock.get(id)? {
             Entry::TcpIdle { local: None } => Proto::Tcp,
-            Entry::Udp { handle } if self.sockets.get::<udp::Socket>(*handle).endpoint().port == 0 => {
+            Entry::Udp { handle }
+                if self.sockets.get::<udp::Socket>(*handle).endpoint().port == 0 =>
+            {
                 Proto::Udp
             }
             _ => return Err(Errno::EINVAL),
@@ -642,5 +648,234 @@ impl<D: Device> Stack<D> {
     /// Sockets in the table (open ones, not counting orphans finishing their close).
     pub fn socket_count(&self) -> usize {
         self.sock.entries.iter().flatten().count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::config::NetConfig;
+    use crate::net::stack::tests::loopback;
+    use smoltcp::phy::Loopback;
+    use smoltcp::time::Instant;
+    use smoltcp::wire::{IpAddress, Ipv4Address};
+
+    const ME: IpAddress = IpAddress::Ipv4(Ipv4Address::new(10, 77, 0, 2));
+
+    fn stack() -> Stack<Loopback> {
+        let (c, _) = NetConfig::from_options([("ip", "10.77.0.2/24"), ("ip6", "fd77::2/64")]);
+        loopback(c)
+    }
+
+    /// Polls with the clock advancing 10 ms a step until `done` holds (at most 60 s of
+    /// simulated time: TIME-WAIT lasts 10 s).
+    fn run_until(
+        s: &mut Stack<Loopback>,
+        t: &mut i64,
+        mut done: impl FnMut(&mut Stack<Loopback>) -> bool,
+    ) {
+        for _ in 0..6000 {
+            s.poll(Instant::from_millis(*t));
+            if done(s) {
+                return;
+            }
+            *t += 10;
+        }
+        panic!("condition never held");
+    }
+
+    fn ep(port: u16) -> IpEndpoint {
+        IpEndpoint::new(ME, port)
+    }
+
+    fn listen_ep(port: u16) -> IpListenEndpoint {
+        IpListenEndpoint { addr: None, port }
+    }
+
+    #[test]
+    fn tcp_connect_accept_echo_and_graceful_close() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp);
+        s.bind(l, listen_ep(7)).unwrap();
+        s.listen(l, 4).unwrap();
+        assert_eq!(s.accept(l), Err(Errno::EAGAIN));
+        let c = s.socket(Proto::Tcp);
+        s.connect(c, ep(7)).unwrap();
+        assert_eq!(s.connect(c, ep(7)), Err(Errno::EALREADY));
+        assert_eq!(s.send(c, b"x"), Err(Errno::EAGAIN), "still connecting");
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        let (a, peer) = s.accept(l).unwrap();
+        assert_eq!(peer.addr, ME);
+        assert_eq!(
+            Some(peer.port),
+            s.local_endpoint(c).unwrap().map(|e| e.port)
+        );
+        assert!(EPHEMERAL.contains(&peer.port));
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().writable);
+        assert_eq!(s.send(c, b"hello").unwrap(), 5);
+        run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().readable);
+        assert_eq!(s.pending_bytes(a).unwrap(), 5);
+        let mut buf = [0u8; 16];
+        assert_eq!(s.recv(a, &mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(s.recv(a, &mut buf), Err(Errno::EAGAIN));
+        // Closing the client sends FIN: the server reads end of stream, with RDHUP.
+        s.close(c).unwrap();
+        assert_eq!(s.send(c, b"x"), Err(Errno::EBADF));
+        run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().rdhup);
+        assert_eq!(s.recv(a, &mut buf), Ok(0));
+        s.close(a).unwrap();
+        // Both ends finish the FIN exchange and their sockets go away.
+        run_until(&mut s, &mut t, |s| s.sock.orphans.is_empty());
+        assert_eq!(s.socket_count(), 1);
+    }
+
+    #[test]
+    fn backlog_is_honoured_and_rearmed_at_accept() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp);
+        s.bind(l, listen_ep(80)).unwrap();
+        s.listen(l, 2).unwrap();
+        let clients: Vec<SockId> = (0..3)
+            .map(|_| {
+                let c = s.socket(Proto::Tcp);
+                s.connect(c, ep(80)).unwrap();
+                c
+            })
+            .collect();
+        // Two connections complete; the third is refused (no socket listens for it).
+        run_until(&mut s, &mut t, |s| {
+            clients
+                .iter()
+                .all(|&c| s.readiness(c).unwrap() != Readiness::default())
+        });
+        let refused: Vec<_> = clients.iter().map(|&c| s.take_error(c).unwrap()).collect();
+        assert_eq!(
+            refused
+                .iter()
+                .filter(|e| **e == Some(Errno::ECONNREFUSED))
+                .count(),
+            1,
+            "{refused:?}"
+        );
+        // The server side completes when the clients' ACKs arrive.
+        let mut accepted = 0;
+        run_until(&mut s, &mut t, |s| {
+            if s.accept(l).is_ok() {
+                accepted += 1;
+            }
+            accepted == 2
+        });
+        assert_eq!(s.accept(l), Err(Errno::EAGAIN));
+        // accept re-armed the backlog: a new client gets in.
+        let c = s.socket(Proto::Tcp);
+        s.connect(c, ep(80)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        assert!(s.accept(l).is_ok());
+    }
+
+    #[test]
+    fn connect_to_a_closed_port_is_refused() {
+        let mut s = stack();
+        let mut t = 0;
+        let c = s.socket(Proto::Tcp);
+        s.connect(c, ep(9)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        let r = s.readiness(c).unwrap();
+        assert!(r.readable && r.writable);
+        assert_eq!(s.send(c, b"x"), Err(Errno::ECONNREFUSED));
+        assert_eq!(s.take_error(c).unwrap(), None, "the error is reported once");
+    }
+
+    #[test]
+    fn bind_errors() {
+        let mut s = stack();
+        let a = s.socket(Proto::Tcp);
+        let b = s.socket(Proto::Tcp);
+        s.bind(a, listen_ep(8080)).unwrap();
+        assert_eq!(s.bind(b, listen_ep(8080)), Err(Errno::EADDRINUSE));
+        assert_eq!(
+            s.bind(
+                b,
+                IpListenEndpoint {
+                    addr: Some(ME),
+                    port: 8080
+                }
+            ),
+            Err(Errno::EADDRINUSE)
+        );
+        let other = IpAddress::Ipv4(Ipv4Address::new(10, 77, 0, 9));
+        assert_eq!(
+            s.bind(
+                b,
+                IpListenEndpoint {
+                    addr: Some(other),
+                    port: 1
+                }
+            ),
+            Err(Errno::EADDRNOTAVAIL)
+        );
+        assert_eq!(
+            s.bind(a, listen_ep(9000)),
+            Err(Errno::EINVAL),
+            "bound already"
+        );
+        // Same port, other protocol: fine.
+        let u = s.socket(Proto::Udp);
+        s.bind(u, listen_ep(8080)).unwrap();
+        // Port 0 picks an ephemeral port.
+        let e = s.bind(b, listen_ep(0)).unwrap();
+        assert!(EPHEMERAL.contains(&e.port));
+        assert_eq!(s.close(SockId(99)), Err(Errno::EBADF));
+        assert_eq!(s.listen(u, 1), Err(Errno::EOPNOTSUPP));
+        assert_eq!(s.peer_endpoint(a), Err(Errno::ENOTCONN));
+    }
+
+    #[test]
+    fn udp_datagrams_round_trip_over_ipv4_and_ipv6() {
+        let mut s = stack();
+        let mut t = 0;
+        let server = s.socket(Proto::Udp);
+        s.bind(server, listen_ep(53)).unwrap();
+        let client = s.socket(Proto::Udp);
+        let six = IpEndpoint::new("fd77::2".parse().unwrap(), 53);
+        for dest in [ep(53), six] {
+            assert_eq!(s.send_to(client, b"query", dest).unwrap(), 5);
+            run_until(&mut s, &mut t, |s| s.readiness(server).unwrap().readable);
+            let mut buf = [0u8; 3];
+            let (n, from) = s.recv_from(server, &mut buf).unwrap();
+            assert_eq!((n, &buf[..]), (3, &b"que"[..]), "cut to the buffer");
+            assert_eq!(from.addr, dest.addr);
+            assert_eq!(s.recv_from(server, &mut buf), Err(Errno::EAGAIN));
+        }
+        let big = vec![0u8; UDP_BUFFER + 1];
+        assert_eq!(s.send_to(client, &big, ep(53)), Err(Errno::EMSGSIZE));
+        assert!(
+            s.local_endpoint(client).unwrap().is_some(),
+            "bound on first send"
+        );
+    }
+
+    #[test]
+    fn shutdown_write_sends_fin_but_keeps_reading() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp);
+        s.listen(l, 1).unwrap();
+        let port = s.local_endpoint(l).unwrap().unwrap().port;
+        let c = s.socket(Proto::Tcp);
+        s.connect(c, ep(port)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        let (a, _) = s.accept(l).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().writable);
+        s.shutdown_write(c).unwrap();
+        assert_eq!(s.send(c, b"late"), Err(Errno::EPIPE));
+        run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().rdhup);
+        assert_eq!(s.send(a, b"reply").unwrap(), 5);
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().readable);
+        let mut buf = [0u8; 8];
+        assert_eq!(s.recv(c, &mut buf).unwrap(), 5);
     }
 }

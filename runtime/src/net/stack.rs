@@ -289,10 +289,16 @@ pub(super) mod tests {
     #[test]
     fn dhcp_mode_sends_discover_and_asks_to_be_polled() {
         let mut s = loopback(NetConfig::default());
-        assert_eq!(s.addresses().len(), 1, "only link-local before DHCP answers");
+        assert_eq!(
+            s.addresses().len(),
+            1,
+            "only link-local before DHCP answers"
+        );
         s.poll(Instant::from_millis(0));
         // The client retries on a timer: a deadline exists even with no traffic.
-        let d = s.poll_delay(Instant::from_millis(1)).expect("a DHCP deadline");
+        let d = s
+            .poll_delay(Instant::from_millis(1))
+            .expect("a DHCP deadline");
         assert!(d <= Duration::from_secs(60), "{d}");
         assert!(s.ipv4().is_none());
     }

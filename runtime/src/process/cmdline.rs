@@ -335,7 +335,10 @@ mod tests {
         assert_eq!(env(&c), ["A=1"]);
         // Without a value, or not exactly two identifiers, a dotted word stays an argument;
         // after `--` everything is an argument.
-        assert_eq!(args(&c), ["x", "i8042.noaux", "a.b.c=1", ".x=1", "a.=2", "m.p=3"]);
+        assert_eq!(
+            args(&c),
+            ["x", "i8042.noaux", "a.b.c=1", ".x=1", "a.=2", "m.p=3"]
+        );
         assert_eq!(c.kernel_params("m.p").count(), 0);
     }
 
@@ -404,8 +407,7 @@ mod tests {
                 .collect();
             let c = Cmdline::parse(&s);
             let _ = c.argv0();
-            let total =
-                c.args().count() + c.env().count() + c.options().count() + c.params.len();
+            let total = c.args().count() + c.env().count() + c.options().count() + c.params.len();
             assert!(total <= words(&s).count());
         }
     }

@@ -32,7 +32,10 @@ unsafe impl Hal for KilnHal {
         // SAFETY: fresh frames, identity-mapped RAM owned by nobody else.
         unsafe { core::ptr::write_bytes(frame as *mut u8, 0, pages * PAGE_SIZE) };
         // A frame is never 0 (page 0 is kept out of the allocator).
-        (frame, NonNull::new(frame as *mut u8).unwrap_or(NonNull::dangling()))
+        (
+            frame,
+            NonNull::new(frame as *mut u8).unwrap_or(NonNull::dangling()),
+        )
     }
 
     unsafe fn dma_dealloc(paddr: PhysAddr, _vaddr: NonNull<u8>, pages: usize) -> i32 {

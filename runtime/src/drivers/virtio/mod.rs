@@ -45,7 +45,9 @@ pub fn find(kind: DeviceType, mmio: &[MmioDevice]) -> Vec<Found> {
             let Some((line, isa)) = super::pci::intx_line(df) else {
                 kinfo!(
                     "net: virtio device at pci {:02x}:{:02x}.{} has no interrupt line; skipped",
-                    df.bus, df.device, df.function
+                    df.bus,
+                    df.device,
+                    df.function
                 );
                 continue;
             };
@@ -74,7 +76,11 @@ pub fn find(kind: DeviceType, mmio: &[MmioDevice]) -> Vec<Found> {
     }
     for dev in mmio {
         if dev.size < 0x100 || dev.size > 1 << 20 {
-            kinfo!("net: virtio_mmio window {:#x} of {} bytes ignored", dev.base, dev.size);
+            kinfo!(
+                "net: virtio_mmio window {:#x} of {} bytes ignored",
+                dev.base,
+                dev.size
+            );
             continue;
         }
         crate::mm::paging::map_mmio(dev.base, dev.size);

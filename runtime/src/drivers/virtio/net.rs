@@ -169,7 +169,11 @@ impl phy::RxToken for RxToken<'_> {
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let slot = self.tx.free.pop().expect("transmit() checked a free buffer");
+        let slot = self
+            .tx
+            .free
+            .pop()
+            .expect("transmit() checked a free buffer");
         let buf = &mut self.tx.bufs[slot];
         let hdr = self.raw.fill_buffer_header(buf).unwrap_or(0);
         let len = len.min(BUF_LEN - hdr);
