@@ -12,6 +12,9 @@
 //!   that hypervisors add, such as QEMU microvm's and Firecracker's
 //!   `virtio_mmio.device=512@0xfeb00e00:12` — it is kept for the runtime and reaches neither
 //!   the environment nor the arguments; every other word is an argument;
+//! - hypervisors append their words at the end of the line, after a `--` the user wrote (QEMU's
+//!   microvm does): a run of `virtio_mmio.device=` words ending the line is therefore always
+//!   kernel parameters, never the program's arguments;
 //! - the first lone `--` (unquoted) is dropped and every word after it is an argument, even
 //!   `kiln.x` or `A=b`;
 //! - `argv[0]` is `kiln.argv0=NAME` if given (and not empty), else `app`.
@@ -26,6 +29,9 @@ use alloc::vec::Vec;
 
 /// The prefix that marks a runtime option.
 pub const OPTION_PREFIX: &str = "kiln.";
+/// The kernel parameter hypervisors append to the end of the line.
+const HYPERVISOR_APPENDS: &str = "virtio_mmio.device=";
+
 /// `argv[0]` when the command line does not name one.
 pub const DEFAULT_ARGV0: &str = "app";
 
@@ -189,6 +195,14 @@ impl<'a> Cmdline<'a> {
                 line.args.push(word.text);
             }
         }
+        let hypervisor = line
+            .args
+            .iter()
+            .rev()
+            .take_while(|a| a.starts_with(HYPERVISOR_APPENDS))
+            .count();
+        let tail = line.args.split_off(line.args.len() - hypervisor);
+        line.params.extend(tail);
         line
     }
 
@@ -340,6 +354,14 @@ mod tests {
             ["x", "i8042.noaux", "a.b.c=1", ".x=1", "a.=2", "m.p=3"]
         );
         assert_eq!(c.kernel_params("m.p").count(), 0);
+        // QEMU's microvm appends its devices after the user's `--`.
+        let c = Cmdline::parse(
+            "kiln.quiet -- 5 virtio_mmio.device=x -v \
+             virtio_mmio.device=512@0xfeb00e00:12 virtio_mmio.device=512@0xfeb00c00:11",
+        );
+        assert_eq!(args(&c), ["5", "virtio_mmio.device=x", "-v"]);
+        let devices: Vec<_> = c.kernel_params("virtio_mmio.device").collect();
+        assert_eq!(devices, ["512@0xfeb00e00:12", "512@0xfeb00c00:11"]);
     }
 
     #[test]
