@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 24] = [
+pub const PACKAGES: [(&str, &str); 27] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -34,6 +34,12 @@ pub const PACKAGES: [(&str, &str); 24] = [
     ),
     ("bochsbios", "tests: Bochs's BIOS"),
     ("vgabios", "tests: Bochs's VGA BIOS"),
+    ("iproute2", "network tests: namespaces and tap devices"),
+    ("iputils-ping", "network tests: ping and ping -6"),
+    (
+        "dnsmasq-base",
+        "network tests: a DHCP server in the test's namespace",
+    ),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

@@ -131,6 +131,14 @@ struct RunArgs {
     /// QEMU CPU model and flags, e.g. `max,-rdrand,-rdseed` to hide the entropy instructions.
     #[arg(long, value_name = "MODEL", default_value = kiln_cli::qemu::DEFAULT_CPU)]
     cpu: String,
+    /// Forward host port HOST (on 127.0.0.1) to the guest's port GUEST (repeatable; implies
+    /// --net user).
+    #[arg(short = 'p', value_name = "HOST:GUEST[/udp]")]
+    publish: Vec<String>,
+    /// The guest's network: none (default without -p), user (QEMU's NAT, DHCP), or
+    /// tap:NAME (an existing tap device).
+    #[arg(long, value_name = "none|user|tap:NAME")]
+    net: Option<String>,
     /// The program's arguments.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -313,7 +321,14 @@ fn run(args: RunArgs) -> kiln_cli::Result<i32> {
         }
         (None, None) => None,
     };
+    let forwards = args
+        .publish
+        .iter()
+        .map(|p| kiln_cli::network::parse_forward(p))
+        .collect::<kiln_cli::Result<Vec<_>>>()?;
+    let net = kiln_cli::network::choose(args.net.as_deref(), forwards)?;
     let opts = RunOptions {
+        net,
         memory: args.memory,
         machine,
         accel: args.accel,

@@ -56,6 +56,8 @@ pub struct RunOptions {
     pub cpu: Option<String>,
     /// The firmware that boots a disk or ISO image (a bare image needs none).
     pub firmware: Firmware,
+    /// The guest's network (none by default).
+    pub net: crate::network::Network,
 }
 
 impl Default for RunOptions {
@@ -71,6 +73,7 @@ impl Default for RunOptions {
             initrd: None,
             cpu: None,
             firmware: Firmware::Bios,
+            net: crate::network::Network::None,
         }
     }
 }
@@ -283,6 +286,10 @@ pub fn common_args(opts: &RunOptions, accel: Accel) -> Vec<String> {
     ] {
         args.push(word.into());
     }
+    args.extend(crate::network::qemu_args(
+        &opts.net,
+        opts.machine != Machine::Microvm,
+    ));
     if opts.gdb {
         args.extend(["-s".into(), "-S".into()]);
     }

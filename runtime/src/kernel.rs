@@ -8,7 +8,7 @@ use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use spin::Once;
 
-use crate::arch::{apic, cpu, gdt, idt};
+use crate::arch::{apic, cpu, gdt, idt, ioapic};
 use crate::boot::entry::{self, LOADER_MULTIBOOT2, LOADER_PVH};
 use crate::boot::info::{self, BootInfo};
 use crate::entropy::{self, SeedSource, Strength};
@@ -66,6 +66,15 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     let power_off = boot
         .rsdp
         .map(|rsdp| crate::boot::acpi::power_off(rsdp, &phys_reader));
+    let madt = boot
+        .rsdp
+        .and_then(|rsdp| crate::boot::madt::read(rsdp, &phys_reader).ok())
+        .unwrap_or_else(crate::boot::madt::Madt::fallback);
+    // QEMU's microvm with ACPI lists its virtio-mmio devices in the DSDT, not the command line.
+    let (dsdt_mmio, dsdt_mmio_count) = boot
+        .rsdp
+        .and_then(|rsdp| crate::boot::acpi::dsdt(rsdp, &phys_reader).ok())
+        .map_or(Default::default(), crate::boot::virtio_mmio::from_dsdt);
     stamp(0);
     init_memory(&boot, info_phys as u64);
     match power_off {
@@ -84,12 +93,16 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     gdt::init(ist_tops);
     idt::init();
     apic::init();
+    ioapic::init(madt);
     stamp(2);
     crate::time::init(entry::boot_tsc());
     stamp(3);
 
     let cmdline = Cmdline::parse(boot.cmdline);
-    for name in cmdline.unknown_options(KNOWN_OPTIONS) {
+    for name in cmdline
+        .unknown_options(KNOWN_OPTIONS)
+        .filter(|n| !crate::net::config::OPTIONS.contains(n))
+    {
         kinfo!("warning: unknown option kiln.{} ignored", name);
     }
     init_entropy(&features, &cmdline);
@@ -112,6 +125,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::sched::thread::init();
     crate::syscall::fs::init();
     init_files(&boot, &cmdline);
+    crate::net::init(&cmdline, &dsdt_mmio[..dsdt_mmio_count]);
     stamp(4);
     let app = AppLayout::new(
         entropy::next_u64(),

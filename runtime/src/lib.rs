@@ -9,7 +9,10 @@
 //! - [`arch`]: GDT/TSS, IDT with every vector on an IST stack, fault reports, CPU features;
 //! - [`mm`]: physical frames, page tables with per-section protections, the kernel heap, and
 //!   the program's address space (brk, anonymous mmap, demand-zero pages, guard pages);
-//! - [`time`] and [`drivers`]: clocks and timers, the serial console, exiting the VM;
+//! - [`time`] and [`drivers`]: clocks and timers, the serial console, exiting the VM, PCI and
+//!   virtio devices;
+//! - [`net`]: the network interface (smoltcp over virtio-net), DHCP/SLAAC/static addresses,
+//!   and the socket API under the BSD socket syscalls;
 //! - [`entropy`]: the ChaCha20 CSPRNG behind getrandom, /dev/urandom, AT_RANDOM and the
 //!   randomized layout, seeded from pluggable hardware sources (RDSEED/RDRAND today);
 //! - [`process`]: the initial stack (argc, argv, envp, auxv) and the jump into musl's `_start`;
@@ -39,6 +42,7 @@ pub mod symbols;
 pub mod boot;
 pub mod entropy;
 pub mod mm;
+pub mod net;
 pub mod process;
 
 #[cfg(target_os = "none")]

@@ -8,6 +8,7 @@ use x86_64::registers::model_specific::Msr;
 use super::idt::{VECTOR_PIC_BASE, VECTOR_SPURIOUS, VECTOR_TIMER};
 
 const IA32_APIC_BASE: u32 = 0x1b;
+const REG_ID: usize = 0x20;
 const REG_EOI: usize = 0xb0;
 const REG_SVR: usize = 0xf0;
 const REG_LVT_TIMER: usize = 0x320;
@@ -75,6 +76,11 @@ pub fn current_count() -> u32 {
 pub fn arm_oneshot(ticks: u32) {
     write(REG_LVT_TIMER, VECTOR_TIMER as u32);
     write(REG_TIMER_INITIAL, ticks);
+}
+
+/// This CPU's local APIC ID (the destination for routed interrupts).
+pub fn id() -> u8 {
+    (read(REG_ID) >> 24) as u8
 }
 
 pub fn eoi() {

@@ -196,6 +196,14 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
             super::apic::eoi();
             crate::sched::thread::on_interrupt(frame);
         }
+        v if (super::irq::VECTOR_DEVICE_BASE
+            ..super::irq::VECTOR_DEVICE_BASE + super::irq::DEVICE_VECTORS as u8)
+            .contains(&v) =>
+        {
+            super::irq::handle(v);
+            super::apic::eoi();
+            crate::sched::thread::on_interrupt(frame);
+        }
         VECTOR_SPURIOUS => {}
         v if (VECTOR_PIC_BASE..VECTOR_PIC_BASE + 16).contains(&v) => {
             // Legacy PIC lines are masked; a spurious IRQ 7/15 may still arrive. Ignore.

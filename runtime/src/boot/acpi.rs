@@ -25,6 +25,8 @@ pub enum AcpiError {
     BadChecksum,
     NoFadt,
     NoPowerOffRegister,
+    /// No table with the requested signature.
+    NotFound,
 }
 
 const FADT_FLAGS: usize = 112;
@@ -52,6 +54,59 @@ fn table<'a>(mem: MemReader<'_, 'a>, phys: u64) -> Result<&'a [u8], AcpiError> {
     let t = mem(phys, len).ok_or(AcpiError::Unreadable(phys))?;
     if !checksum_ok(t) {
         return Err(AcpiError::BadChecksum);
+    }
+    Ok(t)
+}
+
+/// The root table (XSDT if present, else RSDT) and the width of its entries.
+fn root_table<'a>(rsdp_phys: u64, mem: MemReader<'_, 'a>) -> Result<(&'a [u8], usize), AcpiError> {
+    let rsdp = mem(rsdp_phys, 20).ok_or(AcpiError::Unreadable(rsdp_phys))?;
+    if &rsdp[..8] != b"RSD PTR " {
+        return Err(AcpiError::BadSignature);
+    }
+    if !checksum_ok(rsdp) {
+        return Err(AcpiError::BadChecksum);
+    }
+    let (root, entry_len) = match mem(rsdp_phys, 36) {
+        Some(r) if rsdp[15] >= 2 && checksum_ok(r) && u64_at(r, 24).unwrap_or(0) != 0 => {
+            (u64_at(r, 24).unwrap_or(0), 8)
+        }
+        _ => (u32_at(rsdp, 16).unwrap_or(0) as u64, 4),
+    };
+    Ok((table(mem, root)?, entry_len))
+}
+
+/// The first valid table with signature `sig` listed by the root table.
+pub fn find_table<'a>(
+    rsdp_phys: u64,
+    mem: MemReader<'_, 'a>,
+    sig: &[u8; 4],
+) -> Result<&'a [u8], AcpiError> {
+    let (root, entry_len) = root_table(rsdp_phys, mem)?;
+    root[36..]
+        .chunks_exact(entry_len)
+        .filter_map(|e| {
+            if entry_len == 8 {
+                u64_at(e, 0)
+            } else {
+                u32_at(e, 0).map(u64::from)
+            }
+        })
+        .filter_map(|p| table(mem, p).ok())
+        .find(|t| &t[..4] == sig)
+        .ok_or(AcpiError::NotFound)
+}
+
+/// The DSDT (named by the FADT), checked.
+pub fn dsdt<'a>(rsdp_phys: u64, mem: MemReader<'_, 'a>) -> Result<&'a [u8], AcpiError> {
+    let fadt = find_table(rsdp_phys, mem, b"FACP")?;
+    let phys = u64_at(fadt, 140)
+        .filter(|&p| p != 0)
+        .or_else(|| u32_at(fadt, 40).map(u64::from))
+        .ok_or(AcpiError::NotFound)?;
+    let t = table(mem, phys)?;
+    if &t[..4] != b"DSDT" {
+        return Err(AcpiError::BadSignature);
     }
     Ok(t)
 }
@@ -262,6 +317,21 @@ mod tests {
             power_off(0x9999, &|p, l| m.read(p, l)),
             Err(AcpiError::Unreadable(0x9999))
         );
+    }
+
+    #[test]
+    fn tables_are_found_by_signature() {
+        for xsdt in [false, true] {
+            let m = machine(false, S5_ZERO, xsdt);
+            let fadt = find_table(0x100, &|p, l| m.read(p, l), b"FACP").unwrap();
+            assert_eq!(fadt.len(), 276);
+            assert_eq!(
+                find_table(0x100, &|p, l| m.read(p, l), b"APIC"),
+                Err(AcpiError::NotFound)
+            );
+            let dsdt = dsdt(0x100, &|p, l| m.read(p, l)).unwrap();
+            assert_eq!(&dsdt[..4], b"DSDT");
+        }
     }
 
     #[test]

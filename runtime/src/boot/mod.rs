@@ -3,6 +3,8 @@
 
 pub mod acpi;
 pub mod info;
+pub mod madt;
+pub mod virtio_mmio;
 
 #[cfg(target_os = "none")]
 pub mod entry;

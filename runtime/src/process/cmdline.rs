@@ -7,7 +7,14 @@
 //!   quote runs to the end of the line;
 //! - before a lone `--`, a word starting with `kiln.` is a runtime option (`kiln.name=value`,
 //!   or `kiln.flag` with the empty value); a word `NAME=value`, where `NAME` is a C identifier
-//!   (`[A-Za-z_][A-Za-z0-9_]*`), joins the environment; every other word is an argument;
+//!   (`[A-Za-z_][A-Za-z0-9_]*`), joins the environment; a word `MODULE.PARAM=value` (two
+//!   C identifiers joined by a dot, as Linux writes module parameters) is a kernel parameter
+//!   that hypervisors add, such as QEMU microvm's and Firecracker's
+//!   `virtio_mmio.device=512@0xfeb00e00:12` — it is kept for the runtime and reaches neither
+//!   the environment nor the arguments; every other word is an argument;
+//! - hypervisors append their words at the end of the line, after a `--` the user wrote (QEMU's
+//!   microvm does): a run of `virtio_mmio.device=` words ending the line is therefore always
+//!   kernel parameters, never the program's arguments;
 //! - the first lone `--` (unquoted) is dropped and every word after it is an argument, even
 //!   `kiln.x` or `A=b`;
 //! - `argv[0]` is `kiln.argv0=NAME` if given (and not empty), else `app`.
@@ -22,6 +29,9 @@ use alloc::vec::Vec;
 
 /// The prefix that marks a runtime option.
 pub const OPTION_PREFIX: &str = "kiln.";
+/// The kernel parameter hypervisors append to the end of the line.
+const HYPERVISOR_APPENDS: &str = "virtio_mmio.device=";
+
 /// `argv[0]` when the command line does not name one.
 pub const DEFAULT_ARGV0: &str = "app";
 
@@ -111,14 +121,23 @@ fn unquote(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// True for `NAME=value` where `NAME` is a C identifier.
-fn is_env_assignment(word: &str) -> bool {
-    let Some((name, _)) = word.split_once('=') else {
-        return false;
-    };
+fn is_identifier(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b'A'..=b'Z' | b'a'..=b'z' | b'_'))
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// True for `NAME=value` where `NAME` is a C identifier.
+fn is_env_assignment(word: &str) -> bool {
+    word.split_once('=')
+        .is_some_and(|(name, _)| is_identifier(name))
+}
+
+/// True for `MODULE.PARAM=value` where both parts are C identifiers.
+fn is_kernel_param(word: &str) -> bool {
+    word.split_once('=')
+        .and_then(|(name, _)| name.split_once('.'))
+        .is_some_and(|(module, param)| is_identifier(module) && is_identifier(param))
 }
 
 fn option_name(name: &str) -> &str {
@@ -146,6 +165,7 @@ impl Opt<'_> {
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Cmdline<'a> {
     options: Vec<Opt<'a>>,
+    params: Vec<Cow<'a, str>>,
     env: Vec<Cow<'a, str>>,
     args: Vec<Cow<'a, str>>,
 }
@@ -167,12 +187,22 @@ impl<'a> Cmdline<'a> {
                 };
                 let eq = word.find('=');
                 line.options.push(Opt { word, eq });
+            } else if is_kernel_param(&word.text) {
+                line.params.push(word.text);
             } else if is_env_assignment(&word.text) {
                 line.env.push(word.text);
             } else {
                 line.args.push(word.text);
             }
         }
+        let hypervisor = line
+            .args
+            .iter()
+            .rev()
+            .take_while(|a| a.starts_with(HYPERVISOR_APPENDS))
+            .count();
+        let tail = line.args.split_off(line.args.len() - hypervisor);
+        line.params.extend(tail);
         line
     }
 
@@ -204,6 +234,14 @@ impl<'a> Cmdline<'a> {
             .iter()
             .map(Opt::name)
             .filter(move |name| !known.iter().any(|k| option_name(k) == *name))
+    }
+
+    /// Every value of kernel parameter `name` (`MODULE.PARAM`), in command-line order.
+    pub fn kernel_params<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.params.iter().filter_map(move |p| {
+            let (n, value) = p.split_once('=')?;
+            (n == name).then_some(value)
+        })
     }
 
     /// The program's arguments after `argv[0]`, in order.
@@ -301,6 +339,32 @@ mod tests {
     }
 
     #[test]
+    fn kernel_params_reach_neither_env_nor_args() {
+        let c = Cmdline::parse(
+            "kiln.quiet virtio_mmio.device=512@0xfeb00e00:12 A=1 x \
+             virtio_mmio.device=4K@0xd0000000:5 i8042.noaux a.b.c=1 .x=1 a.=2 -- m.p=3",
+        );
+        let devices: Vec<_> = c.kernel_params("virtio_mmio.device").collect();
+        assert_eq!(devices, ["512@0xfeb00e00:12", "4K@0xd0000000:5"]);
+        assert_eq!(env(&c), ["A=1"]);
+        // Without a value, or not exactly two identifiers, a dotted word stays an argument;
+        // after `--` everything is an argument.
+        assert_eq!(
+            args(&c),
+            ["x", "i8042.noaux", "a.b.c=1", ".x=1", "a.=2", "m.p=3"]
+        );
+        assert_eq!(c.kernel_params("m.p").count(), 0);
+        // QEMU's microvm appends its devices after the user's `--`.
+        let c = Cmdline::parse(
+            "kiln.quiet -- 5 virtio_mmio.device=x -v \
+             virtio_mmio.device=512@0xfeb00e00:12 virtio_mmio.device=512@0xfeb00c00:11",
+        );
+        assert_eq!(args(&c), ["5", "virtio_mmio.device=x", "-v"]);
+        let devices: Vec<_> = c.kernel_params("virtio_mmio.device").collect();
+        assert_eq!(devices, ["512@0xfeb00e00:12", "512@0xfeb00c00:11"]);
+    }
+
+    #[test]
     fn double_dash_makes_everything_arguments() {
         let c = Cmdline::parse("kiln.quiet A=1 x -- kiln.boottime B=2 -- y");
         assert_eq!(args(&c), ["x", "kiln.boottime", "B=2", "--", "y"]);
@@ -365,7 +429,7 @@ mod tests {
                 .collect();
             let c = Cmdline::parse(&s);
             let _ = c.argv0();
-            let total = c.args().count() + c.env().count() + c.options().count();
+            let total = c.args().count() + c.env().count() + c.options().count() + c.params.len();
             assert!(total <= words(&s).count());
         }
     }

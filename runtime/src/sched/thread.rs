@@ -132,6 +132,11 @@ fn switch_to(mut guard: spin::MutexGuard<'_, Option<Sched>>, next: usize) {
     if next == cur {
         return;
     }
+    if s.threads[next].state == State::Ready {
+        // A thread that is not waiting is about to run program code, which may satisfy any
+        // waiter's condition: every waiter must re-check before the CPU may halt.
+        s.idle_streak = 0;
+    }
     s.threads[cur].fs_base = FsBase::read().as_u64();
     s.threads[cur].fpu.save();
     let save: *mut u64 = &mut s.threads[cur].rsp;
@@ -360,6 +365,8 @@ pub fn exit_thread(status: i32) -> ! {
     let record = s.threads.remove(cur);
     let next = if next > cur { next - 1 } else { next };
     s.current = next;
+    // The exit itself may have woken a joiner (CLONE_CHILD_CLEARTID).
+    s.idle_streak = 0;
     let t = &s.threads[next];
     let load = t.rsp;
     crate::syscall::set_kernel_stack(t.kstack.1);

@@ -1,0 +1,178 @@
+//! The guest's network for `kiln run`: none (the default), QEMU user networking with port
+//! forwards (`-p HOST:GUEST[/udp]`, implies `--net user`), or an existing tap device
+//! (`--net tap:NAME`). Forwards listen on the host's loopback only.
+
+use crate::{Failure, Result};
+
+/// A forwarded port: host loopback `host` to the guest's `guest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forward {
+    pub udp: bool,
+    pub host: u16,
+    pub guest: u16,
+}
+
+/// How the guest is networked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Network {
+    /// No network device.
+    #[default]
+    None,
+    /// QEMU user networking (DHCP from QEMU, outbound NAT) with port forwards.
+    User(Vec<Forward>),
+    /// A tap device that exists already (`ip tuntap add NAME mode tap`).
+    Tap(String),
+}
+
+fn port(s: &str, what: &str, spec: &str) -> Result<u16> {
+    match s.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(Failure::usage(format!(
+            "-p {spec}: the {what} port must be a number from 1 to 65535"
+        ))
+        .into()),
+    }
+}
+
+/// Parses `-p HOST:GUEST[/udp|/tcp]`.
+pub fn parse_forward(spec: &str) -> Result<Forward> {
+    let (ports, proto) = match spec.rsplit_once('/') {
+        Some((p, "udp")) => (p, true),
+        Some((p, "tcp")) => (p, false),
+        Some(_) => {
+            return Err(Failure::usage(format!(
+                "-p {spec}: write HOST:GUEST, HOST:GUEST/tcp or HOST:GUEST/udp"
+            ))
+            .into())
+        }
+        None => (spec, false),
+    };
+    let (host, guest) = ports.split_once(':').ok_or_else(|| {
+        Failure::usage(format!(
+            "-p {spec}: write HOST:GUEST (e.g. -p 8080:80), with /udp for UDP"
+        ))
+    })?;
+    Ok(Forward {
+        udp: proto,
+        host: port(host, "host", spec)?,
+        guest: port(guest, "guest", spec)?,
+    })
+}
+
+/// Combines `--net` and the `-p` forwards into one choice.
+pub fn choose(net: Option<&str>, forwards: Vec<Forward>) -> Result<Network> {
+    match net {
+        None if forwards.is_empty() => Ok(Network::None),
+        None | Some("user") => Ok(Network::User(forwards)),
+        Some("none") if forwards.is_empty() => Ok(Network::None),
+        Some(tap) if tap.starts_with("tap:") => {
+            let name = &tap[4..];
+            if name.is_empty() || name.len() > 15 || name.contains([',', '/', ' ']) {
+                return Err(Failure::usage(format!(
+                    "--net {tap}: name an existing tap device, e.g. --net tap:tap0"
+                ))
+                .into());
+            }
+            if !forwards.is_empty() {
+                return Err(Failure::usage(
+                    "-p forwards ports through user networking; with --net tap:NAME the guest is on your tap network already",
+                )
+                .into());
+            }
+            Ok(Network::Tap(name.to_owned()))
+        }
+        Some("none") => {
+            Err(Failure::usage("-p needs a network: drop --net none, or use --net user").into())
+        }
+        Some(other) => {
+            Err(Failure::usage(format!("--net {other}: use none, user or tap:NAME")).into())
+        }
+    }
+}
+
+/// QEMU's arguments for `net`; `pci` picks virtio-net-pci (pc, q35) over virtio-net-device
+/// (microvm's virtio-mmio).
+pub fn qemu_args(net: &Network, pci: bool) -> Vec<String> {
+    let backend = match net {
+        Network::None => return Vec::new(),
+        Network::User(forwards) => {
+            let mut s = String::from("user,id=net0");
+            for f in forwards {
+                let proto = if f.udp { "udp" } else { "tcp" };
+                s.push_str(&format!(
+                    ",hostfwd={proto}:127.0.0.1:{}-:{}",
+                    f.host, f.guest
+                ));
+            }
+            s
+        }
+        Network::Tap(name) => format!("tap,id=net0,ifname={name},script=no,downscript=no"),
+    };
+    let device = if pci {
+        "virtio-net-pci,netdev=net0"
+    } else {
+        "virtio-net-device,netdev=net0"
+    };
+    vec!["-netdev".into(), backend, "-device".into(), device.into()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwards_parse() {
+        assert_eq!(
+            parse_forward("8080:80").unwrap(),
+            Forward {
+                udp: false,
+                host: 8080,
+                guest: 80
+            }
+        );
+        assert!(parse_forward("5353:53/udp").unwrap().udp);
+        assert!(!parse_forward("1:2/tcp").unwrap().udp);
+        for bad in ["80", "0:80", "80:70000", "a:b", "80:80/sctp", ":80", ""] {
+            assert!(parse_forward(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn network_choice() {
+        let f = parse_forward("8080:80").unwrap();
+        assert_eq!(choose(None, vec![]).unwrap(), Network::None);
+        assert_eq!(choose(None, vec![f]).unwrap(), Network::User(vec![f]));
+        assert_eq!(choose(Some("user"), vec![]).unwrap(), Network::User(vec![]));
+        assert_eq!(
+            choose(Some("tap:tap0"), vec![]).unwrap(),
+            Network::Tap("tap0".into())
+        );
+        assert!(choose(Some("tap:tap0"), vec![f]).is_err());
+        assert!(choose(Some("none"), vec![f]).is_err());
+        assert!(choose(Some("tap:"), vec![]).is_err());
+        assert!(choose(Some("tap:a,b"), vec![]).is_err());
+        assert!(choose(Some("bridge"), vec![]).is_err());
+    }
+
+    #[test]
+    fn qemu_arguments() {
+        let f = parse_forward("5353:53/udp").unwrap();
+        let args = qemu_args(
+            &Network::User(vec![parse_forward("8080:80").unwrap(), f]),
+            false,
+        );
+        assert_eq!(
+            args,
+            [
+                "-netdev",
+                "user,id=net0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:127.0.0.1:5353-:53",
+                "-device",
+                "virtio-net-device,netdev=net0"
+            ]
+        );
+        let args = qemu_args(&Network::Tap("kt0".into()), true);
+        assert_eq!(args[1], "tap,id=net0,ifname=kt0,script=no,downscript=no");
+        assert_eq!(args[3], "virtio-net-pci,netdev=net0");
+        assert!(qemu_args(&Network::None, true).is_empty());
+    }
+}

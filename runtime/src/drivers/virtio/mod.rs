@@ -1,0 +1,111 @@
+//! virtio devices through the `virtio-drivers` crate: its `Hal` over the runtime's frame
+//! allocator, discovery over PCI and the command line's virtio-mmio windows, and the network
+//! device as a smoltcp `Device`.
+
+pub mod hal;
+pub mod net;
+
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::pci::{virtio_device_type, PciTransport};
+use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
+
+use crate::boot::madt::LineMode;
+use crate::boot::virtio_mmio::MmioDevice;
+
+/// A discovered device: its transport and the interrupt line it raises.
+pub struct Found {
+    pub transport: SomeTransport<'static>,
+    pub gsi: u32,
+    pub mode: LineMode,
+    pub what: &'static str,
+}
+
+impl core::fmt::Debug for Found {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} (gsi {})", self.what, self.gsi)
+    }
+}
+
+/// Every virtio device of type `kind`: on PCI bus 0 when there is one, and in the
+/// virtio-mmio windows the command line announced.
+pub fn find(kind: DeviceType, mmio: &[MmioDevice]) -> Vec<Found> {
+    let mut found = Vec::new();
+    if super::pci::present() {
+        let mut root = super::pci::root();
+        let candidates: Vec<_> = super::pci::functions(&root)
+            .filter(|(_, info)| virtio_device_type(info) == Some(kind))
+            .map(|(df, _)| df)
+            .collect();
+        for df in candidates {
+            super::pci::assign_bars(&mut root, df);
+            super::pci::enable(&mut root, df);
+            let Some((line, isa)) = super::pci::intx_line(df) else {
+                kinfo!(
+                    "net: virtio device at pci {:02x}:{:02x}.{} has no interrupt line; skipped",
+                    df.bus,
+                    df.device,
+                    df.function
+                );
+                continue;
+            };
+            match PciTransport::new::<hal::KilnHal, _>(&mut root, df) {
+                Ok(t) => {
+                    // PCI INTx is level-triggered; an ISA IRQ number goes through the
+                    // MADT's overrides.
+                    let gsi = if isa {
+                        crate::arch::ioapic::isa_irq(line as u8).0
+                    } else {
+                        line
+                    };
+                    found.push(Found {
+                        transport: t.into(),
+                        gsi,
+                        mode: LineMode {
+                            level: true,
+                            active_low: false,
+                        },
+                        what: "pci",
+                    });
+                }
+                Err(e) => kinfo!("net: virtio pci device unusable: {}", e),
+            }
+        }
+    }
+    for dev in mmio {
+        if dev.size < 0x100 || dev.size > 1 << 20 {
+            kinfo!(
+                "net: virtio_mmio window {:#x} of {} bytes ignored",
+                dev.base,
+                dev.size
+            );
+            continue;
+        }
+        crate::mm::paging::map_mmio(dev.base, dev.size);
+        let Some(header) = NonNull::new(dev.base as *mut VirtIOHeader) else {
+            continue;
+        };
+        // SAFETY: the window was announced by the hypervisor as a virtio-mmio register block
+        // of `size` bytes, is mapped uncached, and nothing else uses it.
+        match unsafe { MmioTransport::new(header, dev.size as usize) } {
+            Ok(t) if t.device_type() == kind => found.push(Found {
+                transport: t.into(),
+                gsi: dev.irq,
+                // QEMU and Firecracker drive a virtio-mmio line as a level until the
+                // interrupt is acknowledged.
+                mode: LineMode {
+                    level: true,
+                    active_low: false,
+                },
+                what: "mmio",
+            }),
+            Ok(_) => {}
+            // An empty transport slot (device ID 0) is not an error.
+            Err(virtio_drivers::transport::mmio::MmioError::InvalidDeviceID(_)) => {}
+            Err(e) => kinfo!("net: virtio_mmio window {:#x}: {}", dev.base, e),
+        }
+    }
+    found
+}

@@ -1,0 +1,137 @@
+//! The kernel's one interface: smoltcp over the first virtio-net device found, set up from
+//! the command line at boot, driven from the runtime's wait path.
+//!
+//! The wait path (sleeping, blocking reads, and the fd layer's blocking primitive) calls
+//! [`poll`] before it halts and arms its timer no later than [`next_wakeup`]; the device's
+//! interrupt ends the halt when a frame arrives. Nothing polls on a timer when idle.
+
+use alloc::vec::Vec;
+
+use smoltcp::time::Instant;
+use spin::Mutex;
+use virtio_drivers::transport::DeviceType;
+
+use super::config::NetConfig;
+use super::stack::Stack;
+use crate::boot::virtio_mmio::{self, MmioDevice};
+use crate::drivers::virtio::{self, net::VirtioNet};
+use crate::process::cmdline::Cmdline;
+
+/// How often a device without a working interrupt line is polled.
+const POLL_INTERVAL_NS: u64 = 10_000_000;
+
+static NET: Mutex<Option<Stack<VirtioNet>>> = Mutex::new(None);
+
+fn now() -> Instant {
+    Instant::from_micros((crate::time::monotonic_ns() / 1000) as i64)
+}
+
+fn print_log(stack: &mut Stack<VirtioNet>) {
+    for line in stack.take_log() {
+        kinfo!("{}", line);
+    }
+}
+
+/// Finds the network device and brings the interface up as the command line says. Without a
+/// device (or with `kiln.net=off`) the runtime has no network and says nothing.
+///
+/// `acpi_mmio` are the virtio-mmio windows the ACPI tables declared.
+pub fn init(cmdline: &Cmdline<'_>, acpi_mmio: &[MmioDevice]) {
+    let (config, errors) = NetConfig::from_options(cmdline.options());
+    for e in errors {
+        kinfo!("{}", e);
+    }
+    if !config.enabled {
+        return;
+    }
+    let mut mmio = Vec::new();
+    for value in cmdline.kernel_params("virtio_mmio.device") {
+        match virtio_mmio::parse(value) {
+            Ok(d) => mmio.push(d),
+            Err(e) => kinfo!("net: virtio_mmio.device={} ignored ({:?})", value, e),
+        }
+    }
+    for d in acpi_mmio {
+        if !mmio.iter().any(|m: &MmioDevice| m.base == d.base) {
+            mmio.push(*d);
+        }
+    }
+    let Some(found) = virtio::find(DeviceType::Network, &mmio).into_iter().next() else {
+        return;
+    };
+    let what = found.what;
+    let device = match VirtioNet::new(found) {
+        Ok(d) => d,
+        Err(e) => {
+            kinfo!(
+                "net: the virtio-net device ({}) failed to start: {}",
+                what,
+                e
+            );
+            return;
+        }
+    };
+    let mac = device.mac();
+    let mut seed = [0u8; 8];
+    crate::kernel::fill_random(&mut seed);
+    let mut stack = Stack::new(device, mac, config, now(), u64::from_ne_bytes(seed));
+    stack.poll(now());
+    print_log(&mut stack);
+    *NET.lock() = Some(stack);
+    crate::sched::register(&NET_SOURCE);
+}
+
+/// The network as an event source of the waiting code: every wait services the device and
+/// respects the stack's timers.
+struct NetSource;
+
+impl crate::sched::EventSource for NetSource {
+    fn poll(&self, _now_ns: u64) {
+        poll();
+    }
+
+    fn next_wakeup(&self, _now_ns: u64) -> Option<u64> {
+        next_wakeup()
+    }
+}
+
+static NET_SOURCE: NetSource = NetSource;
+
+/// True when the runtime has a network interface.
+pub fn present() -> bool {
+    NET.lock().is_some()
+}
+
+/// Services the device: takes its interrupt, processes what arrived, sends what is due, and
+/// prints addresses the interface got. True when some socket's state may have changed.
+pub fn poll() -> bool {
+    let mut guard = NET.lock();
+    let Some(stack) = guard.as_mut() else {
+        return false;
+    };
+    stack.device_mut().service_interrupt();
+    let changed = stack.poll(now());
+    print_log(stack);
+    changed
+}
+
+/// The monotonic time (ns) by which [`poll`] must run again even if no interrupt comes;
+/// `None` when only the device's interrupt matters.
+pub fn next_wakeup() -> Option<u64> {
+    let mut guard = NET.lock();
+    let stack = guard.as_mut()?;
+    let now_ns = crate::time::monotonic_ns();
+    let mut at = stack
+        .poll_delay(now())
+        .map(|d| now_ns.saturating_add(d.total_micros() * 1000));
+    if stack.device_mut().needs_polling() {
+        let poll_at = now_ns + POLL_INTERVAL_NS;
+        at = Some(at.map_or(poll_at, |a| a.min(poll_at)));
+    }
+    at
+}
+
+/// Runs `f` on the interface (the socket layer's entry); `None` without a network.
+pub fn with<R>(f: impl FnOnce(&mut Stack<VirtioNet>) -> R) -> Option<R> {
+    NET.lock().as_mut().map(f)
+}

@@ -1,0 +1,347 @@
+//! The network: a booted image answers `ping` and `ping -6` on a tap device in a private
+//! network namespace the test creates, with static addresses, with DHCP and SLAAC from a
+//! dnsmasq in that namespace, on microvm (virtio-mmio), pc and q35 (virtio-pci), and prints
+//! the addresses it got.
+//!
+//! These tests need root (network namespaces, tap devices) and iproute2, iputils-ping and
+//! dnsmasq-base: without them they fail and say so; CI runs them as root. Traffic stays
+//! inside the namespace: 10.77.0.0/24 and fd77::/64, nothing else.
+
+use kiln_tests::{image, kiln};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const HOST4: &str = "10.77.0.1";
+const GUEST4: &str = "10.77.0.2";
+const HOST6: &str = "fd77::1";
+const GUEST6: &str = "fd77::2";
+/// The link-local address of QEMU's default MAC, 52:54:00:12:34:56.
+const GUEST_LL: &str = "fe80::5054:ff:fe12:3456";
+const TAP: &str = "ktap0";
+
+fn require_root_and_tools() {
+    // /proc/self/status names the effective uid (the second field of `Uid:`).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("");
+    assert_eq!(
+        euid, "0",
+        "the network tests need root (they create network namespaces and tap devices): run `cargo test` as root, as CI does"
+    );
+    for tool in ["ip", "ping", "dnsmasq"] {
+        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(tool).is_file());
+        assert!(
+            found,
+            "{tool} not found: run `./kiln doctor --install` (it installs iproute2, iputils-ping and dnsmasq-base)"
+        );
+    }
+}
+
+/// A network namespace with one tap device, deleted (with what runs in it) on drop.
+struct Netns {
+    name: String,
+    children: Vec<Child>,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("running ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        require_root_and_tools();
+        let name = format!("kiln-{tag}-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        ip(&["netns", "add", &name]);
+        let ns = Netns {
+            name,
+            children: Vec::new(),
+        };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns.ip(&["tuntap", "add", "dev", TAP, "mode", "tap"]);
+        ns.ip(&["addr", "add", &format!("{HOST4}/24"), "dev", TAP]);
+        ns.ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{HOST6}/64"),
+            "dev",
+            TAP,
+            "nodad",
+        ]);
+        ns.ip(&["link", "set", TAP, "up"]);
+        ns
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let mut all = vec!["-n", &self.name];
+        all.extend_from_slice(args);
+        ip(&all);
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// Starts dnsmasq on the tap: DHCPv4 for .50-.60 and router advertisements for fd77::/64
+    /// (SLAAC), nothing else (no DNS port, no resolv.conf).
+    fn dnsmasq(&mut self) {
+        let child = self
+            .command("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--no-daemon",
+                "--port=0",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+                &format!("--interface={TAP}"),
+                "--dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0,1h",
+                "--dhcp-option=option:router,10.77.0.1",
+                "--enable-ra",
+                "--dhcp-range=fd77::,ra-only,64",
+                "--dhcp-leasefile=/dev/null",
+                "--pid-file=",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting dnsmasq");
+        self.children.push(child);
+    }
+
+    /// Boots `net_idle` with `./kiln run --net tap:ktap0` inside the namespace; the guest
+    /// stays up `secs` seconds. Returns the console, line by line.
+    fn boot(&mut self, machine: &str, append: &str, secs: u32) -> Receiver<String> {
+        let img = image("net_idle");
+        let kiln_path = kiln().get_program().to_owned();
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .arg(kiln_path)
+            .current_dir(kiln_tests::root())
+            .args(["run", "--accel", "tcg", "--machine", machine])
+            .args(["--net", &format!("tap:{TAP}"), "--timeout", "90"])
+            .arg("--append")
+            .arg(append)
+            .arg(&img)
+            .arg("--")
+            .arg(secs.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting ./kiln run");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        self.children.push(child);
+        rx
+    }
+
+    fn ping(&self, v6: bool, addr: &str) -> Result<(), String> {
+        let mut c = self.command("ping");
+        if v6 {
+            c.arg("-6");
+        }
+        let out = c
+            .args(["-c", "3", "-i", "0.2", "-W", "3", addr])
+            .output()
+            .expect("running ping");
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "ping {addr} failed:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            ))
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// Reads console lines until one satisfies `want`; everything read is kept in `seen`.
+fn wait_for(
+    rx: &Receiver<String>,
+    seen: &mut Vec<String>,
+    within: Duration,
+    want: impl Fn(&str) -> bool,
+) -> Option<String> {
+    if let Some(l) = seen.iter().find(|l| want(l)) {
+        return Some(l.clone());
+    }
+    let deadline = Instant::now() + within;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if want(&line) {
+                    return Some(line);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    None
+}
+
+fn expect_line(rx: &Receiver<String>, seen: &mut Vec<String>, line: &str) {
+    let found = wait_for(rx, seen, Duration::from_secs(60), |l| l.trim() == line);
+    assert!(
+        found.is_some(),
+        "the console never showed {line:?}; it showed:\n{}",
+        seen.join("\n")
+    );
+}
+
+fn static_config(machine: &str) {
+    let mut ns = Netns::new(&format!("st{machine}"));
+    let append = format!("kiln.ip={GUEST4}/24 kiln.gw={HOST4} kiln.ip6={GUEST6}/64 kiln.slaac=off");
+    let rx = ns.boot(machine, &append, 30);
+    let mut seen = Vec::new();
+    expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {GUEST_LL}/64"));
+    expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {GUEST6}/64"));
+    expect_line(
+        &rx,
+        &mut seen,
+        &format!("kiln: net: eth0 {GUEST4}/24 gw {HOST4}"),
+    );
+    expect_line(&rx, &mut seen, "net_idle: up for 30 s");
+    ns.ping(false, GUEST4).unwrap();
+    ns.ping(true, GUEST6).unwrap();
+    ns.ping(true, &format!("{GUEST_LL}%{TAP}")).unwrap();
+    // An address the guest does not have gets no answer: the test can fail.
+    assert!(ns.ping(false, "10.77.0.3").is_err());
+}
+
+#[test]
+fn static_addresses_answer_ping_on_microvm() {
+    static_config("microvm");
+}
+
+#[test]
+fn static_addresses_answer_ping_on_q35() {
+    static_config("q35");
+}
+
+#[test]
+fn dhcp_and_slaac_from_dnsmasq_on_pc() {
+    let mut ns = Netns::new("dhcp");
+    ns.dnsmasq();
+    let rx = ns.boot("pc", "", 40);
+    let mut seen = Vec::new();
+    let v4 = wait_for(&rx, &mut seen, Duration::from_secs(60), |l| {
+        l.starts_with("kiln: net: eth0 10.77.0.")
+    })
+    .unwrap_or_else(|| panic!("no DHCP address on the console:\n{}", seen.join("\n")));
+    // kiln: net: eth0 10.77.0.5x/24 gw 10.77.0.1
+    let words: Vec<&str> = v4.split_whitespace().collect();
+    assert_eq!(words.get(4..), Some(&["gw", HOST4][..]), "{v4}");
+    let addr = words[3].strip_suffix("/24").expect("a /24 from dnsmasq");
+    let last: u8 = addr.rsplit('.').next().unwrap().parse().unwrap();
+    assert!(
+        (50..=60).contains(&last),
+        "{addr} is outside dnsmasq's range"
+    );
+    let slaac = "fd77::5054:ff:fe12:3456";
+    expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {slaac}/64"));
+    ns.ping(false, addr).unwrap();
+    ns.ping(true, slaac).unwrap();
+}
+
+/// QEMU's user networking (`./kiln run --net user`, no root needed): DHCP and SLAAC from
+/// QEMU's own servers; the microvm's device is found in its ACPI DSDT.
+#[test]
+fn user_networking_gives_dhcp_and_slaac_on_microvm() {
+    let out = kiln()
+        .args(["run", "--accel", "tcg", "--net", "user", "--timeout", "60"])
+        .args(["--append", "kiln.quiet"])
+        .arg(image("net_idle"))
+        .args(["--", "4"])
+        .output()
+        .expect("running ./kiln run");
+    let console = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "kiln: net: eth0 fe80::5054:ff:fe12:3456/64",
+        "kiln: net: eth0 10.0.2.15/24 gw 10.0.2.2",
+        "kiln: net: eth0 fec0::5054:ff:fe12:3456/64",
+        "net_idle: done",
+    ] {
+        assert!(
+            console.lines().any(|l| l.trim() == line),
+            "no {line:?} on the console:\n{console}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(out.status.success());
+}
+
+/// microvm without ACPI announces its device on the kernel command line, after the user's
+/// `--` (the way Firecracker announces devices too): found there, and its interrupt routed
+/// through the I/O APIC a PC has without a MADT. QEMU is started directly: `kiln run` has no
+/// switch for `acpi=off`.
+#[test]
+fn command_line_virtio_mmio_on_microvm_without_acpi() {
+    kiln_tests::runtime_dir();
+    let img = image("net_idle");
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg("qemu-system-x86_64")
+        .args(
+            "-M microvm,acpi=off -accel tcg -cpu max -m 256M -nodefaults -no-user-config \
+             -display none -serial stdio -monitor none -no-reboot \
+             -device isa-debug-exit,iobase=0xf4,iosize=4 \
+             -netdev user,id=n0 -device virtio-net-device,netdev=n0"
+                .split_whitespace(),
+        )
+        .arg("-kernel")
+        .arg(&img)
+        .args(["-append", "kiln.quiet -- 4"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running qemu-system-x86_64 (run ./kiln doctor --install)");
+    let console = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "kiln: net: eth0 10.0.2.15/24 gw 10.0.2.2",
+        "net_idle: up for 4 s",
+        "net_idle: done",
+    ] {
+        assert!(
+            console.lines().any(|l| l.trim() == line),
+            "no {line:?} on the console:\n{console}"
+        );
+    }
+}
