@@ -163,11 +163,18 @@ void Responder::answer_from_zone(const Zone& zone, const Name& qname, std::uint1
             }
         }
         if (qtype == type::ANY) {
-            // RFC 8482: one RRset, not all of them.
-            if (node->sets.empty()) {
+            // RFC 8482: one RRset (the one of the lowest type, as Knot DNS does), not all.
+            const RRset* first = nullptr;
+            for (const RRset& set : node->sets) {
+                if (first == nullptr || set.type < first->type) {
+                    first = &set;
+                }
+            }
+            if (first == nullptr) {
                 add_soa(zone);
             } else {
-                add(answer, &cur, &node->sets[0]);
+                add(answer, &cur, first);
+                add_additional_for(zone, *first);
             }
             return;
         }
@@ -378,9 +385,7 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
         rcode_ = rcode::FORMERR; // meta types are not questions
     } else if (qtype == type::AXFR || qtype == type::IXFR) {
         rcode_ = rcode::REFUSED; // no zone transfers
-    } else if (qtype == type::MAILA || qtype == type::MAILB) {
-        rcode_ = rcode::NOTIMP;
-    } else if (qclass != cls::IN) {
+    } else if (qclass != cls::IN && qclass != cls::ANY) {
         rcode_ = rcode::REFUSED;
     } else if (const Zone* zone = zones_.find(qname)) {
         answer_from_zone(*zone, qname, qtype);
@@ -407,7 +412,8 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
         complete = false; // a UDP limit below the question itself cannot happen (>= 512)
     } else {
         Writer::Mark after_question = w.mark();
-        complete = write_sections(w, qclass, counts);
+        // Zone data is class IN (a query for class ANY gets it too); CHAOS answers are CH.
+        complete = write_sections(w, qclass == cls::CH ? cls::CH : cls::IN, counts);
         if (!complete && !referral_) {
             w.rollback(after_question);
             counts[0] = counts[1] = counts[2] = 0;
