@@ -198,14 +198,16 @@ fn after<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 
 /// Parses the output of `dig` or `kdig` (their formats differ in the header lines).
 fn parse_tool_output(out: &str) -> Answer {
-    let mut a = Answer::default();
-    a.status = after(out, "status: ")
-        .map(|s| {
-            s.chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut a = Answer {
+        status: after(out, "status: ")
+            .map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ..Answer::default()
+    };
     let flags_at = out.find(";; flags: ").or_else(|| out.find(";; Flags: "));
     if let Some(i) = flags_at {
         let rest = &out[i + 10..];
