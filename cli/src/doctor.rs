@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 27] = [
+pub const PACKAGES: [(&str, &str); 33] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -40,6 +40,12 @@ pub const PACKAGES: [(&str, &str); 27] = [
         "dnsmasq-base",
         "network tests: a DHCP server in the test's namespace",
     ),
+    ("g++", "host builds of the DNS server (tests)"),
+    ("libclang-rt-14-dev", "libFuzzer for the DNS fuzz targets"),
+    ("bind9-dnsutils", "dig, to query the DNS server (tests)"),
+    ("knot-dnsutils", "kdig, to query the DNS server (tests)"),
+    ("knot", "Knot DNS, the DNS test reference"),
+    ("python3-dnspython", "drives the DNS differential test"),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

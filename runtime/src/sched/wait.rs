@@ -42,6 +42,11 @@ pub fn block_until<T>(
     wake_at: impl Fn(u64) -> Option<u64>,
     mut attempt: impl FnMut() -> Option<T>,
 ) -> Option<T> {
+    // The common case first: the call can proceed without touching any device (a console
+    // write, a pipe with data). Only when it cannot do the sources run.
+    if let Some(v) = attempt() {
+        return Some(v);
+    }
     loop {
         poll_sources();
         if let Some(v) = attempt() {

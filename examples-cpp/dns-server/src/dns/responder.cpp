@@ -1,0 +1,450 @@
+#include "responder.hpp"
+
+#include <cstdio>
+
+namespace dns {
+
+namespace {
+
+constexpr const char* kRcodeNames[24] = {
+    "noerror", "formerr", "servfail", "nxdomain", "notimp",  "refused",  "yxdomain", "yxrrset",
+    "nxrrset", "notauth", "notzone",  "rcode11",  "rcode12", "rcode13",  "rcode14",  "rcode15",
+    "badvers", "rcode17", "rcode18",  "rcode19",  "rcode20", "rcode21",  "rcode22",  "rcode23"};
+
+std::string txt_rdata(const std::string& text) {
+    std::string out;
+    for (std::size_t at = 0; at < text.size() || at == 0; at += 255) {
+        std::string part = text.substr(at, 255);
+        out += static_cast<char>(part.size());
+        out += part;
+        if (text.empty()) {
+            break;
+        }
+    }
+    return out;
+}
+
+// The domain name at the start of (or `skip` bytes into) a stored RDATA.
+bool rdata_name(const std::string& rdata, std::size_t skip, Name& out) {
+    Reader r(reinterpret_cast<const std::uint8_t*>(rdata.data()), rdata.size(), skip);
+    return r.name(out);
+}
+
+Name make_name(const char* text) {
+    Name n;
+    const char* error = nullptr;
+    Name::from_text(text, nullptr, n, error);
+    return n;
+}
+
+} // namespace
+
+const char* rcode_name(unsigned rcode) { return rcode < 24 ? kRcodeNames[rcode] : "rcode?"; }
+
+Responder::Responder(const ZoneSet& zones, std::string server_id)
+    : zones_(zones), server_id_(std::move(server_id)) {}
+
+std::string Responder::stats_line() const {
+    char buf[128];
+    std::string out;
+    std::snprintf(buf, sizeof buf, "queries=%llu udp=%llu tcp=%llu dropped=%llu truncated=%llu",
+                  static_cast<unsigned long long>(counters_.queries),
+                  static_cast<unsigned long long>(counters_.udp),
+                  static_cast<unsigned long long>(counters_.tcp),
+                  static_cast<unsigned long long>(counters_.dropped),
+                  static_cast<unsigned long long>(counters_.truncated));
+    out += buf;
+    for (unsigned i = 0; i < 24; i++) {
+        if (i <= rcode::REFUSED || i == rcode::BADVERS || counters_.rcode[i] != 0) {
+            std::snprintf(buf, sizeof buf, " %s=%llu", rcode_name(i),
+                          static_cast<unsigned long long>(counters_.rcode[i]));
+            out += buf;
+        }
+    }
+    return out;
+}
+
+void Responder::reset() {
+    nitems_[0] = nitems_[1] = nitems_[2] = 0;
+    aa_ = false;
+    referral_ = false;
+    rcode_ = rcode::NOERROR;
+}
+
+void Responder::add(Section s, const Name* owner, const RRset* set, std::uint32_t ttl) {
+    for (std::size_t i = 0; i < nitems_[s]; i++) {
+        if (items_[s][i].set == set && equal_ci(*items_[s][i].owner, *owner)) {
+            return; // already there
+        }
+    }
+    if (nitems_[s] < kMaxItems) {
+        items_[s][nitems_[s]++] = Item{owner, set, ttl};
+    }
+}
+
+void Responder::add_soa(const Zone& zone) {
+    add(authority, &zone.origin(), &zone.soa(), zone.negative_ttl());
+}
+
+void Responder::add_address_records(const Zone& zone, const Name& target) {
+    if (!is_subdomain(target, zone.origin())) {
+        return; // not ours to vouch for
+    }
+    const Node* node = zone.find(target);
+    if (node == nullptr) {
+        return;
+    }
+    if (const RRset* a = node->find(type::A)) {
+        add(additional, &node->owner, a);
+    }
+    if (const RRset* aaaa = node->find(type::AAAA)) {
+        add(additional, &node->owner, aaaa);
+    }
+}
+
+void Responder::add_additional_for(const Zone& zone, const RRset& set) {
+    std::size_t skip;
+    switch (set.type) {
+    case type::NS: skip = 0; break;
+    case type::MX: skip = 2; break;
+    case type::SRV: skip = 6; break;
+    default: return;
+    }
+    for (const std::string& rdata : set.rdata) {
+        if (rdata_name(rdata, skip, scratch_)) {
+            add_address_records(zone, scratch_);
+        }
+    }
+}
+
+void Responder::answer_from_zone(const Zone& zone, const Name& qname, std::uint16_t qtype) {
+    aa_ = true;
+    chain_[0] = qname;
+    const std::size_t apex_labels = zone.origin().label_count();
+    for (std::size_t step = 0; step < kMaxChain; step++) {
+        const Name& cur = chain_[step];
+        // A zone cut above (or at) the name: refer to the child zone. The DS of a child
+        // lives in the parent, so a DS query at the cut itself is answered here.
+        std::size_t below = cur.label_count() - apex_labels;
+        for (std::size_t strip = below; strip-- > 0;) {
+            const Node* node = zone.find(cur.ancestor(strip));
+            if (node == nullptr) {
+                break; // nothing deeper exists either
+            }
+            if (node->delegation && !(strip == 0 && qtype == type::DS)) {
+                add(authority, &node->owner, node->find(type::NS));
+                add_additional_for(zone, *node->find(type::NS));
+                referral_ = true;
+                if (step == 0) {
+                    aa_ = false;
+                }
+                return;
+            }
+        }
+        const Node* node = zone.find(cur);
+        if (node == nullptr) {
+            // RFC 4592: the closest encloser's wildcard child, if any, answers for the name.
+            std::size_t strip = 1;
+            while (zone.find(cur.ancestor(strip)) == nullptr) {
+                strip++;
+            }
+            scratch_ = Name();
+            static const std::uint8_t star = '*';
+            scratch_.append_label(&star, 1);
+            if (!scratch_.append_name(cur.ancestor(strip))) {
+                node = nullptr;
+            } else {
+                node = zone.find(scratch_);
+            }
+            if (node == nullptr) {
+                rcode_ = rcode::NXDOMAIN;
+                add_soa(zone);
+                return;
+            }
+        }
+        if (qtype == type::ANY) {
+            // RFC 8482: one RRset (the one of the lowest type, as Knot DNS does), not all.
+            const RRset* first = nullptr;
+            for (const RRset& set : node->sets) {
+                if (first == nullptr || set.type < first->type) {
+                    first = &set;
+                }
+            }
+            if (first == nullptr) {
+                add_soa(zone);
+            } else {
+                add(answer, &cur, first);
+                add_additional_for(zone, *first);
+            }
+            return;
+        }
+        if (const RRset* set = node->find(qtype)) {
+            add(answer, &cur, set);
+            add_additional_for(zone, *set);
+            return;
+        }
+        const RRset* cname = node->find(type::CNAME);
+        if (cname == nullptr) {
+            add_soa(zone); // NODATA
+            return;
+        }
+        add(answer, &cur, cname);
+        Name& target = chain_[step + 1];
+        if (!rdata_name(cname->rdata[0], 0, target) || !is_subdomain(target, zone.origin())) {
+            return; // the chain leaves the zone: the resolver follows it
+        }
+        bool loop = false;
+        for (std::size_t i = 0; i <= step; i++) {
+            loop = loop || equal_ci(chain_[i], target);
+        }
+        if (loop) {
+            return;
+        }
+    }
+}
+
+void Responder::answer_chaos(const Name& qname, std::uint16_t qtype) {
+    static const Name version_bind = make_name("version.bind.");
+    static const Name version_server = make_name("version.server.");
+    static const Name id_server = make_name("id.server.");
+    static const Name hostname_bind = make_name("hostname.bind.");
+    static const Name stats = make_name("stats.kiln.");
+    std::string text;
+    if (equal_ci(qname, version_bind) || equal_ci(qname, version_server)) {
+        text = kVersion;
+    } else if (equal_ci(qname, id_server) || equal_ci(qname, hostname_bind)) {
+        text = server_id_;
+    } else if (equal_ci(qname, stats)) {
+        text = stats_line(); // the counters before this query
+    } else {
+        rcode_ = rcode::REFUSED;
+        return;
+    }
+    aa_ = true;
+    if (qtype != type::TXT && qtype != type::ANY) {
+        return; // NODATA
+    }
+    chaos_set_.type = type::TXT;
+    chaos_set_.ttl = 0;
+    chaos_set_.rdata.assign(1, txt_rdata(text));
+    chain_[0] = qname;
+    add(answer, &chain_[0], &chaos_set_);
+}
+
+void Responder::write_rr(Writer& w, const Name& owner, const RRset& set, std::size_t index,
+                         std::uint16_t rclass, std::uint32_t ttl) {
+    const std::string& rdata = set.rdata[index];
+    const auto* data = reinterpret_cast<const std::uint8_t*>(rdata.data());
+    w.name(owner, true);
+    w.u16(set.type);
+    w.u16(rclass);
+    w.u32(ttl);
+    std::size_t len_at = w.pos();
+    w.u16(0);
+    // RFC 3597 §4: only the RFC 1035 types' names are compressed.
+    Reader r(data, rdata.size());
+    Name name;
+    switch (set.type) {
+    case type::NS:
+    case type::CNAME:
+    case type::PTR:
+        r.name(name);
+        w.name(name, true);
+        break;
+    case type::MX:
+        w.u16(r.u16());
+        r.name(name);
+        w.name(name, true);
+        break;
+    case type::SOA:
+        r.name(name);
+        w.name(name, true);
+        r.name(name);
+        w.name(name, true);
+        w.bytes(data + r.pos(), rdata.size() - r.pos());
+        break;
+    default:
+        w.bytes(data, rdata.size());
+        break;
+    }
+    if (!w.overflow()) {
+        w.put_u16_at(len_at, static_cast<std::uint16_t>(w.pos() - len_at - 2));
+    }
+}
+
+bool Responder::write_sections(Writer& w, std::uint16_t qclass, std::uint16_t counts[3]) {
+    for (int s = 0; s < 3; s++) {
+        counts[s] = 0;
+        for (std::size_t i = 0; i < nitems_[s]; i++) {
+            const Item& item = items_[s][i];
+            Writer::Mark m = w.mark();
+            for (std::size_t k = 0; k < item.set->rdata.size(); k++) {
+                write_rr(w, *item.owner, *item.set, k, qclass, item.ttl);
+            }
+            if (w.overflow()) {
+                w.rollback(m);
+                // A whole RRset or nothing (RFC 2181 §9). Missing answers, authority, or
+                // referral glue mean TC; other additional data may simply be left out.
+                if (s != additional || referral_) {
+                    return s == additional; // glue: keep what fits, but with TC
+                }
+                continue;
+            }
+            counts[s] = static_cast<std::uint16_t>(counts[s] + item.set->rdata.size());
+        }
+    }
+    return true;
+}
+
+std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Transport transport,
+                               std::uint8_t* out) {
+    counters_.queries++;
+    (transport == Transport::udp ? counters_.udp : counters_.tcp)++;
+    if (len < kHeaderLen) {
+        counters_.dropped++;
+        return 0;
+    }
+    Reader r(query, len);
+    std::uint16_t id = r.u16();
+    std::uint16_t flags = r.u16();
+    std::uint16_t qdcount = r.u16();
+    std::uint16_t ancount = r.u16();
+    std::uint16_t nscount = r.u16();
+    std::uint16_t arcount = r.u16();
+    if (flags & flag::QR) {
+        counters_.dropped++; // never answer a response
+        return 0;
+    }
+    reset();
+    unsigned opcode = (flags >> 11) & 0xF;
+
+    // The question.
+    Name& qname = chain_[0];
+    std::uint16_t qtype = 0;
+    std::uint16_t qclass = 0;
+    bool have_question = false;
+    if (qdcount == 1) {
+        r.name(qname);
+        qtype = r.u16();
+        qclass = r.u16();
+        have_question = r.ok();
+    }
+    // Answer and authority sections (unusual in a query) are skipped; EDNS is read.
+    bool edns = false;
+    bool edns_ok = true;
+    bool do_bit = false;
+    unsigned edns_version = 0;
+    std::size_t udp_payload = 512;
+    if (have_question) {
+        std::uint32_t records = std::uint32_t{ancount} + nscount + arcount;
+        for (std::uint32_t i = 0; i < records && r.ok(); i++) {
+            r.name(scratch_);
+            std::uint16_t rtype = r.u16();
+            std::uint16_t rclass = r.u16();
+            std::uint32_t ttl = r.u32();
+            std::uint16_t rdlen = r.u16();
+            const std::uint8_t* rdata = r.bytes(rdlen);
+            if (!r.ok() || rtype != type::OPT) {
+                continue;
+            }
+            if (edns || i < std::uint32_t{ancount} + nscount || !scratch_.is_root()) {
+                edns_ok = false; // a second OPT, or one out of place (RFC 6891 §6.1.1)
+                continue;
+            }
+            edns = true;
+            udp_payload = rclass < 512 ? 512 : rclass;
+            edns_version = (ttl >> 16) & 0xFF;
+            do_bit = (ttl & 0x8000) != 0;
+            // The options must tile the RDATA exactly.
+            Reader opts(rdata, rdlen);
+            while (opts.ok() && opts.remaining() > 0) {
+                opts.u16();
+                opts.bytes(opts.u16());
+            }
+            edns_ok = edns_ok && opts.ok();
+        }
+    }
+    bool well_formed = have_question && r.ok() && r.remaining() == 0 && edns_ok;
+
+    std::size_t limit = kMaxMessage;
+    if (transport == Transport::udp) {
+        limit = edns ? (udp_payload < kMaxUdpPayload ? udp_payload : kMaxUdpPayload) : 512;
+    }
+    bool send_opt = edns && edns_ok;
+    Writer w(out, send_opt ? limit - 11 : limit);
+
+    if (opcode != 0) {
+        rcode_ = rcode::NOTIMP;
+    } else if (!well_formed) {
+        rcode_ = rcode::FORMERR;
+    } else if (edns_version > 0) {
+        rcode_ = rcode::BADVERS;
+    } else if (qclass == cls::CH) {
+        answer_chaos(qname, qtype);
+    } else if (qtype == type::OPT || (qtype >= 128 && qtype <= 250)) {
+        rcode_ = rcode::FORMERR; // meta types are not questions
+    } else if (qtype == type::AXFR || qtype == type::IXFR) {
+        rcode_ = rcode::REFUSED; // no zone transfers
+    } else if (qclass != cls::IN && qclass != cls::ANY) {
+        rcode_ = rcode::REFUSED;
+    } else if (const Zone* zone = zones_.find(qname)) {
+        answer_from_zone(*zone, qname, qtype);
+    } else {
+        rcode_ = rcode::REFUSED;
+    }
+
+    // Header, question, sections, OPT.
+    bool echo_question = have_question && (rcode_ != rcode::FORMERR || well_formed);
+    w.u16(id);
+    w.u16(0); // flags, set below
+    w.u16(echo_question ? 1 : 0);
+    w.u16(0);
+    w.u16(0);
+    w.u16(0);
+    if (echo_question) {
+        w.name(qname, true);
+        w.u16(qtype);
+        w.u16(qclass);
+    }
+    std::uint16_t counts[3] = {0, 0, 0};
+    bool complete = true;
+    if (w.overflow()) {
+        complete = false; // a UDP limit below the question itself cannot happen (>= 512)
+    } else {
+        Writer::Mark after_question = w.mark();
+        // Zone data is class IN (a query for class ANY gets it too); CHAOS answers are CH.
+        complete = write_sections(w, qclass == cls::CH ? cls::CH : cls::IN, counts);
+        if (!complete && !referral_) {
+            w.rollback(after_question);
+            counts[0] = counts[1] = counts[2] = 0;
+        }
+    }
+    if (send_opt) {
+        w.set_limit(w.limit() + 11);
+        w.u8(0); // root
+        w.u16(type::OPT);
+        w.u16(static_cast<std::uint16_t>(kMaxUdpPayload));
+        w.u8(static_cast<std::uint8_t>(rcode_ >> 4)); // extended rcode
+        w.u8(0);                                      // version
+        w.u16(do_bit ? 0x8000 : 0);
+        w.u16(0);
+        counts[2]++;
+    }
+    std::uint16_t out_flags = flag::QR | static_cast<std::uint16_t>(opcode << 11) |
+                              (flags & (flag::RD | flag::CD)) | (rcode_ & 0xF);
+    if (aa_) {
+        out_flags |= flag::AA;
+    }
+    if (!complete) {
+        out_flags |= flag::TC;
+        counters_.truncated++;
+    }
+    w.put_u16_at(2, out_flags);
+    w.put_u16_at(6, counts[0]);
+    w.put_u16_at(8, counts[1]);
+    w.put_u16_at(10, counts[2]);
+    counters_.rcode[rcode_ < 24 ? rcode_ : 0]++;
+    return w.pos();
+}
+
+} // namespace dns

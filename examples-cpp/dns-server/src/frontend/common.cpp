@@ -1,0 +1,140 @@
+#include "common.hpp"
+
+#include "dns/demo_zone.hpp"
+#include "dns/zone_parser.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace frontend {
+
+namespace {
+
+const char* const kUsage =
+    "usage: dns-server [-p PORT] [-a ADDRESS]... [--id TEXT] [--check] [--quiet]\n"
+    "                  [--print-demo-zone] [ZONEFILE | ORIGIN=ZONEFILE]...\n"
+    "An authoritative DNS server. Without zone files it serves the demo zone kiln.test.\n"
+    "  -p, --port PORT      UDP and TCP port (default 53)\n"
+    "  -a, --address ADDR   address to listen on, repeatable (default :: dual-stack)\n"
+    "  --id TEXT            answer to CHAOS TXT id.server (default kiln)\n"
+    "  --check              load the zones, print them and exit\n"
+    "  --quiet              print nothing at start-up\n"
+    "  --print-demo-zone    print the built-in zone kiln.test. and exit\n"
+    "Counters: dig @SERVER -p PORT CH TXT stats.kiln (also printed at exit).\n";
+
+int usage_error(const char* what, const char* arg) {
+    std::fprintf(stderr, "dns-server: %s%s%s; see dns-server --help\n", what, arg ? ": " : "",
+                 arg ? arg : "");
+    return 2;
+}
+
+} // namespace
+
+int parse_options(int argc, char** argv, Options& o) {
+    for (int i = 1; i < argc; i++) {
+        const char* a = argv[i];
+        auto value = [&](const char* name) -> const char* {
+            if (i + 1 >= argc) {
+                return nullptr;
+            }
+            (void)name;
+            return argv[++i];
+        };
+        if (std::strcmp(a, "-h") == 0 || std::strcmp(a, "--help") == 0) {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if (std::strcmp(a, "-p") == 0 || std::strcmp(a, "--port") == 0) {
+            const char* v = value(a);
+            char* end = nullptr;
+            unsigned long port = v ? std::strtoul(v, &end, 10) : 0;
+            if (v == nullptr || *v == '\0' || *end != '\0' || port == 0 || port > 65535) {
+                return usage_error("-p needs a port number from 1 to 65535", v);
+            }
+            o.port = static_cast<unsigned>(port);
+        } else if (std::strcmp(a, "-a") == 0 || std::strcmp(a, "--address") == 0) {
+            const char* v = value(a);
+            if (v == nullptr) {
+                return usage_error("-a needs an IPv4 or IPv6 address", nullptr);
+            }
+            o.addresses.emplace_back(v);
+        } else if (std::strcmp(a, "--id") == 0) {
+            const char* v = value(a);
+            if (v == nullptr) {
+                return usage_error("--id needs a text", nullptr);
+            }
+            o.id = v;
+        } else if (std::strcmp(a, "--check") == 0) {
+            o.check = true;
+        } else if (std::strcmp(a, "--quiet") == 0) {
+            o.quiet = true;
+        } else if (std::strcmp(a, "--print-demo-zone") == 0) {
+            o.print_demo_zone = true;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option", a);
+        } else {
+            o.zones.emplace_back(a);
+        }
+    }
+    if (o.print_demo_zone) {
+        std::fputs(dns::kDemoZone, stdout);
+        return 0;
+    }
+    return -1;
+}
+
+bool load_zones(const Options& o, dns::ZoneSet& zones) {
+    std::string error;
+    if (o.zones.empty()) {
+        auto zone = dns::parse_zone(dns::kDemoZone, "<built-in kiln.test.>", nullptr, error);
+        if (!zone) {
+            std::fprintf(stderr, "dns-server: %s\n", error.c_str());
+            return false;
+        }
+        zones.add(std::move(zone));
+        return true;
+    }
+    for (const std::string& arg : o.zones) {
+        std::string path = arg;
+        dns::Name origin;
+        bool have_origin = false;
+        std::size_t eq = arg.find('=');
+        if (eq != std::string::npos) {
+            const char* why = nullptr;
+            std::string text = arg.substr(0, eq);
+            if (text.empty() || text.back() != '.') {
+                text += '.';
+            }
+            if (!dns::Name::from_text(text, nullptr, origin, why)) {
+                std::fprintf(stderr, "dns-server: bad zone origin in %s: %s\n", arg.c_str(), why);
+                return false;
+            }
+            have_origin = true;
+            path = arg.substr(eq + 1);
+        }
+        auto zone = dns::load_zone_file(path.c_str(), have_origin ? &origin : nullptr, error);
+        if (!zone) {
+            std::fprintf(stderr, "dns-server: %s\n", error.c_str());
+            return false;
+        }
+        for (const auto& other : zones.zones()) {
+            if (dns::equal_ci(other->origin(), zone->origin())) {
+                std::fprintf(stderr, "dns-server: %s: zone %s is given twice\n", path.c_str(),
+                             zone->origin().to_text().c_str());
+                return false;
+            }
+        }
+        zones.add(std::move(zone));
+    }
+    return true;
+}
+
+void print_zones(const dns::ZoneSet& zones) {
+    for (const auto& zone : zones.zones()) {
+        std::printf("dns-server: zone %s: %zu records, %zu names\n",
+                    zone->origin().to_text().c_str(), zone->record_count(),
+                    zone->node_count());
+    }
+}
+
+} // namespace frontend

@@ -1,0 +1,1117 @@
+//! The DNS server (examples-cpp/dns-server), run natively on loopback: `dig` and `kdig` for
+//! every record type and rcode over UDP and TCP, IPv4 and IPv6, with and without EDNS; a
+//! differential run against Knot DNS; malformed datagrams; TCP pipelining; zone-file errors;
+//! the libFuzzer targets; and the same sources built as a static musl+libc++ twin, as C++20
+//! with clang and libc++, and as a Kiln image.
+//!
+//! Network traffic goes to 127.0.0.1 and ::1 only. Nothing skips: a missing tool fails with
+//! a message to run `./kiln doctor --install`.
+
+use kiln_tests::{kiln, root, run_image, run_ok, run_with_deadline, work_dir};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn src() -> PathBuf {
+    root().join("examples-cpp").join("dns-server")
+}
+
+/// Finds a tool on PATH or in the sbin directories (knotd lives in /usr/sbin).
+fn tool(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from));
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} not found: run `./kiln doctor --install` to install what Kiln needs")
+        })
+}
+
+/// Configures and builds the CMake project with extra cache settings into `dir`.
+fn cmake_build(dir: &Path, settings: &[&str]) {
+    std::fs::create_dir_all(dir).expect("create build directory");
+    let mut configure = Command::new(tool("cmake"));
+    configure
+        .arg("-S")
+        .arg(src())
+        .arg("-B")
+        .arg(dir)
+        .args(settings);
+    run_ok(&mut configure);
+    run_ok(Command::new(tool("cmake")).arg("--build").arg(dir));
+}
+
+/// The server built natively with the host's default C++ compiler (g++ and libstdc++).
+fn native_server() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let dir = work_dir().join("dns").join("native");
+        cmake_build(&dir, &["-DCMAKE_BUILD_TYPE=Release"]);
+        dir.join("dns-server")
+    })
+}
+
+/// A port that was free a moment ago on both UDP and TCP of 127.0.0.1 and ::1.
+fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket");
+        let port = udp.local_addr().expect("local address").port();
+        let free = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && UdpSocket::bind(("::1", port)).is_ok()
+            && std::net::TcpListener::bind(("::1", port)).is_ok();
+        if free {
+            return port;
+        }
+    }
+}
+
+/// A running server process, killed when dropped.
+struct Running {
+    child: Child,
+    port: u16,
+    what: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `exe ARGS` (which must serve kiln.test. or lab.test. on `port`) and waits until it
+/// answers on UDP.
+fn start(exe: &Path, args: &[String], port: u16, probe: &str) -> Running {
+    let child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+    let running = Running {
+        child,
+        port,
+        what: format!("{} {}", exe.display(), args.join(" ")),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if udp_exchange("127.0.0.1", port, &query(1, probe, 6, 1, None)).is_some() {
+            return running;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{} did not answer on port {port}", running.what);
+}
+
+fn start_ours(zones: &[&str]) -> Running {
+    let port = free_port();
+    let mut args: Vec<String> = ["-p", &port.to_string(), "-a", "127.0.0.1", "-a", "::1"]
+        .map(String::from)
+        .to_vec();
+    args.extend(
+        zones
+            .iter()
+            .map(|z| src().join("zones").join(z).display().to_string()),
+    );
+    let probe = if zones.is_empty() {
+        "kiln.test"
+    } else {
+        "lab.test"
+    };
+    start(native_server(), &args, port, probe)
+}
+
+// ---- raw messages ----
+
+/// A query message: id, name, type, class, and EDNS (payload size) if given.
+fn query(id: u16, name: &str, qtype: u16, qclass: u16, edns: Option<u16>) -> Vec<u8> {
+    let mut m = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
+        m.push(label.len() as u8);
+        m.extend_from_slice(label.as_bytes());
+    }
+    m.push(0);
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&qclass.to_be_bytes());
+    if let Some(size) = edns {
+        m[11] = 1;
+        m.extend_from_slice(&[0, 0, 41]);
+        m.extend_from_slice(&size.to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    }
+    m
+}
+
+fn udp_exchange(host: &str, port: u16, msg: &[u8]) -> Option<Vec<u8>> {
+    let sock = UdpSocket::bind(if host.contains(':') {
+        "[::1]:0"
+    } else {
+        "127.0.0.1:0"
+    })
+    .expect("bind a UDP socket");
+    sock.set_read_timeout(Some(Duration::from_millis(400)))
+        .expect("set a timeout");
+    sock.send_to(msg, (host, port)).expect("send a datagram");
+    let mut buf = [0u8; 65536];
+    match sock.recv(&mut buf) {
+        Ok(n) => Some(buf[..n].to_vec()),
+        Err(_) => None,
+    }
+}
+
+fn rcode(resp: &[u8]) -> u8 {
+    resp[3] & 0xF
+}
+
+fn ancount(resp: &[u8]) -> u16 {
+    u16::from_be_bytes([resp[6], resp[7]])
+}
+
+// ---- dig and kdig ----
+
+/// What dig or kdig printed, reduced to the fields compared.
+#[derive(Debug, Default, PartialEq)]
+struct Answer {
+    status: String,
+    flags: BTreeSet<String>,
+    edns_udp: Option<u32>,
+    answer: BTreeSet<String>,
+    authority: BTreeSet<String>,
+    additional: BTreeSet<String>,
+}
+
+fn after<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.find(key).map(|i| &text[i + key.len()..])
+}
+
+/// Parses the output of `dig` or `kdig` (their formats differ in the header lines).
+fn parse_tool_output(out: &str) -> Answer {
+    let mut a = Answer {
+        status: after(out, "status: ")
+            .map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ..Answer::default()
+    };
+    let flags_at = out.find(";; flags: ").or_else(|| out.find(";; Flags: "));
+    if let Some(i) = flags_at {
+        let rest = &out[i + 10..];
+        let end = rest.find(';').unwrap_or(rest.len());
+        a.flags = rest[..end].split_whitespace().map(String::from).collect();
+    }
+    a.edns_udp = after(out, "; udp: ")
+        .or_else(|| after(out, "UDP size: "))
+        .and_then(|s| {
+            s.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|d| d.parse().ok())
+        });
+    let mut section: Option<&mut BTreeSet<String>> = None;
+    for line in out.lines() {
+        let line = line.trim();
+        if line.starts_with(";;") && line.contains("SECTION:") {
+            section = if line.contains("ANSWER") {
+                Some(&mut a.answer)
+            } else if line.contains("AUTHORITY") {
+                Some(&mut a.authority)
+            } else if line.contains("ADDITIONAL") {
+                Some(&mut a.additional)
+            } else {
+                None
+            };
+            continue;
+        }
+        if line.is_empty() || line.starts_with(';') {
+            if line.is_empty() {
+                section = None;
+            }
+            continue;
+        }
+        if let Some(s) = section.as_deref_mut() {
+            s.insert(line.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    a
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    Dig,
+    Kdig,
+}
+
+fn ask(
+    client: Client,
+    server: &str,
+    port: u16,
+    tcp: bool,
+    edns: bool,
+    question: &[&str],
+) -> Answer {
+    let mut cmd = match client {
+        Client::Dig => Command::new(tool("dig")),
+        Client::Kdig => Command::new(tool("kdig")),
+    };
+    cmd.arg(format!("@{server}"))
+        .args(["-p", &port.to_string()])
+        .args(question)
+        .args(["+norecurse", "+nomultiline", "+nocookie"]);
+    cmd.arg(if tcp { "+tcp" } else { "+notcp" });
+    match (client, edns) {
+        (_, true) => cmd.arg("+edns=0"),
+        (Client::Dig, false) => cmd.args(["+noedns", "+ignore"]),
+        (Client::Kdig, false) => cmd.args(["+noedns", "+ignore"]),
+    };
+    let out = run_with_deadline(&mut cmd, Duration::from_secs(30));
+    assert!(
+        out.status == 0 || !out.stdout.is_empty(),
+        "{}",
+        out.describe()
+    );
+    parse_tool_output(&out.stdout)
+}
+
+fn set(lines: &[&str]) -> BTreeSet<String> {
+    lines.iter().map(|l| l.to_string()).collect()
+}
+
+struct Case {
+    question: &'static [&'static str],
+    status: &'static str,
+    aa: bool,
+    answer: &'static [&'static str],
+    authority: &'static [&'static str],
+    additional: &'static [&'static str],
+}
+
+const SOA: &str =
+    "kiln.test. 300 IN SOA ns1.kiln.test. hostmaster.kiln.test. 2024060101 7200 3600 1209600 300";
+
+const CASES: &[Case] = &[
+    Case {
+        question: &["www.kiln.test", "A"],
+        status: "NOERROR",
+        aa: true,
+        answer: &["www.kiln.test. 3600 IN A 192.0.2.80"],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["WwW.KiLn.TeSt", "AAAA"],
+        status: "NOERROR",
+        aa: true,
+        answer: &["WwW.KiLn.TeSt. 3600 IN AAAA 2001:db8::80"],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["kiln.test", "SOA"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[
+            "kiln.test. 3600 IN SOA ns1.kiln.test. hostmaster.kiln.test. 2024060101 7200 3600 1209600 300",
+        ],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["kiln.test", "NS"],
+        status: "NOERROR",
+        aa: true,
+        answer: &["kiln.test. 3600 IN NS ns1.kiln.test.", "kiln.test. 3600 IN NS ns2.kiln.test."],
+        authority: &[],
+        additional: &[
+            "ns1.kiln.test. 3600 IN A 192.0.2.53",
+            "ns1.kiln.test. 3600 IN AAAA 2001:db8::53",
+            "ns2.kiln.test. 3600 IN A 192.0.2.54",
+        ],
+    },
+    Case {
+        question: &["kiln.test", "MX"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[
+            "kiln.test. 3600 IN MX 10 mail.kiln.test.",
+            "kiln.test. 3600 IN MX 20 mail2.example.net.",
+        ],
+        authority: &[],
+        additional: &[
+            "mail.kiln.test. 3600 IN A 192.0.2.25",
+            "mail.kiln.test. 3600 IN AAAA 2001:db8::25",
+        ],
+    },
+    Case {
+        question: &["txt.kiln.test", "TXT"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r#"txt.kiln.test. 3600 IN TXT "hello from Kiln" "a second string; with \"quotes\"""#],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["kiln.test", "CAA"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r#"kiln.test. 3600 IN CAA 0 issue "letsencrypt.org""#],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["_dns._udp.kiln.test", "SRV"],
+        status: "NOERROR",
+        aa: true,
+        answer: &["_dns._udp.kiln.test. 3600 IN SRV 0 5 53 ns1.kiln.test."],
+        authority: &[],
+        additional: &[
+            "ns1.kiln.test. 3600 IN A 192.0.2.53",
+            "ns1.kiln.test. 3600 IN AAAA 2001:db8::53",
+        ],
+    },
+    Case {
+        question: &["ptr.kiln.test", "PTR"],
+        status: "NOERROR",
+        aa: true,
+        answer: &["ptr.kiln.test. 3600 IN PTR www.kiln.test."],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["alias.kiln.test", "A"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[
+            "alias.kiln.test. 3600 IN CNAME web.kiln.test.",
+            "web.kiln.test. 3600 IN CNAME www.kiln.test.",
+            "www.kiln.test. 3600 IN A 192.0.2.80",
+        ],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["ftp.kiln.test", "A"],
+        status: "NOERROR",
+        aa: true,
+        answer: &["ftp.kiln.test. 3600 IN CNAME files.example.org."],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["anything.wild.kiln.test", "TXT"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r#"anything.wild.kiln.test. 3600 IN TXT "synthesized from *.wild""#],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["a.b.wild.kiln.test", "A"],
+        status: "NOERROR",
+        aa: true,
+        answer: &["a.b.wild.kiln.test. 3600 IN A 192.0.2.99"],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["nope.kiln.test", "A"],
+        status: "NXDOMAIN",
+        aa: true,
+        answer: &[],
+        authority: &[SOA],
+        additional: &[],
+    },
+    Case {
+        question: &["www.kiln.test", "MX"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[],
+        authority: &[SOA],
+        additional: &[],
+    },
+    Case {
+        question: &["a.b.kiln.test", "A"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[],
+        authority: &[SOA],
+        additional: &[],
+    },
+    Case {
+        question: &["host.sub.kiln.test", "A"],
+        status: "NOERROR",
+        aa: false,
+        answer: &[],
+        authority: &[
+            "sub.kiln.test. 3600 IN NS ns1.sub.kiln.test.",
+            "sub.kiln.test. 3600 IN NS ns.example.net.",
+        ],
+        additional: &[
+            "ns1.sub.kiln.test. 3600 IN A 192.0.2.153",
+            "ns1.sub.kiln.test. 3600 IN AAAA 2001:db8::153",
+        ],
+    },
+    Case {
+        question: &["kiln.test", "ANY"],
+        status: "NOERROR",
+        aa: true,
+        answer: &["kiln.test. 3600 IN A 192.0.2.1"],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["example.com", "A"],
+        status: "REFUSED",
+        aa: false,
+        answer: &[],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["-c", "CH", "-t", "TXT", "version.bind"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r#"version.bind. 0 CH TXT "kiln-dns 0.1""#],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["-c", "CH", "-t", "TXT", "id.server"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r#"id.server. 0 CH TXT "kiln""#],
+        authority: &[],
+        additional: &[],
+    },
+];
+
+#[test]
+fn dig_and_kdig_get_every_record_type_and_rcode_right() {
+    let server = start_ours(&[]);
+    let mut checked = 0;
+    for case in CASES {
+        for client in [Client::Dig, Client::Kdig] {
+            for host in ["127.0.0.1", "::1"] {
+                for tcp in [false, true] {
+                    for edns in [false, true] {
+                        let got = ask(client, host, server.port, tcp, edns, case.question);
+                        let mut flags = set(&["qr"]);
+                        if case.aa {
+                            flags.insert("aa".into());
+                        }
+                        let expected = Answer {
+                            status: case.status.into(),
+                            flags,
+                            edns_udp: edns.then_some(1232),
+                            answer: match client {
+                                Client::Dig => set(case.answer),
+                                // kdig sends the query name in lower case.
+                                Client::Kdig => case
+                                    .answer
+                                    .iter()
+                                    .map(|l| match l.split_once(' ') {
+                                        Some((owner, rest)) => {
+                                            format!("{} {rest}", owner.to_lowercase())
+                                        }
+                                        None => l.to_string(),
+                                    })
+                                    .collect(),
+                            },
+                            authority: set(case.authority),
+                            additional: set(case.additional),
+                        };
+                        assert_eq!(
+                            got,
+                            expected,
+                            "{client:?} @{host} {} {} {:?}",
+                            if tcp { "tcp" } else { "udp" },
+                            if edns { "edns" } else { "no edns" },
+                            case.question
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, CASES.len() * 16);
+}
+
+#[test]
+fn notimp_badvers_formerr_and_truncation() {
+    let server = start_ours(&["lab.test.zone"]);
+    let port = server.port;
+    // NOTIMP for opcodes other than QUERY (dig's +opcode=2 is STATUS).
+    let got = ask(
+        Client::Dig,
+        "127.0.0.1",
+        port,
+        false,
+        true,
+        &["lab.test", "+opcode=2"],
+    );
+    assert_eq!(got.status, "NOTIMP", "{got:?}");
+    // BADVERS for EDNS version 1, with an OPT of version 0.
+    for client in [Client::Dig, Client::Kdig] {
+        let mut cmd = Command::new(tool(match client {
+            Client::Dig => "dig",
+            Client::Kdig => "kdig",
+        }));
+        cmd.args([
+            "@127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "lab.test",
+            "SOA",
+            "+edns=1",
+        ]);
+        if let Client::Dig = client {
+            cmd.arg("+noednsnegotiation");
+        }
+        let out = run_with_deadline(&mut cmd, Duration::from_secs(30));
+        assert!(
+            out.stdout.contains("BADVERS"),
+            "{client:?}\n{}",
+            out.describe()
+        );
+    }
+    // FORMERR: two questions.
+    let mut two = query(7, "lab.test", 6, 1, None);
+    two[5] = 2;
+    let resp = udp_exchange("127.0.0.1", port, &two).expect("an answer to a 2-question query");
+    assert_eq!(rcode(&resp), 1, "FORMERR expected: {resp:?}");
+    // TC: twelve TXT records do not fit in 512 bytes; with EDNS 1232 they do; TCP always.
+    for client in [Client::Dig, Client::Kdig] {
+        let small = ask(
+            client,
+            "127.0.0.1",
+            port,
+            false,
+            false,
+            &["big.lab.test", "TXT"],
+        );
+        assert!(small.flags.contains("tc"), "{client:?} {small:?}");
+        assert!(small.answer.is_empty(), "{client:?} {small:?}");
+        let big = ask(
+            client,
+            "127.0.0.1",
+            port,
+            false,
+            true,
+            &["big.lab.test", "TXT"],
+        );
+        assert!(!big.flags.contains("tc"), "{client:?} {big:?}");
+        assert_eq!(big.answer.len(), 12, "{client:?} {big:?}");
+        let tcp = ask(client, "::1", port, true, false, &["big.lab.test", "TXT"]);
+        assert_eq!(tcp.answer.len(), 12, "{client:?} {tcp:?}");
+    }
+    // EDNS payload below 512 counts as 512; the answer then needs TC.
+    let resp = udp_exchange(
+        "127.0.0.1",
+        port,
+        &query(9, "big.lab.test", 16, 1, Some(100)),
+    )
+    .expect("an answer");
+    assert!(resp[2] & 0x02 != 0, "TC expected");
+}
+
+#[test]
+fn counters_come_back_as_chaos_txt_stats_kiln() {
+    let server = start_ours(&[]);
+    for _ in 0..3 {
+        udp_exchange(
+            "127.0.0.1",
+            server.port,
+            &query(2, "nope.kiln.test", 1, 1, None),
+        )
+        .expect("an answer");
+    }
+    udp_exchange("127.0.0.1", server.port, &[1, 2, 3]); // dropped: shorter than a header
+    let got = ask(
+        Client::Dig,
+        "127.0.0.1",
+        server.port,
+        false,
+        true,
+        &["-c", "CH", "-t", "TXT", "stats.kiln"],
+    );
+    let line = got.answer.iter().next().expect("one TXT record").clone();
+    for part in ["nxdomain=3", "dropped=1", "udp=", "tcp=0", "refused=0"] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+}
+
+#[test]
+fn malformed_datagrams_get_formerr_or_nothing_and_the_server_keeps_answering() {
+    let server = start_ours(&[]);
+    let port = server.port;
+    let valid = query(0x4242, "www.kiln.test", 1, 1, None);
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("truncated header", valid[..7].to_vec()),
+        ("header only, qdcount 1", valid[..12].to_vec()),
+        ("question cut short", valid[..valid.len() - 2].to_vec()),
+        (
+            "trailing garbage",
+            [valid.clone(), vec![0xde, 0xad]].concat(),
+        ),
+        (
+            "compression loop",
+            [&valid[..12], &[0xc0, 0x0c, 0, 1, 0, 1][..]].concat(),
+        ),
+        (
+            "pointer to itself after a label",
+            [
+                &valid[..12],
+                &[3, b'w', b'w', b'w', 0xc0, 0x0c, 0, 1, 0, 1][..],
+            ]
+            .concat(),
+        ),
+        (
+            "forward pointer",
+            [&valid[..12], &[0xc0, 0x20, 0, 1, 0, 1][..]].concat(),
+        ),
+        (
+            "label of 64 bytes",
+            [
+                &valid[..12],
+                &[64][..],
+                &[b'a'; 64][..],
+                &[0, 0, 1, 0, 1][..],
+            ]
+            .concat(),
+        ),
+        (
+            "name longer than 255 bytes",
+            [
+                &valid[..12],
+                &[&[63u8][..], &[b'x'; 63][..]].concat().repeat(5)[..],
+                &[0, 0, 1, 0, 1][..],
+            ]
+            .concat(),
+        ),
+        (
+            "reserved label type 0x80",
+            [&valid[..12], &[0x81, b'a', 0, 0, 1, 0, 1][..]].concat(),
+        ),
+        ("OPT with a bad option length", {
+            let mut q = query(5, "www.kiln.test", 1, 1, Some(1232));
+            let n = q.len();
+            q[n - 2] = 0;
+            q[n - 1] = 4; // RDLEN 4 ...
+            q.extend_from_slice(&[0, 10, 0, 9]); // ... an option claiming 9 bytes
+            q
+        }),
+    ];
+    // Random bytes (a fixed xorshift sequence, so a failure reproduces).
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..200 {
+        let len = 1 + (i * 7) % 300;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        cases.push(("random bytes", bytes));
+    }
+    for (what, msg) in &cases {
+        if let Some(resp) = udp_exchange("127.0.0.1", port, msg) {
+            assert!(resp.len() >= 12, "{what}: short response {resp:?}");
+            assert_eq!(resp[..2], msg[..2], "{what}: id not echoed");
+            assert!(resp[2] & 0x80 != 0, "{what}: QR not set");
+            let opcode = (msg[2] >> 3) & 0xF;
+            let expected: &[u8] = if opcode != 0 {
+                &[4, 1]
+            } else {
+                &[1, 0, 3, 5, 16]
+            };
+            assert!(
+                expected.contains(&rcode(&resp)),
+                "{what}: rcode {} for {msg:?}",
+                rcode(&resp)
+            );
+        } else {
+            // Dropped: only a message too short for a header, or one with QR set.
+            assert!(
+                msg.len() < 12 || msg[2] & 0x80 != 0,
+                "{what}: no answer to {msg:?}"
+            );
+        }
+    }
+    for (what, msg) in cases.iter().take(12) {
+        if msg.len() >= 12 {
+            let resp = udp_exchange("127.0.0.1", port, msg).expect("an answer");
+            if *what != "random bytes" {
+                assert_eq!(rcode(&resp), 1, "{what}: FORMERR expected");
+            }
+        }
+    }
+    // Still serving, over UDP and TCP.
+    let resp = udp_exchange("127.0.0.1", port, &valid).expect("an answer after the garbage");
+    assert_eq!((rcode(&resp), ancount(&resp)), (0, 1));
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.write_all(&[0, 3, 1, 2, 3])
+        .expect("send garbage over TCP");
+    tcp.write_all(&framed(&valid))
+        .expect("send a query over TCP");
+    let resp = read_framed(&mut tcp);
+    assert_eq!((rcode(&resp), ancount(&resp)), (0, 1));
+}
+
+fn framed(msg: &[u8]) -> Vec<u8> {
+    [&(msg.len() as u16).to_be_bytes()[..], msg].concat()
+}
+
+fn read_framed(stream: &mut TcpStream) -> Vec<u8> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("set a timeout");
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len).expect("read a length");
+    let mut msg = vec![0u8; u16::from_be_bytes(len) as usize];
+    stream.read_exact(&mut msg).expect("read a message");
+    msg
+}
+
+#[test]
+fn tcp_carries_several_pipelined_queries_on_one_connection() {
+    let server = start_ours(&[]);
+    for host in ["127.0.0.1", "::1"] {
+        let mut tcp = TcpStream::connect((host, server.port)).expect("connect");
+        let names = [
+            "www.kiln.test",
+            "mail.kiln.test",
+            "nope.kiln.test",
+            "ns1.kiln.test",
+        ];
+        // All queries in one write, then one more byte by byte.
+        let all: Vec<u8> = names
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| framed(&query(100 + i as u16, n, 1, 1, None)))
+            .collect();
+        tcp.write_all(&all).expect("send");
+        for (i, name) in names.iter().enumerate() {
+            let resp = read_framed(&mut tcp);
+            assert_eq!(
+                u16::from_be_bytes([resp[0], resp[1]]),
+                100 + i as u16,
+                "{name}"
+            );
+            let expected = if *name == "nope.kiln.test" { 3 } else { 0 };
+            assert_eq!(rcode(&resp), expected, "{name}");
+        }
+        for byte in framed(&query(200, "www.kiln.test", 28, 1, None)) {
+            tcp.write_all(&[byte]).expect("send a byte");
+            tcp.flush().expect("flush");
+        }
+        let resp = read_framed(&mut tcp);
+        assert_eq!(
+            (resp[0], resp[1], rcode(&resp), ancount(&resp)),
+            (0, 200, 0, 1)
+        );
+    }
+}
+
+/// Knot DNS on `port`, serving the zone files in `dir` (copied there), transfers allowed to
+/// 127.0.0.1 so the differential test can list every name.
+fn start_knot(dir: &Path, port: u16, zones: &[(&str, &str)]) -> Running {
+    std::fs::create_dir_all(dir).expect("create the Knot directory");
+    let mut conf = format!(
+        "server:\n    listen: 127.0.0.1@{port}\n    rundir: {d}\n\
+         database:\n    storage: {d}\n\
+         log:\n  - target: stderr\n    any: warning\n\
+         acl:\n  - id: transfer\n    address: 127.0.0.1\n    action: transfer\n\
+         template:\n  - id: default\n    storage: {d}\n    semantic-checks: off\n    acl: transfer\n\
+         zone:\n",
+        d = dir.display()
+    );
+    for (origin, file) in zones {
+        std::fs::copy(src().join("zones").join(file), dir.join(file)).expect("copy a zone");
+        conf += &format!("  - domain: {origin}\n    file: {file}\n");
+    }
+    let conf_path = dir.join("knot.conf");
+    std::fs::write(&conf_path, conf).expect("write knot.conf");
+    let args = vec!["-c".to_string(), conf_path.display().to_string()];
+    start(&tool("knotd"), &args, port, "lab.test")
+}
+
+#[test]
+fn differential_against_knot_dns_on_generated_queries() {
+    let zones = [
+        ("kiln.test.", "kiln.test.zone"),
+        ("lab.test.", "lab.test.zone"),
+        ("100.51.198.in-addr.arpa.", "100.51.198.in-addr.arpa.zone"),
+    ];
+    let files: Vec<&str> = zones.iter().map(|(_, f)| *f).collect();
+    let ours = start_ours(&files);
+    let knot = start_knot(&work_dir().join("dns").join("knot"), free_port(), &zones);
+    // Debian's python3, which has python3-dnspython (a pyenv or venv python3 may not).
+    let python = Path::new("/usr/bin/python3");
+    assert!(
+        python.is_file(),
+        "/usr/bin/python3 not found: run `./kiln doctor --install` to install what Kiln needs"
+    );
+    let mut cmd = Command::new(python);
+    cmd.arg(src().join("tests").join("differential.py"))
+        .args(["--ours", &ours.port.to_string()])
+        .args(["--knot", &knot.port.to_string()])
+        .args(["--count", "1500", "--seed", "7"])
+        .args(zones.iter().map(|(o, _)| *o));
+    let out = run_with_deadline(&mut cmd, Duration::from_secs(300));
+    assert!(
+        out.status == 0 && out.stdout.contains("1500 queries, 0 mismatches"),
+        "{}\n(python3 needs Debian's python3-dnspython: run `./kiln doctor --install`)",
+        out.describe()
+    );
+    println!("{}", out.stdout.trim());
+}
+
+#[test]
+fn a_bad_zone_file_is_refused_with_file_line_and_reason() {
+    let dir = work_dir().join("dns").join("bad-zones");
+    std::fs::create_dir_all(&dir).expect("create a directory");
+    let head = "$ORIGIN bad.test.\n$TTL 60\n@ SOA ns admin 1 2 3 4 5\n@ NS ns\n";
+    let cases = [
+        ("x A 300.1.1.1\n", 5, "bad IPv4 address '300.1.1.1'"),
+        ("x AAAA 1.2.3.4\n", 5, "bad IPv6 address"),
+        ("x MX mail\n", 5, "MX takes a preference and a domain name"),
+        (
+            "x CNAME a\nx A 192.0.2.1\n",
+            6,
+            "other data at a name that has a CNAME",
+        ),
+        ("\nx TXT \"open\n", 6, "quoted string is not closed"),
+        ("x (A\n 192.0.2.1\n", 5, "'(' is never closed"),
+        (
+            "x IN FOO 1\n",
+            5,
+            "unknown or unsupported record type 'FOO'",
+        ),
+        ("x CH TXT \"a\"\n", 5, "class CH is not supported"),
+        (
+            "www.other.test. A 192.0.2.1\n",
+            5,
+            "owner name is outside the zone",
+        ),
+        ("$INCLUDE other.zone\n", 5, "$INCLUDE is not supported"),
+        ("x TXT \"\\999\"\n", 5, "\\DDD escape"),
+        (
+            &format!("{} A 192.0.2.1\n", "a".repeat(64)),
+            5,
+            "label longer than 63 bytes",
+        ),
+        ("x A 192.0.2.1 extra\n", 5, "A takes one address"),
+        ("x 99999999999 A 192.0.2.1\n", 5, "bad TTL"),
+    ];
+    for (i, (tail, line, reason)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad{i}.zone"));
+        std::fs::write(&path, format!("{head}{tail}")).expect("write a zone");
+        let out = run_with_deadline(
+            Command::new(native_server()).arg("--check").arg(&path),
+            Duration::from_secs(30),
+        );
+        let expected = format!("{}:{line}: ", path.display());
+        assert!(
+            out.status == 1 && out.stderr.contains(&expected) && out.stderr.contains(reason),
+            "expected `{expected}… {reason}`\n{}",
+            out.describe()
+        );
+    }
+    // No SOA at all, and a zone without NS.
+    let path = dir.join("nosoa.zone");
+    std::fs::write(&path, "$ORIGIN x.test.\n$TTL 1\n@ NS ns\n").expect("write a zone");
+    let out = run_with_deadline(
+        Command::new(native_server()).arg("--check").arg(&path),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status == 1 && out.stderr.contains("the zone has no SOA record"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn the_demo_zone_file_is_the_built_in_zone() {
+    let printed = run_ok(Command::new(native_server()).arg("--print-demo-zone"));
+    let file = std::fs::read_to_string(src().join("zones").join("kiln.test.zone"))
+        .expect("read zones/kiln.test.zone");
+    let body: String = file.lines().skip(2).map(|l| format!("{l}\n")).collect();
+    assert_eq!(
+        printed, body,
+        "src/dns/demo_zone.cpp and zones/kiln.test.zone differ"
+    );
+}
+
+/// Seconds each fuzz target runs: KILN_DNS_FUZZ_SECS (CI sets 60), default 15.
+fn fuzz_seconds() -> u64 {
+    std::env::var("KILN_DNS_FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(15)
+}
+
+#[test]
+fn fuzz_targets_survive_their_corpus_regressions_and_a_bounded_run() {
+    let clang = tool("clang++");
+    let dir = work_dir().join("dns").join("fuzz");
+    cmake_build(
+        &dir,
+        &[
+            &format!("-DCMAKE_CXX_COMPILER={}", clang.display()),
+            "-DDNS_FUZZ=ON",
+        ],
+    );
+    for target in ["message", "zone"] {
+        let exe = dir.join(format!("fuzz-{target}"));
+        let seeds = src().join("fuzz").join("corpus").join(target);
+        let regressions = src().join("fuzz").join("regressions").join(target);
+        // Every saved crash first, one by one.
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&regressions)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        if !files.is_empty() {
+            run_ok(Command::new(&exe).args(&files));
+        }
+        // Then a bounded run that starts from the seeds (new inputs go to a scratch corpus).
+        let corpus = dir.join(format!("corpus-{target}"));
+        std::fs::create_dir_all(&corpus).expect("create a corpus directory");
+        let artifacts = dir.join(format!("crashes-{target}"));
+        std::fs::create_dir_all(&artifacts).expect("create an artifacts directory");
+        let mut run = Command::new(&exe);
+        run.arg(format!("-max_total_time={}", fuzz_seconds()))
+            .arg(format!("-artifact_prefix={}/", artifacts.display()))
+            .arg("-print_final_stats=1")
+            .arg(&corpus)
+            .arg(&seeds);
+        let out = run_with_deadline(&mut run, Duration::from_secs(fuzz_seconds() + 120));
+        assert_eq!(
+            out.status,
+            0,
+            "fuzz-{target} found a failure; the input is in {} — add it to {}\n{}",
+            artifacts.display(),
+            regressions.display(),
+            out.describe()
+        );
+    }
+}
+
+/// The same sources as a fully static Linux program: Kiln's musl + libc++ twin
+/// (`kiln link --host --cxx`), answering dig natively.
+#[test]
+fn static_musl_libcxx_twin_serves_natively() {
+    let dir = work_dir().join("dns").join("musl-twin");
+    std::fs::create_dir_all(&dir).expect("create a directory");
+    let cc = PathBuf::from(run_ok(kiln().args(["config", "--cc"])).trim());
+    let flags = kiln_tests::cxxflags();
+    let sources = [
+        "src/dns/name.cpp",
+        "src/dns/wire.cpp",
+        "src/dns/zone.cpp",
+        "src/dns/zone_parser.cpp",
+        "src/dns/responder.cpp",
+        "src/dns/demo_zone.cpp",
+        "src/frontend/common.cpp",
+        "src/frontend/posix_main.cpp",
+    ];
+    let mut objects = Vec::new();
+    for s in sources {
+        let object = dir
+            .join(Path::new(s).file_name().unwrap())
+            .with_extension("o");
+        run_ok(
+            Command::new(&cc)
+                .args(flags)
+                .args(["-std=c++17", "-O2", "-I"])
+                .arg(src().join("src"))
+                .arg("-c")
+                .arg(src().join(s))
+                .arg("-o")
+                .arg(&object),
+        );
+        objects.push(object);
+    }
+    kiln_tests::runtime_dir();
+    let exe = dir.join("dns-server");
+    run_ok(
+        kiln()
+            .args(["link", "--host", "--cxx", "-o"])
+            .arg(&exe)
+            .args(&objects),
+    );
+    let port = free_port();
+    let args: Vec<String> = ["-p", &port.to_string(), "-a", "127.0.0.1"]
+        .map(String::from)
+        .to_vec();
+    let server = start(&exe, &args, port, "kiln.test");
+    let got = ask(
+        Client::Dig,
+        "127.0.0.1",
+        server.port,
+        false,
+        true,
+        &["www.kiln.test", "A"],
+    );
+    assert_eq!(
+        got.answer,
+        set(&["www.kiln.test. 3600 IN A 192.0.2.80"]),
+        "{got:?}"
+    );
+}
+
+/// C++20 with clang and the host's libc++ builds and loads the zones.
+#[test]
+fn builds_as_cxx20_with_clang_and_libcxx() {
+    let dir = work_dir().join("dns").join("cxx20-libcxx");
+    cmake_build(
+        &dir,
+        &[
+            &format!("-DCMAKE_CXX_COMPILER={}", tool("clang++").display()),
+            "-DCMAKE_CXX_STANDARD=20",
+            "-DCMAKE_CXX_FLAGS=-stdlib=libc++ -Werror",
+            "-DCMAKE_EXE_LINKER_FLAGS=-stdlib=libc++",
+        ],
+    );
+    let out = run_ok(
+        Command::new(dir.join("dns-server"))
+            .arg("--check")
+            .args(["kiln.test.zone", "lab.test.zone"].map(|z| src().join("zones").join(z))),
+    );
+    assert!(out.contains("zone lab.test.: 55 records"), "{out}");
+}
+
+/// `./kiln build examples-cpp/dns-server` makes an image; it boots and loads its zone. (The
+/// guest has no sockets yet, so serving is not tested in the guest.)
+#[test]
+fn builds_as_a_kiln_image_that_loads_its_zone() {
+    let build = work_dir().join("dns").join("image");
+    kiln_tests::runtime_dir();
+    run_ok(kiln().arg("build").arg(src()).arg("-B").arg(&build));
+    let image = build.join("dns-server");
+    let out = run_image(&image, &[], &["--check"]);
+    out.assert_status(0);
+    assert!(
+        out.app()
+            .contains("dns-server: zone kiln.test.: 31 records, 21 names"),
+        "{}",
+        out.describe()
+    );
+}
