@@ -226,6 +226,7 @@ static void read_some(os_tcp *c)
 				c->cb.on_data(c, NULL, 0, c->arg);
 			if (!c->closing) {
 				os_tcp_end(c);
+				maybe_finish(c); /* our FIN may have gone out before theirs came */
 				update_events(c);
 			}
 			return;
