@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 11] = [
+pub const PACKAGES: [(&str, &str); 13] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -18,6 +18,8 @@ pub const PACKAGES: [(&str, &str); 11] = [
     ("ninja-build", "fast CMake builds"),
     ("grub-common", "bootable disk images"),
     ("binutils", "objcopy and ar for the runtime archives"),
+    ("curl", "HTTP client for the event API tests"),
+    ("wrk", "HTTP load generator for the event API tests"),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [
