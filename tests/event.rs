@@ -101,7 +101,8 @@ fn ten_thousand_timers_with_cancellations() {
 fn timers_cancelled_inside_their_own_callbacks_and_the_loop_ends() {
     let out = on_host_and_guest("timer_cancel");
     assert!(
-        out.app().ends_with("status: ok\nnothing pending: the loop ends\n"),
+        out.app()
+            .ends_with("status: ok\nnothing pending: the loop ends\n"),
         "{}",
         out.describe()
     );
@@ -205,7 +206,10 @@ fn example_host_binary(name: &str) -> PathBuf {
 
 #[test]
 fn socket_examples_build_as_images() {
-    for dir in ["examples-cpp/http-callback", "examples-cpp/udp-echo-callback"] {
+    for dir in [
+        "examples-cpp/http-callback",
+        "examples-cpp/udp-echo-callback",
+    ] {
         let out = run_kiln(["build", dir]);
         out.assert_status(0);
     }
