@@ -307,7 +307,9 @@ int os_tcp_connect(os_tcp **conn, const char *host, uint16_t port, os_tcp_connec
  * Returns 1 while the bytes buffered stay below OS_TCP_HIGH_WATER (keep writing), 0 when
  * they reached it (the data was still accepted; stop and wait for on_drain: that is the
  * backpressure signal), -EPIPE after os_tcp_end() or once the connection is closing, or
- * -ENOMEM (nothing was queued). A send failure is reported through on_error, not here.
+ * -ENOMEM (the bytes the socket did not take at once were dropped: the stream is broken,
+ * close the connection). A send failure is reported through on_error (and this call then
+ * returns -EPIPE).
  */
 int os_tcp_write(os_tcp *conn, const void *data, size_t len);
 
