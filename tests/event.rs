@@ -197,6 +197,17 @@ fn udp_over_ipv4_and_ipv6_in_the_guest() {
     on_host_and_guest("udp_pingpong");
 }
 
+#[test]
+fn cpp_tcp_and_udp_wrappers_on_the_host() {
+    host_run("cpp_tcp");
+}
+
+#[test]
+#[ignore = "needs the guest's BSD sockets (branch net): remove this line when they land"]
+fn cpp_tcp_and_udp_wrappers_in_the_guest() {
+    on_host_and_guest("cpp_tcp");
+}
+
 // ---- the socket examples, against real clients ---------------------------------------------
 
 /// A host build of an example program, `examples-cpp/<name>/<name>.cpp`.

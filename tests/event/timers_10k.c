@@ -1,7 +1,9 @@
 /*
  * timers_10k.c: 10,000 timers with delays spread over 0..999 ms (a fixed pseudo-random
- * sequence). Every third is cancelled at once; at 500 ms a timer cancels every fifth of the
- * rest that has not fired yet. Checks: each live timer fires exactly once, none cancelled
+ * sequence, none in 450..549 ms). Every third is cancelled at once; a timer started first,
+ * due at 500 ms, cancels every fifth of the others due at 550 ms or later (none of which can
+ * have fired, however slowly the 10,000 were started: the counts do not depend on speed).
+ * Checks: each live timer fires exactly once, none cancelled
  * fires, none fires early, they fire in deadline order, lateness stays under 250 ms, and the
  * loop ends by itself once the last one fired (status 0).
  */
@@ -19,6 +21,7 @@
 struct entry {
 	os_timer *timer;
 	uint64_t lo_ns, hi_ns; /* the deadline lies between these (clock read around the start) */
+	uint64_t delay_ms;
 	int fired;
 	int cancelled;
 };
@@ -75,7 +78,7 @@ static void cancel_some(os_timer *t, void *arg)
 	(void)t;
 	(void)arg;
 	for (int i = 0; i < COUNT; i += 5) {
-		if (entries[i].timer && !entries[i].cancelled) {
+		if (entries[i].delay_ms >= 550 && !entries[i].cancelled) {
 			os_timer_cancel(entries[i].timer);
 			entries[i].timer = NULL;
 			entries[i].cancelled = 1;
@@ -97,6 +100,7 @@ void OS_start(void)
 		uint64_t delay = (seed >> 8) % 1000;
 		if (delay >= 450 && delay < 550) /* keep clear of the canceller at 500 ms */
 			delay += 100;
+		entries[i].delay_ms = delay;
 		entries[i].lo_ns = os_now_ns() + delay * 1000000u;
 		int rc = os_timer_start(&entries[i].timer, delay, 0, on_fire, &entries[i]);
 		entries[i].hi_ns = os_now_ns() + delay * 1000000u;
