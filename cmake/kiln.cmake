@@ -102,6 +102,34 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
+# kiln_add_files(TARGET DIR): the files under DIR become the VM's files (DIR/etc/x is
+# /etc/x), packed into a newc cpio archive and linked into TARGET's image (the `.kiln_initrd`
+# section). Every path stays writable in the VM: a write copies the file into memory first.
+# Call it more than once to merge directories (a later one wins for a path in both); an
+# initrd given at run time (`kiln run --files`) is unpacked after them.
+function(kiln_add_files target dir)
+  get_filename_component(_dir "${dir}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  if(NOT IS_DIRECTORY "${_dir}")
+    message(FATAL_ERROR "kiln_add_files(${target} ${dir}): ${_dir} is not a directory; give the directory whose files the VM should see")
+  endif()
+  if(NOT TARGET "${target}")
+    message(FATAL_ERROR "kiln_add_files(${target} ${dir}): no target ${target}; call it after add_executable(${target} ...)")
+  endif()
+  string(MD5 _hash "${_dir}")
+  string(SUBSTRING "${_hash}" 0 8 _hash)
+  set(_obj "${CMAKE_CURRENT_BINARY_DIR}/kiln_files/${target}-${_hash}.o")
+  # Re-glob at build time, so added or removed files repack the archive.
+  file(GLOB_RECURSE _deps CONFIGURE_DEPENDS LIST_DIRECTORIES true "${_dir}/*")
+  add_custom_command(
+    OUTPUT "${_obj}"
+    COMMAND "${KILN}" pack "${_dir}" -o "${_obj}"
+    DEPENDS "${_dir}" ${_deps}
+    COMMENT "Packing ${dir} into the image of ${target}"
+    VERBATIM)
+  set_source_files_properties("${_obj}" PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
+  target_sources("${target}" PRIVATE "${_obj}")
+endfunction()
+
 # Images are static; there is no dynamic loader to build shared libraries for.
 set(CMAKE_POSITION_INDEPENDENT_CODE OFF)
 set(BUILD_SHARED_LIBS OFF CACHE BOOL "Kiln images link statically")

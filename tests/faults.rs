@@ -123,11 +123,17 @@ fn jump_into_the_stack_reports_a_page_fault() {
 
 #[test]
 fn unbounded_recursion_hits_the_guard_page() {
-    expect_page_fault(
+    let out = expect_page_fault(
         "stack_overflow",
         "recursing without end",
         "survived",
         "kiln_test_recurse",
+    );
+    assert!(
+        out.all()
+            .contains("the guard page below the main stack: stack overflow"),
+        "the report does not name the main stack's guard page\n{}",
+        out.describe()
     );
 }
 

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 13] = [
+pub const PACKAGES: [(&str, &str); 26] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -18,6 +18,22 @@ pub const PACKAGES: [(&str, &str); 13] = [
     ("ninja-build", "fast CMake builds"),
     ("grub-common", "bootable disk images"),
     ("binutils", "objcopy and ar for the runtime archives"),
+    ("make", "Makefile builds with bin/kiln-cc"),
+    ("autoconf", "autotools builds with bin/kiln-cc (tests)"),
+    ("grub-pc-bin", "GRUB for BIOS in disk and ISO images"),
+    ("grub-efi-amd64-bin", "GRUB for UEFI in disk and ISO images"),
+    ("xorriso", "ISO images (grub-mkrescue)"),
+    ("mtools", "FAT file systems without mounting"),
+    ("dosfstools", "mkfs.fat for disk images"),
+    ("qemu-utils", "qcow2 disk images (qemu-img)"),
+    ("ovmf", "UEFI firmware for booting disk images"),
+    ("bochs", "tests: booting ISO images in Bochs"),
+    (
+        "bochs-sdl",
+        "tests: Bochs without a display (SDL dummy driver)",
+    ),
+    ("bochsbios", "tests: Bochs's BIOS"),
+    ("vgabios", "tests: Bochs's VGA BIOS"),
     ("curl", "HTTP client for the event API tests"),
     ("wrk", "HTTP load generator for the event API tests"),
 ];

@@ -66,7 +66,7 @@ pub fn check(path: &Path) -> Result<()> {
 fn explain(why: NotImage, path: &str) -> Failure {
     Failure::usage(match why {
         NotImage::Missing => format!("{path} does not exist; give an image file or a project directory"),
-        NotImage::NotElf => format!("{path} is not an ELF file; give an image built by `kiln build`"),
+        NotImage::NotElf => format!("{path} is neither a Kiln image nor a disk or ISO image; give an image built by `kiln build` or `kiln image`"),
         NotImage::NoPvhNote => format!(
             "{path} is an ELF but not a Kiln image (no PVH note); link it with `kiln link` or build it with `kiln build`"
         ),

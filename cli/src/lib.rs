@@ -9,16 +9,22 @@
 //! - [`symtab`]: the `.kiln_syms` blob format;
 //! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
 //! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
+//! - [`package`]: `kiln image`, an image packaged as a GRUB disk (raw, qcow2) or ISO;
+//! - [`media`]: recognizing disk and ISO images and booting them through firmware;
 //! - [`build`]: configuring and building a CMake project with the Kiln toolchain;
+//! - [`cpio`]: packing a directory into a newc archive (`kiln pack`, `kiln run --files`);
 //! - [`doctor`]: checking and installing the host packages Kiln needs.
 //!
 //! Errors meant for users are [`Failure`]s: one line that says what to do, and an exit code.
 #![forbid(unsafe_code)]
 
 pub mod build;
+pub mod cpio;
 pub mod doctor;
 pub mod image;
 pub mod link;
+pub mod media;
+pub mod package;
 pub mod qemu;
 pub mod runtime;
 pub mod symtab;
@@ -30,6 +36,8 @@ use std::path::{Path, PathBuf};
 pub use anyhow::Result;
 pub use build::build_dir;
 pub use link::{link, LinkOptions};
+pub use media::Firmware;
+pub use package::{package, Format, PackageOptions};
 pub use qemu::{run_image, Accel, Machine, RunOptions, RunOutput};
 pub use runtime::{ensure_runtime, ensure_shim};
 

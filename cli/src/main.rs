@@ -2,10 +2,10 @@
 
 use clap::{Args, Parser, Subcommand};
 use kiln_cli::{
-    build, doctor, link, qemu, root, runtime, toolchain, Accel, Failure, LinkOptions, Machine,
-    RunOptions,
+    build, cpio, doctor, link, media, package, qemu, root, runtime, toolchain, Accel, Failure,
+    Firmware, Format, LinkOptions, Machine, PackageOptions, RunOptions,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -27,10 +27,24 @@ enum Cmd {
     Link(LinkArgs),
     /// Build a CMake project into images (prints their paths).
     Build(BuildArgs),
-    /// Boot an image (or build a project directory and boot its image) under QEMU.
+    /// Boot an image (or build a project directory and boot its image) under QEMU; disk and
+    /// ISO images made by `kiln image` boot through firmware.
     Run(RunArgs),
+    /// Package an image as a bootable disk (raw, qcow2) or ISO with GRUB (BIOS and UEFI).
+    Image(ImageArgs),
     /// Check for (and install) what Kiln needs on this host.
     Doctor(DoctorArgs),
+    /// Pack a directory into a newc cpio archive (FILE.o: an object to link into an image).
+    Pack(PackArgs),
+}
+
+#[derive(Debug, Args)]
+struct PackArgs {
+    /// The directory whose contents become the VM's files (DIR/etc/x is /etc/x).
+    dir: PathBuf,
+    /// The archive to write; a name ending in .o writes an object for the link instead.
+    #[arg(short = 'o', value_name = "OUT")]
+    output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -92,9 +106,12 @@ struct RunArgs {
     /// Guest memory (QEMU syntax).
     #[arg(short = 'm', default_value = "256M", value_name = "MEM")]
     memory: String,
-    /// The board to emulate.
-    #[arg(long, value_enum, default_value_t = Machine::Microvm)]
-    machine: Machine,
+    /// The board to emulate (default: microvm for an image, pc for a disk or ISO).
+    #[arg(long, value_enum)]
+    machine: Option<Machine>,
+    /// The firmware that boots a disk or ISO image.
+    #[arg(long, value_enum, default_value_t = Firmware::Bios)]
+    firmware: Firmware,
     /// Start QEMU's gdb stub and wait for a debugger.
     #[arg(long)]
     gdb: bool,
@@ -107,7 +124,32 @@ struct RunArgs {
     /// Accelerator: auto uses KVM only where a probe guest proves it works.
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     accel: Accel,
+    /// Files for the VM: a directory (packed into a cpio archive) or a newc .cpio file,
+    /// passed as the initrd; DIR/etc/x is /etc/x in the VM.
+    #[arg(long, value_name = "DIR")]
+    files: Option<PathBuf>,
+    /// QEMU CPU model and flags, e.g. `max,-rdrand,-rdseed` to hide the entropy instructions.
+    #[arg(long, value_name = "MODEL", default_value = kiln_cli::qemu::DEFAULT_CPU)]
+    cpu: String,
     /// The program's arguments.
+    #[arg(last = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct ImageArgs {
+    /// An image, or a project directory to build first.
+    target: PathBuf,
+    /// What to make.
+    #[arg(long, value_enum)]
+    format: Format,
+    /// The output file (default: IMAGE.img, IMAGE.qcow2 or IMAGE.iso).
+    #[arg(short = 'o', value_name = "OUT")]
+    output: Option<PathBuf>,
+    /// Kernel command-line words baked into grub.cfg (runtime options, NAME=value).
+    #[arg(long, value_name = "TEXT")]
+    append: Option<String>,
+    /// The program's arguments, baked into grub.cfg.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
 }
@@ -176,7 +218,22 @@ fn dispatch(command: Cmd) -> kiln_cli::Result<i32> {
             Ok(0)
         }
         Cmd::Run(args) => run(args),
+        Cmd::Image(args) => {
+            let image = image_of(&args.target)?;
+            let opts = PackageOptions {
+                format: args.format,
+                output: args.output,
+                append: args.append,
+                args: args.args,
+            };
+            println!("{}", package::package(&image, &opts)?.display());
+            Ok(0)
+        }
         Cmd::Doctor(args) => doctor::doctor(args.install, args.yes),
+        Cmd::Pack(args) => {
+            cpio::pack(&args.dir, &args.output)?;
+            Ok(0)
+        }
     }
 }
 
@@ -209,28 +266,76 @@ fn link_options(args: LinkArgs) -> kiln_cli::Result<LinkOptions> {
     Ok(opts)
 }
 
-fn run(args: RunArgs) -> kiln_cli::Result<i32> {
-    let image = if args.target.is_dir() {
-        let images = build::build(&args.target, None, false)?;
-        build::pick_image(&args.target, &images)?
+/// The image a target names: the file itself, or the image a project directory builds.
+fn image_of(target: &std::path::Path) -> kiln_cli::Result<PathBuf> {
+    if target.is_dir() {
+        let images = build::build(target, None, false)?;
+        build::pick_image(target, &images)
     } else {
-        args.target.clone()
-    };
+        Ok(target.to_path_buf())
+    }
+}
+
+fn run(args: RunArgs) -> kiln_cli::Result<i32> {
+    let image = image_of(&args.target)?;
     doctor::require(&doctor::FOR_RUN)?;
+    let is_disk = media::detect(&image).is_some();
+    let machine = args.machine.unwrap_or(if is_disk {
+        Machine::Pc
+    } else {
+        Machine::Microvm
+    });
     let timeout = match args.timeout {
         Some(secs) if !(secs.is_finite() && secs > 0.0) => {
             return Err(Failure::usage("--timeout needs a positive number of seconds").into())
         }
         secs => secs.map(Duration::from_secs_f64),
     };
+    if is_disk && args.files.is_some() {
+        return Err(Failure::usage(
+            "--files passes an initrd, which only a bare image takes: link the files into the image with kiln_add_files before packaging it",
+        )
+        .into());
+    }
+    let packed = match &args.files {
+        Some(dir) if dir.is_dir() => Some(pack_to_temp(dir)?),
+        _ => None,
+    };
+    let initrd = match (&packed, args.files) {
+        (Some(temp), _) => Some(temp.clone()),
+        (None, Some(file)) if file.is_file() => Some(file),
+        (None, Some(other)) => {
+            return Err(Failure::usage(format!(
+                "--files {}: give a directory or a .cpio archive",
+                other.display()
+            ))
+            .into())
+        }
+        (None, None) => None,
+    };
     let opts = RunOptions {
         memory: args.memory,
-        machine: args.machine,
+        machine,
         accel: args.accel,
         append: args.append,
         args: args.args,
         timeout,
         gdb: args.gdb,
+        initrd,
+        cpu: Some(args.cpu),
+        firmware: args.firmware,
     };
-    qemu::run_streaming(&image, &opts)
+    let result = qemu::run_streaming(&image, &opts);
+    if let Some(temp) = packed {
+        // Only our own temporary archive; failing to remove it changes nothing for the run.
+        let _ = std::fs::remove_file(temp);
+    }
+    result
+}
+
+/// Packs `dir` into a temporary archive for one run.
+fn pack_to_temp(dir: &Path) -> kiln_cli::Result<PathBuf> {
+    let temp = std::env::temp_dir().join(format!("kiln-files-{}.cpio", std::process::id()));
+    cpio::pack(dir, &temp)?;
+    Ok(temp)
 }

@@ -5,6 +5,7 @@
 //! the runtime's last words, `kiln: exit status N`, which is the most reliable exit status
 //! (isa-debug-exit's `(N << 1) | 1` is the fallback, and is all the KVM probe has).
 
+use crate::media::{self, Firmware};
 use crate::{image, kiln_dir, Failure, Result};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -49,6 +50,12 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Start QEMU's gdb stub (`-s -S`) and wait for a debugger.
     pub gdb: bool,
+    /// A newc cpio archive passed as the initrd (`-initrd`): files for the VM's file system.
+    pub initrd: Option<PathBuf>,
+    /// QEMU's `-cpu` model and feature flags (e.g. `max,-rdrand,-rdseed`); `None` = `max`.
+    pub cpu: Option<String>,
+    /// The firmware that boots a disk or ISO image (a bare image needs none).
+    pub firmware: Firmware,
 }
 
 impl Default for RunOptions {
@@ -61,6 +68,9 @@ impl Default for RunOptions {
             args: Vec::new(),
             timeout: None,
             gdb: false,
+            initrd: None,
+            cpu: None,
+            firmware: Firmware::Bios,
         }
     }
 }
@@ -81,6 +91,9 @@ pub struct RunOutput {
 pub const TIMEOUT_STATUS: i32 = 124;
 const QEMU: &str = "qemu-system-x86_64";
 const QBOOT: &str = "/usr/share/qemu/qboot.rom";
+/// The CPU model unless `--cpu` says otherwise: every feature the accelerator offers
+/// (RDRAND/RDSEED among them, the runtime's entropy source).
+pub const DEFAULT_CPU: &str = "max";
 const STATUS_PREFIX: &str = "kiln: exit status ";
 
 /// Runs `image` with the console captured (for tests and tools).
@@ -106,14 +119,30 @@ enum Console {
 }
 
 fn run(image: &Path, opts: &RunOptions, console: Console) -> Result<RunOutput> {
-    image::check(image)?;
-    let accel = resolve_accel(opts.accel)?;
-    let argv0 = image
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "app".into());
-    let cmdline = kernel_cmdline(&argv0, opts.append.as_deref(), &opts.args)?;
-    let qemu_args = qemu_args(image, opts, accel, &cmdline);
+    let qemu_args = match media::detect(image) {
+        // A disk or ISO made by `kiln image`: firmware boots it.
+        Some(kind) => {
+            media::check_options(opts)?;
+            let accel = resolve_accel(opts.accel)?;
+            media::qemu_args(image, kind, opts, common_args(opts, accel))
+        }
+        None => {
+            image::check(image)?;
+            if opts.firmware == Firmware::Uefi {
+                return Err(Failure::usage(
+                    "UEFI boots disk and ISO images; make one with `kiln image IMAGE --format raw`",
+                )
+                .into());
+            }
+            let accel = resolve_accel(opts.accel)?;
+            let argv0 = image
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "app".into());
+            let cmdline = kernel_cmdline(&argv0, opts.append.as_deref(), &opts.args)?;
+            qemu_args(image, opts, accel, &cmdline)
+        }
+    };
     if opts.gdb {
         eprintln!(
             "kiln: QEMU waits for a debugger; in another terminal run: gdb {} -ex 'target remote localhost:1234'",
@@ -215,13 +244,29 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
     if opts.machine != Machine::Microvm && Path::new(QBOOT).is_file() {
         args.extend(["-bios".into(), QBOOT.into()]);
     }
+    args.extend(common_args(opts, accel));
     args.extend([
+        "-kernel".into(),
+        image.display().to_string(),
+        "-append".into(),
+        cmdline.into(),
+    ]);
+    if let Some(initrd) = &opts.initrd {
+        args.extend(["-initrd".into(), initrd.display().to_string()]);
+    }
+    args
+}
+
+/// The arguments every boot shares, whatever the board and the medium: accelerator, CPU,
+/// memory, no default devices, the serial console on stdio, isa-debug-exit, the gdb stub.
+pub fn common_args(opts: &RunOptions, accel: Accel) -> Vec<String> {
+    let mut args: Vec<String> = vec![
         "-accel".into(),
         if accel == Accel::Kvm { "kvm" } else { "tcg" }.into(),
-    ]);
+    ];
     for word in [
         "-cpu",
-        "max",
+        opts.cpu.as_deref().unwrap_or(DEFAULT_CPU),
         "-m",
         &opts.memory,
         "-nodefaults",
@@ -241,12 +286,6 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
     if opts.gdb {
         args.extend(["-s".into(), "-S".into()]);
     }
-    args.extend([
-        "-kernel".into(),
-        image.display().to_string(),
-        "-append".into(),
-        cmdline.into(),
-    ]);
     args
 }
 
@@ -519,6 +558,20 @@ mod tests {
         assert_eq!(&args[..2], ["-M", "q35"]);
         assert!(args.contains(&"kvm".to_owned()));
         assert_eq!(args.contains(&QBOOT.to_owned()), Path::new(QBOOT).is_file());
+        let files = RunOptions {
+            initrd: Some("/x/files.cpio".into()),
+            ..RunOptions::default()
+        };
+        let args = qemu_args(Path::new("/x/app"), &files, Accel::Tcg, "");
+        assert!(args
+            .join(" ")
+            .ends_with("-kernel /x/app -append  -initrd /x/files.cpio"));
+        let hidden = RunOptions {
+            cpu: Some("max,-rdrand,-rdseed".into()),
+            ..RunOptions::default()
+        };
+        let line = qemu_args(Path::new("/x/app"), &hidden, Accel::Tcg, "").join(" ");
+        assert!(line.contains(" -cpu max,-rdrand,-rdseed -m "), "{line}");
     }
 
     #[test]

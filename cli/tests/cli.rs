@@ -110,7 +110,7 @@ fn run_refuses_what_is_not_an_image() {
     std::fs::write(&text, "hello").unwrap();
     let cases = [
         (dir.0.join("absent"), "does not exist"),
-        (text, "is not an ELF file"),
+        (text, "is neither a Kiln image nor a disk or ISO image"),
         (
             PathBuf::from(env!("CARGO_BIN_EXE_kiln")),
             "not a Kiln image",

@@ -2,22 +2,27 @@
 //! starts the program. Also the panic handler, entropy, and backtraces shared by the fault
 //! paths.
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::Ordering;
 use spin::Once;
 
 use crate::arch::{apic, cpu, gdt, idt};
 use crate::boot::entry::{self, LOADER_MULTIBOOT2, LOADER_PVH};
 use crate::boot::info::{self, BootInfo};
-use crate::mm::layout::{KERNEL_STACKS, KERNEL_STACK_SIZE, PAGE_SIZE};
+use crate::entropy::{self, SeedSource, Strength};
+use crate::mm::layout::{self, AppLayout, KERNEL_STACK_SIZE, PAGE_SIZE};
 use crate::mm::{frames, heap, paging, user};
 use crate::process::cmdline::Cmdline;
 
 static FEATURES: Once<cpu::Features> = Once::new();
-static WEAK_ENTROPY: AtomicBool = AtomicBool::new(false);
 
 /// Options of the kernel command line that the runtime knows (others draw a warning).
-const KNOWN_OPTIONS: &[&str] = &["boottime", "argv0", "quiet", "wx"];
+const KNOWN_OPTIONS: &[&str] = &["boottime", "argv0", "quiet", "wx", "entropy", "files"];
+
+/// Exit status of a boot refused for its configuration (the same as unreadable boot info).
+const REFUSED_TO_START: i32 = 125;
 
 /// Reads guest-physical memory below 4 GiB through the loader-time identity map.
 fn phys_reader<'a>(phys: u64, len: usize) -> Option<&'a [u8]> {
@@ -73,9 +78,8 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     }
     stamp(1);
 
-    let ist_tops = core::array::from_fn(|i| {
-        let base = KERNEL_STACKS + i as u64 * (KERNEL_STACK_SIZE + PAGE_SIZE) + PAGE_SIZE;
-        paging::map_kernel_stack(base, KERNEL_STACK_SIZE)
+    let ist_tops: [u64; layout::KERNEL_STACK_COUNT] = core::array::from_fn(|i| {
+        paging::map_kernel_stack(layout::kernel_stack_base(i), KERNEL_STACK_SIZE)
     });
     gdt::init(ist_tops);
     idt::init();
@@ -88,24 +92,69 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     for name in cmdline.unknown_options(KNOWN_OPTIONS) {
         kinfo!("warning: unknown option kiln.{} ignored", name);
     }
-    if features.rdseed || features.rdrand {
-        if cpu::hw_random(&features).is_none() {
-            WEAK_ENTROPY.store(true, Ordering::Relaxed);
+    init_entropy(&features, &cmdline);
+    let allow_wx = match cmdline.option("wx") {
+        Some("allow") => {
+            kinfo!("warning: kiln.wx=allow: mappings may be writable and executable at once");
+            true
         }
-    } else {
-        WEAK_ENTROPY.store(true, Ordering::Relaxed);
-    }
-    if WEAK_ENTROPY.load(Ordering::Relaxed) {
-        kinfo!("WARNING: no hardware entropy (RDRAND/RDSEED): random numbers, stack canaries");
-        kinfo!("WARNING: and getrandom() are predictable. Run QEMU with -cpu max or host.");
-    }
+        Some(other) => {
+            kinfo!(
+                "warning: kiln.wx={} ignored (the only value is allow)",
+                other
+            );
+            false
+        }
+        None => false,
+    };
 
     crate::syscall::init();
     crate::sched::thread::init();
     crate::syscall::fs::init();
+    init_files(&boot, &cmdline);
     stamp(4);
-    let stack_top = user::init(cmdline.option("wx") == Some("allow"));
+    let app = AppLayout::new(
+        entropy::next_u64(),
+        entropy::next_u64(),
+        entropy::next_u64(),
+    );
+    let stack_top = user::init(&app, allow_wx);
     crate::process::start::start(&cmdline, stack_top, &features)
+}
+
+/// Seeds the kernel's CSPRNG from the hardware (RDSEED/RDRAND); without a hardware source,
+/// warns loudly, or with `kiln.entropy=strict` refuses to start.
+fn init_entropy(features: &cpu::Features, cmdline: &Cmdline<'_>) {
+    let strict = match cmdline.option("entropy") {
+        Some("strict") => true,
+        Some(other) => {
+            kinfo!(
+                "warning: kiln.entropy={} ignored (the only value is strict)",
+                other
+            );
+            false
+        }
+        None => false,
+    };
+    let mut sources: Vec<Box<dyn SeedSource>> = Vec::new();
+    if features.rdseed || features.rdrand {
+        sources.push(Box::new(cpu::CpuRandom(*features)));
+    }
+    let pool = entropy::Pool::new(cpu::tsc_seed(), sources);
+    let strength = pool.strength();
+    entropy::install(pool);
+    if strength == Strength::Weak {
+        if strict {
+            kinfo!(
+                "refusing to start: kiln.entropy=strict but no hardware entropy (RDRAND/RDSEED); \
+                 run QEMU with -cpu max or host, or drop kiln.entropy=strict"
+            );
+            crate::drivers::exit::exit_vm(REFUSED_TO_START);
+        }
+        kinfo!("WARNING: no hardware entropy (RDRAND/RDSEED): random numbers, stack canaries,");
+        kinfo!("WARNING: getrandom() and the address-space layout are predictable.");
+        kinfo!("WARNING: Run QEMU with -cpu max or host; kiln.entropy=strict refuses to boot.");
+    }
 }
 
 /// Feeds usable RAM to the frame allocator, builds the real page tables, and the heap.
@@ -140,21 +189,62 @@ fn init_memory(boot: &BootInfo<'_>, info_phys: u64) {
     heap::init((total / 16).clamp(2 << 20, 64 << 20));
 }
 
-/// Fills `buf` from the hardware entropy source (RDSEED/RDRAND). Without one, from a
-/// TSC-seeded generator — predictable, and the boot log says so loudly.
+/// Fills `buf` from the kernel's CSPRNG ([`crate::entropy`]), seeded from the hardware.
+/// Without a hardware source it runs on a TSC-derived seed — predictable, and the boot log
+/// says so loudly.
 pub fn fill_random(buf: &mut [u8]) {
-    let f = FEATURES.get().copied().unwrap_or_default();
-    let mut fallback = cpu::rdtsc() | 1;
-    for chunk in buf.chunks_mut(8) {
-        let v = cpu::hw_random(&f).unwrap_or_else(|| {
-            // xorshift64*: only when no hardware source exists (warned at boot).
-            fallback ^= fallback >> 12;
-            fallback ^= fallback << 25;
-            fallback ^= fallback >> 27;
-            fallback.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ cpu::rdtsc()
-        });
-        chunk.copy_from_slice(&v.to_ne_bytes()[..chunk.len()]);
+    entropy::fill(buf)
+}
+
+extern "C" {
+    static __kiln_initrd_start: u8;
+    static __kiln_initrd_end: u8;
+}
+
+/// Builds the file system (`crate::fs`) from the archive linked into the image and the
+/// initrd the loader passed; `kiln.files` lists it on the console.
+fn init_files(boot: &BootInfo<'_>, cmdline: &Cmdline<'_>) {
+    // SAFETY: the linker script brackets the read-only .kiln_initrd section with these
+    // symbols; the image stays mapped for the VM's life.
+    let image: &'static [u8] = unsafe {
+        let start = core::ptr::addr_of!(__kiln_initrd_start);
+        let end = core::ptr::addr_of!(__kiln_initrd_end);
+        core::slice::from_raw_parts(start, end as usize - start as usize)
+    };
+    let initrd = boot
+        .initrd
+        .and_then(|(start, len)| initrd_bytes(start, len));
+    if boot.initrd.is_some() && initrd.is_none() {
+        kinfo!("files: the initrd lies outside mapped RAM and is ignored");
     }
+    let mut exe = alloc::vec::Vec::from(&b"/"[..]);
+    exe.extend_from_slice(cmdline.argv0().as_bytes());
+    let (used, free) = heap::usage();
+    let files = crate::fs::system::BootFiles {
+        image,
+        initrd: initrd.unwrap_or(&[]),
+        exe: &exe,
+        nameservers: &[],
+        now: crate::fs::Timespec::from_ns(crate::time::realtime_ns()),
+        // File data lives in the kernel heap for now: half of it.
+        limit: ((used + free) / 2) as u64,
+    };
+    crate::fs::system::init(&files, cmdline.has("files"), &mut |line| kinfo!("{}", line));
+}
+
+/// The initrd's bytes, if every page of it is mapped.
+fn initrd_bytes(start: u64, len: u64) -> Option<&'static [u8]> {
+    let end = start.checked_add(len)?;
+    let first = start & !(PAGE_SIZE - 1);
+    if !(first..end)
+        .step_by(PAGE_SIZE as usize)
+        .all(|page| paging::flags_of(page).is_some())
+    {
+        return None;
+    }
+    // SAFETY: the range is mapped (checked above), identity-mapped RAM that init_memory kept
+    // out of the frame allocator, so nothing else ever writes it; it stays for the VM's life.
+    Some(unsafe { core::slice::from_raw_parts(start as *const u8, len as usize) })
 }
 
 extern "C" {
@@ -221,6 +311,29 @@ pub fn write_backtrace(out: &mut dyn Write, rip: u64, mut rbp: u64) {
     }
     if repeats > 0 {
         let _ = writeln!(out, "kiln:   ... the frame above {repeats} more times");
+    }
+}
+
+/// For a jump or call to a non-executable address: names the code that made the call, from
+/// the return address on top of the stack, when there is one that points into the text.
+pub fn write_caller(out: &mut dyn Write, rsp: u64) {
+    if !readable(rsp) {
+        return;
+    }
+    // SAFETY: the 16 bytes at rsp were checked to be mapped.
+    let ret = unsafe { (rsp as *const u64).read() };
+    let text = paging::image_layout().text;
+    if ret < text.0 || ret >= text.1 {
+        return;
+    }
+    let pc = ret - 1; // inside the call instruction
+    match symbols().lookup(pc) {
+        Some((name, off)) => {
+            let _ = writeln!(out, "kiln:   called from {pc:#014x} {name}+{off:#x}");
+        }
+        None => {
+            let _ = writeln!(out, "kiln:   called from {pc:#014x} ?");
+        }
     }
 }
 

@@ -10,12 +10,14 @@
 //! - [`mm`]: physical frames, page tables with per-section protections, the kernel heap, and
 //!   the program's address space (brk, anonymous mmap, demand-zero pages, guard pages);
 //! - [`time`] and [`drivers`]: clocks and timers, the serial console, exiting the VM;
+//! - [`entropy`]: the ChaCha20 CSPRNG behind getrandom, /dev/urandom, AT_RANDOM and the
+//!   randomized layout, seeded from pluggable hardware sources (RDSEED/RDRAND today);
 //! - [`process`]: the initial stack (argc, argv, envp, auxv) and the jump into musl's `_start`;
 //! - [`syscall`]: the Linux x86-64 syscall ABI — one table, handlers grouped by family, each
 //!   returning `Result<_, Errno>`; anything unsupported is `-ENOSYS` plus one console line.
 //!
 //! Rules: the pure modules (boot-info parsing, the command line, the initial stack, address
-//! space bookkeeping, the symbol table, errno) compile for the host and are unit-tested there;
+//! space bookkeeping and layout, the entropy pool, the symbol table, errno) compile for the host and are unit-tested there;
 //! hardware access lives in `boot`, `arch`, `drivers` and small marked parts of `mm` and
 //! `time`. Kernel code is built without SSE and without a red zone; the program's code uses
 //! both, so every interrupt runs on an IST stack and the syscall entry skips the red zone.
@@ -31,9 +33,11 @@ pub mod drivers;
 
 pub mod errno;
 pub mod fd;
+pub mod fs;
 pub mod symbols;
 
 pub mod boot;
+pub mod entropy;
 pub mod mm;
 pub mod process;
 

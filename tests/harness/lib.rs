@@ -8,6 +8,8 @@
 //! Skip policy: nothing skips. A missing tool (QEMU, clang, CMake) makes the test fail with a
 //! message that says to run `./kiln doctor --install`; CI installs everything.
 
+pub mod thirdparty;
+
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Read;
@@ -448,11 +450,18 @@ pub fn host_binary_in(src_dir: &Path, name: &str) -> PathBuf {
 /// Boots `image` with `./kiln run IMAGE --timeout 120 [--append APPEND] -- ARGS`.
 /// `append` words go on the kernel command line before `--` (options, `NAME=value`).
 pub fn run_image(image: &Path, append: &[&str], args: &[&str]) -> Output {
+    run_image_with(image, &[], append, args)
+}
+
+/// As [`run_image`], with extra `./kiln run` options (e.g. `--cpu`, `max,-rdrand`) before
+/// `--append`.
+pub fn run_image_with(image: &Path, options: &[&str], append: &[&str], args: &[&str]) -> Output {
     let mut cmd = kiln();
     cmd.arg("run")
         .arg(image)
         .arg("--timeout")
-        .arg(GUEST_TIMEOUT_SECS.to_string());
+        .arg(GUEST_TIMEOUT_SECS.to_string())
+        .args(options);
     if !append.is_empty() {
         cmd.arg("--append").arg(append.join(" "));
     }

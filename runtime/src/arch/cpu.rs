@@ -97,6 +97,43 @@ pub fn hw_random(f: &Features) -> Option<u64> {
     None
 }
 
+/// RDSEED/RDRAND as a seed source for the kernel's CSPRNG.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuRandom(pub Features);
+
+impl crate::entropy::SeedSource for CpuRandom {
+    fn name(&self) -> &'static str {
+        "rdseed/rdrand"
+    }
+
+    fn fill_seed(&mut self, seed: &mut [u8; crate::entropy::SEED_LEN]) -> bool {
+        for chunk in seed.chunks_exact_mut(8) {
+            match hw_random(&self.0) {
+                Some(v) => chunk.copy_from_slice(&v.to_le_bytes()),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// 32 bytes from the jitter of the time-stamp counter: the seed of last resort when there is
+/// no hardware entropy source. Predictable (the boot says so loudly).
+pub fn tsc_seed() -> [u8; crate::entropy::SEED_LEN] {
+    let mut seed = [0u8; crate::entropy::SEED_LEN];
+    let mut prev = rdtsc();
+    for (i, byte) in seed.iter_mut().enumerate() {
+        let mut acc = 0u64;
+        for _ in 0..8 {
+            let now = rdtsc();
+            acc = acc.rotate_left(7) ^ now.wrapping_sub(prev) ^ now;
+            prev = now;
+        }
+        *byte = (acc ^ (acc >> 8) ^ (acc >> 16) ^ (acc >> 32) ^ i as u64) as u8;
+    }
+    seed
+}
+
 /// Reads the time-stamp counter.
 #[inline]
 pub fn rdtsc() -> u64 {

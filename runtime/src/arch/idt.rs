@@ -302,6 +302,10 @@ fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
         "kiln:   rflags {:016x} cs {:#x} ss {:#x}",
         frame.rflags, frame.cs, frame.ss
     );
+    if vector == 14 && frame.error & 0x10 != 0 {
+        // A fetch fault is usually a call through a bad pointer: the caller is on the stack.
+        crate::kernel::write_caller(&mut *out, frame.rsp);
+    }
     crate::kernel::write_backtrace(&mut *out, frame.rip, frame.rbp);
     drop(out);
     crate::drivers::exit::exit_vm(128 + fault_signal(vector));

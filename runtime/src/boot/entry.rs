@@ -12,7 +12,8 @@
 pub const LOADER_PVH: u32 = 1;
 pub const LOADER_MULTIBOOT2: u32 = 2;
 
-/// Size of the boot stack, which is also the kernel's stack until the program starts.
+/// Size of the boot stack, which is also the kernel's stack until the program starts. The
+/// page below it (`kiln_boot_stack_guard`) is unmapped once the real page tables are built.
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;
 
 /// TSC at the first instruction, written before .bss is cleared (so it lives in .data).
@@ -164,6 +165,10 @@ kiln_boot_gdt_ptr:
 kiln_boot_pml4: .skip 4096
 kiln_boot_pdpt: .skip 4096
 kiln_boot_pd:   .skip 4096 * 4
+    /* One page left unmapped by the real page tables (mm::paging): the boot stack overflows
+       into it and faults instead of running over the boot page tables. */
+    .global kiln_boot_stack_guard
+kiln_boot_stack_guard: .skip 4096
     .global kiln_boot_stack_bottom
 kiln_boot_stack_bottom:
     .skip {stack_size}

@@ -35,6 +35,15 @@ extern "C" {
     static __kiln_data_end: u8;
     static __kiln_syms_start: u8;
     static __kiln_image_end: u8;
+    /// The page below the boot stack (`boot/entry.rs`).
+    static kiln_boot_stack_guard: u8;
+}
+
+/// The guard page below the boot stack, which the real page tables leave unmapped.
+pub fn boot_stack_guard() -> super::vmspace::Range {
+    // Taking the address of an extern static reads nothing, so needs no unsafe.
+    let start = core::ptr::addr_of!(kiln_boot_stack_guard) as u64;
+    super::vmspace::Range::new(start, start + PAGE_SIZE)
 }
 
 /// The image's section boundaries, from the linker script.
@@ -69,6 +78,9 @@ const PARENT: F = F::PRESENT.union(F::WRITABLE);
 fn image_page_flags(img: &ImageLayout, addr: u64) -> Option<F> {
     if addr == 0 {
         return None; // NULL dereferences fault
+    }
+    if boot_stack_guard().contains(addr) {
+        return None; // the boot stack overflows into a fault
     }
     if addr < img.start || addr >= img.end {
         return Some(RAM);
@@ -128,7 +140,8 @@ pub fn init(ram: &[(u64, u64)]) {
         }
     }
     // SAFETY: the new tables map everything the kernel uses (image, RAM, boot stack) at the
-    // same addresses as the boot tables, so execution continues seamlessly.
+    // same addresses as the boot tables, so execution continues seamlessly; the one page they
+    // leave out of the image is the boot stack's guard, which nothing uses.
     unsafe {
         Cr3::write(
             PhysFrame::containing_address(PhysAddr::new(pml4_phys)),

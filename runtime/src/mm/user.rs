@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as F;
 
-use super::layout::{self, page_align_up, APP_BASE, BRK_MAX, MAIN_STACK_SIZE, PAGE_SIZE};
+use super::layout::{self, page_align_up, AppLayout, KernelStackPart, BRK_MAX, PAGE_SIZE};
 use super::vmspace::{Prot, Range, Remap, VmSpace};
 use super::{frames, paging};
 use crate::errno::{self, Errno};
@@ -21,30 +21,31 @@ struct AppSpace {
 
 static APP: Mutex<Option<AppSpace>> = Mutex::new(None);
 
-/// Sets up the space and the main stack (with a guard page below it); returns the stack top.
-pub fn init(allow_wx: bool) -> u64 {
-    let mut vm = VmSpace::new(layout::MMAP_BASE, layout::APP_TOP);
-    let top = layout::APP_TOP - PAGE_SIZE;
-    let stack = Range::new(top - MAIN_STACK_SIZE, top);
-    let guard = Range::new(stack.start - PAGE_SIZE, stack.start);
-    vm.map(Some(guard.start), PAGE_SIZE, Prot::NONE, true)
-        .expect("stack guard");
+/// Sets up the space as `app` places it: the brk heap, the mmap area, and the main stack with
+/// a guard page below it. Returns the stack top.
+pub fn init(app: &AppLayout, allow_wx: bool) -> u64 {
+    let area = app.mmap_area();
+    let mut vm = VmSpace::new(area.start, area.end);
+    vm.set_placement_top(app.mmap_top);
+    let (stack, guard) = (app.stack(), app.stack_guard());
+    vm.map(Some(guard.start), guard.len(), Prot::NONE, true)
+        .expect("stack guard inside the mmap area");
     vm.map(
         Some(stack.start),
-        MAIN_STACK_SIZE,
+        stack.len(),
         Prot::READ | Prot::WRITE,
         true,
     )
-    .expect("stack");
+    .expect("stack inside the mmap area");
     *APP.lock() = Some(AppSpace {
         vm,
-        brk_start: APP_BASE,
-        brk: APP_BASE,
+        brk_start: app.brk_base,
+        brk: app.brk_base,
         stack,
         guard,
         allow_wx,
     });
-    top
+    app.stack_top
 }
 
 fn page_flags(prot: Prot) -> Option<F> {
@@ -141,9 +142,15 @@ pub fn describe_address(addr: u64) -> &'static str {
     if addr < PAGE_SIZE {
         return "the null page";
     }
+    if paging::boot_stack_guard().contains(addr) {
+        return "the guard page below the boot stack: runtime stack overflow";
+    }
     let img = paging::image_layout();
     if addr >= img.text.0 && addr < img.text.1 {
         return "program text";
+    }
+    if addr >= img.data.0 && addr < img.syms_start {
+        return "the image's data (.data/.bss)";
     }
     if addr >= img.start && addr < img.end {
         return "the image";
@@ -174,8 +181,13 @@ pub fn describe_address(addr: u64) -> &'static str {
         } else {
             "a PROT_NONE mapping"
         }
-    } else if (layout::KERNEL_STACKS..APP_BASE).contains(&addr) {
-        "a runtime stack"
+    } else if let Some(part) = layout::kernel_stack_part(addr) {
+        match (part, part.is_ist()) {
+            (KernelStackPart::Guard(_), true) => "the guard page below a runtime (IST) stack",
+            (KernelStackPart::Stack(_), true) => "a runtime (IST) stack",
+            (KernelStackPart::Guard(_), false) => "the guard page below a thread's kernel stack",
+            (KernelStackPart::Stack(_), false) => "a thread's kernel stack",
+        }
     } else {
         "not mapped"
     }
@@ -318,9 +330,15 @@ const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x100000;
 
 fn check_wx(app: &AppSpace, prot: Prot) -> Result<(), Errno> {
-    if prot.writable() && prot.executable() && !app.allow_wx {
-        kinfo!("refused a writable and executable mapping (boot with kiln.wx=allow to permit)");
-        return Err(errno::EACCES);
+    if prot.writable() && prot.executable() {
+        if !app.allow_wx {
+            kinfo!("refused a writable and executable mapping (boot with kiln.wx=allow to permit)");
+            return Err(errno::EACCES);
+        }
+        static NOTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+        if !NOTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+            kinfo!("granted a writable and executable mapping (kiln.wx=allow)");
+        }
     }
     Ok(())
 }

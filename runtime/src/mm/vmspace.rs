@@ -8,9 +8,11 @@
 //! Policy:
 //! - pages are 4096 bytes; lengths round up to whole pages, addresses must be page-aligned;
 //! - placement without `MAP_FIXED` takes the hint if the whole range there is free and inside
-//!   the space, else the **highest** free gap that fits, at the gap's top (top-down first fit,
-//!   as Linux's x86-64 mmap does), which leaves the low end of the space for `brk`-like
-//!   growth and keeps the search short while the space fills from the top;
+//!   the space, else the **highest** free gap that fits below the placement top (the
+//!   randomized mmap base, [`VmSpace::set_placement_top`]), at the gap's top (top-down first
+//!   fit, as Linux's x86-64 mmap does), which leaves the low end of the space for `brk`-like
+//!   growth and keeps the search short while the space fills from the top; only when nothing
+//!   fits below the placement top is the whole space searched the same way;
 //! - `MAP_FIXED` replaces whatever overlaps and reports the replaced ranges;
 //! - adjacent mappings with the same protection are merged, so a mapping is a maximal run of
 //!   pages with one protection (Linux merges anonymous VMAs the same way, which is what lets
@@ -222,6 +224,8 @@ impl Remap {
 pub struct VmSpace {
     base: u64,
     limit: u64,
+    /// Placement without a usable hint searches `[base, placement_top)` first.
+    placement_top: u64,
     /// Mappings by start address: non-overlapping, page-aligned, inside the space, and no two
     /// adjacent ones with the same protection.
     maps: BTreeMap<u64, Mapping>,
@@ -235,8 +239,19 @@ impl VmSpace {
         VmSpace {
             base,
             limit,
+            placement_top: limit,
             maps: BTreeMap::new(),
         }
+    }
+
+    /// Makes placement without a usable hint start top-down from `top` (rounded down to a
+    /// page, clamped into the space) instead of from the limit: the per-boot random mmap base.
+    pub fn set_placement_top(&mut self, top: u64) {
+        self.placement_top = (top & !(PAGE_SIZE - 1)).clamp(self.base, self.limit);
+    }
+
+    pub fn placement_top(&self) -> u64 {
+        self.placement_top
     }
 
     pub fn base(&self) -> u64 {
@@ -443,16 +458,30 @@ impl VmSpace {
         at >= end
     }
 
-    /// The start of the top-most free gap of `len` bytes, placed at the gap's top.
+    /// Where a mapping of `len` bytes goes without a usable hint: the top-most free gap below
+    /// the placement top, else the top-most one in the whole space; placed at the gap's top.
     fn find_gap(&self, len: u64) -> Option<u64> {
-        let mut gap_end = self.limit;
-        for m in self.maps.values().rev() {
-            if gap_end - m.end() >= len {
+        self.find_gap_in(self.base, self.placement_top, len)
+            .or_else(|| self.find_gap_in(self.base, self.limit, len))
+    }
+
+    /// The start of the top-most free gap of `len` bytes inside `[lo, hi)`, at the gap's top.
+    fn find_gap_in(&self, lo: u64, hi: u64, len: u64) -> Option<u64> {
+        let mut gap_end = hi;
+        for m in self.maps.range(..hi).rev().map(|(_, m)| m) {
+            let end = m.end().min(hi);
+            if end < lo {
+                break;
+            }
+            if gap_end - end >= len {
                 return Some(gap_end - len);
+            }
+            if m.start <= lo {
+                return None;
             }
             gap_end = m.start;
         }
-        (gap_end - self.base >= len).then(|| gap_end - len)
+        (gap_end - lo >= len).then(|| gap_end - len)
     }
 
     /// Removes `[start, end)` from every mapping, splitting the ones that straddle its ends,
@@ -555,6 +584,27 @@ mod tests {
         assert_eq!(map(&mut vm, P + 1, RW), BASE + 11 * P);
         assert_eq!(maps(&vm), [(11, 2, RW), (13, 2, R), (15, 1, RW)]);
         assert_eq!(vm.mapped_bytes(), 5 * P);
+    }
+
+    #[test]
+    fn placement_starts_below_the_placement_top() {
+        let mut vm = space(16);
+        vm.set_placement_top(BASE + 10 * P + 5); // rounds down to page 10
+        assert_eq!(vm.placement_top(), BASE + 10 * P);
+        assert_eq!(map(&mut vm, P, RW), BASE + 9 * P);
+        assert_eq!(map(&mut vm, 2 * P, R), BASE + 7 * P);
+        // A fixed mapping straddling the placement top does not confuse the search.
+        vm.map(Some(BASE + 6 * P), 5 * P, RW, true).unwrap();
+        assert_eq!(map(&mut vm, P, R), BASE + 5 * P);
+        assert_eq!(map(&mut vm, 5 * P, RW), BASE);
+        // Nothing fits below any more: the whole space is searched, top-down.
+        assert_eq!(map(&mut vm, 5 * P, R), BASE + 11 * P);
+        assert_eq!(vm.map(None, P, RW, false), Err(VmError::NoMem));
+        // Clamped into the space.
+        vm.set_placement_top(0);
+        assert_eq!(vm.placement_top(), BASE);
+        vm.set_placement_top(u64::MAX);
+        assert_eq!(vm.placement_top(), BASE + 16 * P);
     }
 
     #[test]
@@ -846,8 +896,21 @@ mod tests {
     /// invariants must hold, and the reported ranges must be exactly the pages that changed.
     #[test]
     fn matches_a_page_model() {
+        page_model(None);
+    }
+
+    #[test]
+    fn matches_a_page_model_with_a_placement_top() {
+        page_model(Some(BASE + 29 * P));
+    }
+
+    /// Random operations against a page-by-page model; `top` is the placement top.
+    fn page_model(top: Option<u64>) {
         const PAGES: usize = 48;
         let mut vm = space(PAGES as u64);
+        if let Some(top) = top {
+            vm.set_placement_top(top);
+        }
         let mut model: Vec<Option<Prot>> = vec![None; PAGES];
         let prots = [Prot::NONE, R, RW, Prot::EXEC];
         let mut seed = 0x0123_4567_89ab_cdefu64;

@@ -1,12 +1,7 @@
 //! Descriptor syscalls on the [`crate::fd`] layer: read/write and their vector and
-//! positioned forms, open (devices until the VFS lands), close, lseek, fstat, ioctl, fcntl,
-//! dup*, pipe*, eventfd*, getcwd. A call that would block waits in [`crate::sched`] unless
-//! the description is non-blocking.
-//!
-//! Until the VFS lands the only paths are the character devices programs open before
-//! anything else: /dev/null, /dev/zero, /dev/full, /dev/urandom and /dev/random (libc++'s
-//! std::random_device reads /dev/urandom), /dev/console and /dev/tty. Other paths do not
-//! exist (ENOENT).
+//! positioned forms, close, lseek, fstat, ioctl, fcntl, dup*, pipe*, eventfd*; and the
+//! console (fds 0-2). Paths and VFS files are the `file` family. A call that would block
+//! waits in [`crate::sched`] unless the description is non-blocking.
 #![forbid(unsafe_code)]
 
 use alloc::sync::Arc;
@@ -18,10 +13,10 @@ use spin::Mutex;
 use crate::errno::{self, Errno, SysResult};
 use crate::fd::eventfd::{EventFd, EFD_SEMAPHORE};
 use crate::fd::{
-    pipe, Events, FdTable, File, OpenFile, Stat, Whence, O_ACCMODE, O_CLOEXEC, O_NONBLOCK,
-    O_RDONLY, O_RDWR, O_WRONLY,
+    pipe, Events, FdTable, File, OpenFile, Stat, Whence, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR,
+    O_WRONLY,
 };
-use crate::mm::user::{self, bytes as user_bytes, bytes_mut as user_bytes_mut, cstr};
+use crate::mm::user::{self, bytes as user_bytes, bytes_mut as user_bytes_mut};
 
 /// The process's descriptor table.
 static FDS: Mutex<FdTable> = Mutex::new(FdTable::new());
@@ -157,68 +152,6 @@ impl File for Console {
             e = e | Events::IN;
         }
         e
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// /dev/null, /dev/zero, /dev/full, /dev/urandom and /dev/random.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Device {
-    Null,
-    Zero,
-    Full,
-    Random,
-}
-
-impl File for Device {
-    fn read(&self, _desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
-        self.pread(buf, 0)
-    }
-
-    fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
-        self.pwrite(data, 0)
-    }
-
-    fn pread(&self, buf: &mut [u8], _offset: u64) -> Result<usize, Errno> {
-        match self {
-            Device::Null => Ok(0),
-            Device::Zero | Device::Full => {
-                buf.fill(0);
-                Ok(buf.len())
-            }
-            Device::Random => {
-                crate::kernel::fill_random(buf);
-                Ok(buf.len())
-            }
-        }
-    }
-
-    fn pwrite(&self, data: &[u8], _offset: u64) -> Result<usize, Errno> {
-        match self {
-            Device::Full => Err(errno::ENOSPC),
-            _ => Ok(data.len()),
-        }
-    }
-
-    fn seek(&self, _desc: &OpenFile, _offset: i64, _whence: Whence) -> Result<u64, Errno> {
-        Ok(0)
-    }
-
-    fn stat(&self) -> Result<Stat, Errno> {
-        let (minor, ino) = match self {
-            Device::Null => (3, 3),
-            Device::Zero => (5, 4),
-            Device::Full => (7, 5),
-            Device::Random => (9, 6),
-        };
-        Ok(Stat::char_device(1, minor, ino))
-    }
-
-    fn poll(&self) -> Events {
-        Events::IN | Events::OUT
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -429,38 +362,6 @@ pub fn pwritev(a: &[u64; 6]) -> SysResult {
 
 // ---- open, close, seek, stat ----
 
-const AT_FDCWD: i64 = -100;
-const PATH_MAX: u64 = 4096;
-const O_CREAT: u32 = 0o100;
-
-pub fn open(a: &[u64; 6]) -> SysResult {
-    openat(&[AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
-}
-
-/// The device at `path`, if it is one.
-fn device(path: &[u8]) -> Option<Arc<dyn File>> {
-    Some(match path {
-        b"/dev/null" => Arc::new(Device::Null),
-        b"/dev/zero" => Arc::new(Device::Zero),
-        b"/dev/full" => Arc::new(Device::Full),
-        b"/dev/urandom" | b"/dev/random" => Arc::new(Device::Random),
-        b"/dev/console" | b"/dev/tty" | b"/dev/stdin" | b"/dev/stdout" | b"/dev/stderr" => {
-            Arc::new(Console)
-        }
-        _ => return None,
-    })
-}
-
-pub fn openat(a: &[u64; 6]) -> SysResult {
-    let path = cstr(a[1], PATH_MAX)?;
-    let flags = a[2] as u32;
-    match device(path) {
-        Some(file) => install(file, flags & (O_ACCMODE | O_NONBLOCK | 0o2000 | O_CLOEXEC)),
-        None if flags & O_CREAT != 0 => Err(errno::EROFS),
-        None => Err(errno::ENOENT),
-    }
-}
-
 pub fn close(a: &[u64; 6]) -> SysResult {
     let desc = FDS.lock().close(a[0] as i64)?;
     drop(desc); // outside the table's lock: the last reference closes the file
@@ -484,21 +385,6 @@ pub fn fstat(a: &[u64; 6]) -> SysResult {
     let st = desc(a[0])?.file.stat()?;
     user_bytes_mut(a[1], crate::fd::stat::LINUX_STAT_SIZE as u64)?.copy_from_slice(&st.to_linux());
     Ok(0)
-}
-
-pub fn newfstatat(a: &[u64; 6]) -> SysResult {
-    const AT_EMPTY_PATH: u64 = 0x1000;
-    let path = cstr(a[1], PATH_MAX)?;
-    if path.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
-        return fstat(&[a[0], a[2], 0, 0, 0, 0]);
-    }
-    let st = device(path).ok_or(errno::ENOENT)?.stat()?;
-    user_bytes_mut(a[2], crate::fd::stat::LINUX_STAT_SIZE as u64)?.copy_from_slice(&st.to_linux());
-    Ok(0)
-}
-
-pub fn stat(a: &[u64; 6]) -> SysResult {
-    newfstatat(&[AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
 }
 
 // ---- ioctl, fcntl, dup ----
@@ -630,13 +516,4 @@ pub fn eventfd2(a: &[u64; 6]) -> SysResult {
 
 pub fn eventfd(a: &[u64; 6]) -> SysResult {
     eventfd2(&[a[0], 0, 0, 0, 0, 0])
-}
-
-pub fn getcwd(a: &[u64; 6]) -> SysResult {
-    let out = user_bytes_mut(a[0], a[1])?;
-    if out.len() < 2 {
-        return Err(errno::ERANGE);
-    }
-    out[..2].copy_from_slice(b"/\0");
-    Ok(2)
 }

@@ -12,6 +12,8 @@
 pub mod numbers;
 
 #[cfg(target_os = "none")]
+pub mod file;
+#[cfg(target_os = "none")]
 pub mod fs;
 #[cfg(target_os = "none")]
 pub mod mm;

@@ -543,11 +543,3 @@ pub fn sysinfo(a: &[u64; 6]) -> SysResult {
     buf[104..108].copy_from_slice(&1u32.to_ne_bytes()); // mem_unit
     Ok(0)
 }
-
-pub fn umask(a: &[u64; 6]) -> SysResult {
-    static UMASK: Mutex<u64> = Mutex::new(0o022);
-    let mut m = UMASK.lock();
-    let old = *m;
-    *m = a[0] & 0o777;
-    Ok(old)
-}

@@ -33,13 +33,13 @@ pub fn init(boot_tsc: u64) {
     }
 }
 
-/// Measures the TSC and the APIC timer over `CALIBRATION_MS` of PIT channel 0, polling its
-/// counter (channel 2 needs the speaker port 0x61, which microvm lacks).
-fn calibrate() -> (u64, u64) {
-    let wait_ticks = (PIT_HZ * CALIBRATION_MS / 1000) as u16;
+/// One measurement of the TSC and the APIC timer against PIT channel 0, polling its counter
+/// (channel 2 needs the speaker port 0x61, which microvm lacks): (tsc Hz, apic Hz), from the
+/// PIT ticks that actually elapsed, so a late last poll does not skew it.
+fn measure_once(wait_ticks: u16) -> (u64, u64) {
     // SAFETY: ports 0x43/0x40 program and latch PIT channel 0, whose IRQ line is masked at
     // the PIC; nothing else uses the PIT.
-    let (tsc, apic_ticks) = unsafe {
+    let (tsc, apic_ticks, pit_ticks) = unsafe {
         let mut cmd = Port::<u8>::new(0x43);
         let mut ch0 = Port::<u8>::new(0x40);
         cmd.write(0x34); // channel 0, lobyte/hibyte, mode 2 (rate generator), binary
@@ -61,18 +61,32 @@ fn calibrate() -> (u64, u64) {
         apic::start_free_running();
         let a0 = apic::current_count();
         let t0 = cpu::rdtsc();
+        let mut elapsed;
         loop {
-            let c = read_count();
-            if c0.wrapping_sub(c) >= wait_ticks || cpu::rdtsc() - t0 > 1 << 33 {
+            elapsed = c0.wrapping_sub(read_count());
+            if elapsed >= wait_ticks || cpu::rdtsc() - t0 > 1 << 33 {
                 break;
             }
         }
         let t1 = cpu::rdtsc();
         let a1 = apic::current_count();
-        (t1 - t0, a0.wrapping_sub(a1) as u64)
+        (t1 - t0, a0.wrapping_sub(a1) as u64, elapsed.max(1) as u64)
     };
-    let tsc_hz = tsc * 1000 / CALIBRATION_MS;
-    let apic_hz = apic_ticks * 1000 / CALIBRATION_MS;
+    (tsc * PIT_HZ / pit_ticks, apic_ticks * PIT_HZ / pit_ticks)
+}
+
+/// Calibrates over `CALIBRATION_ROUNDS` short measurements and takes the median, so one
+/// round disturbed by the host (a descheduled vCPU thread can make the 16-bit PIT count
+/// wrap unseen) does not decide the clock.
+fn calibrate() -> (u64, u64) {
+    const CALIBRATION_ROUNDS: usize = 3;
+    let wait_ticks = (PIT_HZ * CALIBRATION_MS / 1000 / CALIBRATION_ROUNDS as u64) as u16;
+    let mut rounds = [(0u64, 0u64); CALIBRATION_ROUNDS];
+    for r in rounds.iter_mut() {
+        *r = measure_once(wait_ticks);
+    }
+    rounds.sort_unstable();
+    let (tsc_hz, apic_hz) = rounds[CALIBRATION_ROUNDS / 2];
     if !(50_000_000..=20_000_000_000).contains(&tsc_hz) || apic_hz < 1000 {
         kinfo!(
             "warning: PIT calibration failed (tsc {} Hz); assuming a 1 GHz TSC",

@@ -1,0 +1,832 @@
+//! Path and file syscalls on the in-memory VFS ([`crate::fs`]), attached to the descriptor
+//! layer ([`crate::fd`]): open/creat, stat family, access, getdents64, mkdir/rmdir, unlink,
+//! rename, link/symlink/readlink, truncate, chdir/getcwd, chmod/chown/utimensat, statfs,
+//! umask, fsync and advisory locks. An open VFS inode is a [`VfsFile`]; its I/O goes through
+//! the descriptor layer's read/write/pread/pwrite/lseek/fstat like any other file.
+//!
+//! [`handler`] claims these numbers; the table asks it first.
+#![forbid(unsafe_code)]
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use spin::Mutex;
+
+use super::fs::{desc, install, Console};
+use crate::errno::{self, Errno, SysResult};
+use crate::fd::{self, Events, File, OpenFile, Whence};
+use crate::fs::consts::*;
+use crate::fs::{
+    self as vfs_mod, dev, system::VFS, Ctx, Device, FdInfo, FileType, Ino, ProcFds, TimeSet,
+    Timespec, Vfs, PATH_MAX, ROOT,
+};
+use crate::mm::user::{bytes_mut as user_bytes_mut, cstr, read_u64s};
+
+const AT_FDCWD: i64 = -100;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_REMOVEDIR: u64 = 0x200;
+const AT_SYMLINK_FOLLOW: u64 = 0x400;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const AT_EACCESS: u64 = 0x200;
+
+// ---- state ---------------------------------------------------------------------------
+
+/// The working directory (a retained inode) and the file-mode creation mask.
+static CWD: Mutex<Ino> = Mutex::new(ROOT);
+static UMASK: Mutex<u32> = Mutex::new(0o022);
+
+fn now() -> Timespec {
+    Timespec::from_ns(crate::time::realtime_ns())
+}
+
+/// The descriptor table as `/proc/self/fd` sees it.
+struct Fds;
+
+impl ProcFds for Fds {
+    fn fds(&self) -> Vec<u32> {
+        (0..fd::table::MAX_FDS as u32)
+            .filter(|&fd| desc(u64::from(fd)).is_ok())
+            .collect()
+    }
+
+    fn fd(&self, fd: u32) -> Option<FdInfo> {
+        let d = desc(u64::from(fd)).ok()?;
+        let any = d.file.as_any();
+        if let Some(f) = any.downcast_ref::<VfsFile>() {
+            return Some(FdInfo {
+                ino: f.ino,
+                path: f.path.clone(),
+            });
+        }
+        if any.downcast_ref::<Console>().is_some() {
+            let ino = *CONSOLE_INO.lock();
+            return (ino != 0).then(|| FdInfo {
+                ino,
+                path: b"/dev/console".to_vec(),
+            });
+        }
+        None
+    }
+}
+
+/// The inode of `/dev/console`, for descriptors opened on the console before the VFS.
+static CONSOLE_INO: Mutex<Ino> = Mutex::new(0);
+
+/// Runs `op` on the file system with a context for this call.
+fn with_vfs<T>(
+    op: impl FnOnce(&mut Vfs<'static>, &Ctx<'_>) -> Result<T, Errno>,
+) -> Result<T, Errno> {
+    let ctx = Ctx {
+        now: now(),
+        umask: *UMASK.lock(),
+        fds: &Fds,
+    };
+    let mut guard = VFS.lock();
+    let vfs = guard.as_mut().ok_or(errno::ENOSYS)?;
+    if *CONSOLE_INO.lock() == 0 {
+        if let Ok(ino) = vfs.lookup(&ctx, ROOT, b"/dev/console", true) {
+            *CONSOLE_INO.lock() = ino;
+        }
+    }
+    op(vfs, &ctx)
+}
+
+/// The directory a `*at` call starts from: the working directory for `AT_FDCWD`, else the
+/// directory `dirfd` is open on. Absolute paths ignore it, as on Linux.
+fn base(dirfd: u64, path: &[u8]) -> Result<Ino, Errno> {
+    if path.first() == Some(&b'/') {
+        return Ok(ROOT);
+    }
+    if dirfd as i32 as i64 == AT_FDCWD {
+        return Ok(*CWD.lock());
+    }
+    let d = desc(dirfd)?;
+    match d.file.as_any().downcast_ref::<VfsFile>() {
+        Some(f) if f.file_type == FileType::Directory => Ok(f.ino),
+        _ => Err(errno::ENOTDIR),
+    }
+}
+
+fn path_arg(ptr: u64) -> Result<&'static [u8], Errno> {
+    cstr(ptr, PATH_MAX as u64 - 1)
+}
+
+// ---- open files ----------------------------------------------------------------------
+
+/// An open VFS inode (regular file, directory, symbolic link with `O_PATH`).
+pub struct VfsFile {
+    ino: Ino,
+    file_type: FileType,
+    /// The path it was opened by, for `/proc/self/fd`.
+    path: Vec<u8>,
+}
+
+impl core::fmt::Debug for VfsFile {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "VfsFile(ino {})", self.ino)
+    }
+}
+
+impl Drop for VfsFile {
+    fn drop(&mut self) {
+        if let Some(vfs) = VFS.lock().as_mut() {
+            vfs.release(self.ino);
+        }
+    }
+}
+
+fn vfs_read<T>(op: impl FnOnce(&Vfs<'static>) -> Result<T, Errno>) -> Result<T, Errno> {
+    VFS.lock().as_ref().map_or(Err(errno::EIO), op)
+}
+
+impl File for VfsFile {
+    fn read(&self, desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut off = desc.offset.lock();
+        let n = vfs_read(|v| v.read_at(self.ino, *off, buf))?;
+        *off += n as u64;
+        Ok(n)
+    }
+
+    fn write(&self, desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        let mut off = desc.offset.lock();
+        if desc.flags() & O_APPEND != 0 {
+            let (n, end) = with_vfs(|v, ctx| v.append(ctx, self.ino, data))?;
+            *off = end;
+            Ok(n)
+        } else {
+            let at = *off;
+            let n = with_vfs(|v, ctx| v.write_at(ctx, self.ino, at, data))?;
+            *off = at + n as u64;
+            Ok(n)
+        }
+    }
+
+    fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        vfs_read(|v| v.read_at(self.ino, offset, buf))
+    }
+
+    fn pwrite(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
+        with_vfs(|v, ctx| v.write_at(ctx, self.ino, offset, data))
+    }
+
+    fn seek(&self, desc: &OpenFile, offset: i64, whence: Whence) -> Result<u64, Errno> {
+        let mut off = desc.offset.lock();
+        if self.file_type == FileType::Directory {
+            // The position of a directory is getdents64's cookie: only rewinding and
+            // returning to a cookie make sense.
+            return match whence {
+                Whence::Set if offset >= 0 => {
+                    *off = offset as u64;
+                    Ok(*off)
+                }
+                Whence::Cur if offset == 0 => Ok(*off),
+                _ => Err(errno::EINVAL),
+            };
+        }
+        let size = vfs_read(|v| v.size(self.ino))?;
+        let start = match whence {
+            Whence::Set => 0,
+            Whence::Cur => *off as i64,
+            Whence::End => size as i64,
+            Whence::Data | Whence::Hole => {
+                if offset < 0 || offset as u64 >= size {
+                    return Err(errno::ENXIO);
+                }
+                let to = if whence == Whence::Data {
+                    offset as u64
+                } else {
+                    size
+                };
+                *off = to;
+                return Ok(to);
+            }
+        };
+        let new = start
+            .checked_add(offset)
+            .filter(|&n| n >= 0)
+            .ok_or(errno::EINVAL)?;
+        *off = new as u64;
+        Ok(*off)
+    }
+
+    fn stat(&self) -> Result<fd::Stat, Errno> {
+        vfs_read(|v| v.stat(self.ino)).map(to_fd_stat)
+    }
+
+    fn poll(&self) -> Events {
+        Events::IN | Events::OUT
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A character device of `/dev` opened through the VFS.
+#[derive(Debug)]
+struct DevFile {
+    device: Device,
+    ino: Ino,
+}
+
+impl File for DevFile {
+    fn read(&self, _desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.pread(buf, 0)
+    }
+
+    fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        self.pwrite(data, 0)
+    }
+
+    fn pread(&self, buf: &mut [u8], _offset: u64) -> Result<usize, Errno> {
+        match dev::read(self.device, buf, crate::kernel::fill_random) {
+            dev::Io::Done(n) => Ok(n),
+            dev::Io::Console => Err(errno::EIO),
+        }
+    }
+
+    fn pwrite(&self, data: &[u8], _offset: u64) -> Result<usize, Errno> {
+        match dev::write(self.device, data.len())? {
+            dev::Io::Done(n) => Ok(n),
+            dev::Io::Console => Err(errno::EIO),
+        }
+    }
+
+    fn seek(&self, _desc: &OpenFile, _offset: i64, _whence: Whence) -> Result<u64, Errno> {
+        Ok(0)
+    }
+
+    fn stat(&self) -> Result<fd::Stat, Errno> {
+        vfs_read(|v| v.stat(self.ino)).map(to_fd_stat)
+    }
+
+    fn poll(&self) -> Events {
+        Events::IN | Events::OUT
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn to_fd_stat(s: vfs_mod::Stat) -> fd::Stat {
+    let t = |t: Timespec| fd::stat::Timespec {
+        sec: t.sec,
+        nsec: i64::from(t.nsec),
+    };
+    fd::Stat {
+        dev: s.dev,
+        ino: s.ino,
+        nlink: u64::from(s.nlink),
+        mode: s.mode,
+        uid: s.uid,
+        gid: s.gid,
+        rdev: s.rdev,
+        size: s.size as i64,
+        blksize: i64::from(s.blksize),
+        blocks: s.blocks as i64,
+        atime: t(s.atime),
+        mtime: t(s.mtime),
+        ctime: t(s.ctime),
+    }
+}
+
+// ---- open ----------------------------------------------------------------------------
+
+fn do_open(dirfd: u64, path: &[u8], flags: u32, mode: u32) -> SysResult {
+    let start = base(dirfd, path)?;
+    let opened = with_vfs(|v, ctx| v.open(ctx, start, path, flags, mode))?;
+    let file: Arc<dyn File> = match opened.file_type {
+        FileType::CharDevice(Device::Console | Device::Tty) => {
+            with_vfs(|v, _| {
+                v.release(opened.ino);
+                Ok(())
+            })?;
+            Arc::new(Console)
+        }
+        FileType::CharDevice(device) => {
+            // The device object needs no reference on the inode beyond fstat's.
+            with_vfs(|v, _| {
+                v.release(opened.ino);
+                Ok(())
+            })?;
+            Arc::new(DevFile {
+                device,
+                ino: opened.ino,
+            })
+        }
+        FileType::Fifo | FileType::Socket => {
+            with_vfs(|v, _| {
+                v.release(opened.ino);
+                Ok(())
+            })?;
+            return Err(errno::ENXIO);
+        }
+        file_type => Arc::new(VfsFile {
+            ino: opened.ino,
+            file_type,
+            path: absolute(start, path),
+        }),
+    };
+    let keep = O_ACCMODE | O_NONBLOCK | O_APPEND | O_CLOEXEC;
+    install(file, flags & keep)
+}
+
+/// `path` from `start` as an absolute path (for `/proc/self/fd`), best effort.
+fn absolute(start: Ino, path: &[u8]) -> Vec<u8> {
+    if path.first() == Some(&b'/') {
+        return path.to_vec();
+    }
+    let mut out = vfs_read(|v| v.dir_path(start)).unwrap_or_default();
+    if out != b"/" {
+        out.push(b'/');
+    }
+    out.extend_from_slice(path);
+    out
+}
+
+pub fn open(a: &[u64; 6]) -> SysResult {
+    do_open(AT_FDCWD as u64, path_arg(a[0])?, a[1] as u32, a[2] as u32)
+}
+
+pub fn openat(a: &[u64; 6]) -> SysResult {
+    do_open(a[0], path_arg(a[1])?, a[2] as u32, a[3] as u32)
+}
+
+pub fn creat(a: &[u64; 6]) -> SysResult {
+    do_open(
+        AT_FDCWD as u64,
+        path_arg(a[0])?,
+        O_CREAT | O_WRONLY | O_TRUNC,
+        a[1] as u32,
+    )
+}
+
+// ---- stat and access -----------------------------------------------------------------
+
+fn put_stat(ptr: u64, st: fd::Stat) -> SysResult {
+    user_bytes_mut(ptr, fd::stat::LINUX_STAT_SIZE as u64)?.copy_from_slice(&st.to_linux());
+    Ok(0)
+}
+
+/// The inode (or other open file) a `*at` call with `AT_EMPTY_PATH` and an empty path means.
+fn fd_stat(fd: u64) -> Result<fd::Stat, Errno> {
+    if fd as i32 as i64 == AT_FDCWD {
+        let cwd = *CWD.lock();
+        return vfs_read(|v| v.stat(cwd)).map(to_fd_stat);
+    }
+    desc(fd)?.file.stat()
+}
+
+fn stat_at(dirfd: u64, path: &[u8], flags: u64) -> Result<fd::Stat, Errno> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800/* AT_NO_AUTOMOUNT */) != 0 {
+        return Err(errno::EINVAL);
+    }
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        return fd_stat(dirfd);
+    }
+    let start = base(dirfd, path)?;
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    with_vfs(|v, ctx| v.stat_at(ctx, start, path, follow)).map(to_fd_stat)
+}
+
+pub fn stat(a: &[u64; 6]) -> SysResult {
+    put_stat(a[1], stat_at(AT_FDCWD as u64, path_arg(a[0])?, 0)?)
+}
+
+pub fn lstat(a: &[u64; 6]) -> SysResult {
+    put_stat(
+        a[1],
+        stat_at(AT_FDCWD as u64, path_arg(a[0])?, AT_SYMLINK_NOFOLLOW)?,
+    )
+}
+
+pub fn newfstatat(a: &[u64; 6]) -> SysResult {
+    put_stat(a[2], stat_at(a[0], path_arg(a[1])?, a[3])?)
+}
+
+fn do_access(dirfd: u64, path: &[u8], mode: u64, flags: u64) -> SysResult {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EACCESS | AT_EMPTY_PATH) != 0 {
+        return Err(errno::EINVAL);
+    }
+    let start = base(dirfd, path)?;
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let mode = u32::try_from(mode).map_err(|_| errno::EINVAL)?;
+    with_vfs(|v, ctx| v.access(ctx, start, path, mode, follow))?;
+    Ok(0)
+}
+
+pub fn access(a: &[u64; 6]) -> SysResult {
+    do_access(AT_FDCWD as u64, path_arg(a[0])?, a[1], 0)
+}
+
+pub fn faccessat(a: &[u64; 6]) -> SysResult {
+    do_access(a[0], path_arg(a[1])?, a[2], 0)
+}
+
+pub fn faccessat2(a: &[u64; 6]) -> SysResult {
+    do_access(a[0], path_arg(a[1])?, a[2], a[3])
+}
+
+// ---- directories ---------------------------------------------------------------------
+
+fn vfs_file(fd: u64) -> Result<(Arc<OpenFile>, Ino, FileType), Errno> {
+    let d = desc(fd)?;
+    let (ino, t) = match d.file.as_any().downcast_ref::<VfsFile>() {
+        Some(f) => (f.ino, f.file_type),
+        None => return Err(errno::EINVAL),
+    };
+    Ok((d, ino, t))
+}
+
+pub fn getdents64(a: &[u64; 6]) -> SysResult {
+    let (d, ino, t) = vfs_file(a[0]).map_err(|e| {
+        if e == errno::EINVAL {
+            errno::ENOTDIR
+        } else {
+            e
+        }
+    })?;
+    if t != FileType::Directory {
+        return Err(errno::ENOTDIR);
+    }
+    let out = user_bytes_mut(a[1], a[2].min(1 << 20))?;
+    let mut off = d.offset.lock();
+    let (n, next) = with_vfs(|v, ctx| v.getdents(ctx, ino, *off, out))?;
+    *off = next;
+    Ok(n as u64)
+}
+
+pub fn mkdir(a: &[u64; 6]) -> SysResult {
+    mkdirat(&[AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn mkdirat(a: &[u64; 6]) -> SysResult {
+    let path = path_arg(a[1])?;
+    let start = base(a[0], path)?;
+    with_vfs(|v, ctx| v.mkdir(ctx, start, path, a[2] as u32))?;
+    Ok(0)
+}
+
+pub fn rmdir(a: &[u64; 6]) -> SysResult {
+    unlinkat(&[AT_FDCWD as u64, a[0], AT_REMOVEDIR, 0, 0, 0])
+}
+
+pub fn unlink(a: &[u64; 6]) -> SysResult {
+    unlinkat(&[AT_FDCWD as u64, a[0], 0, 0, 0, 0])
+}
+
+pub fn unlinkat(a: &[u64; 6]) -> SysResult {
+    if a[2] & !AT_REMOVEDIR != 0 {
+        return Err(errno::EINVAL);
+    }
+    let path = path_arg(a[1])?;
+    let start = base(a[0], path)?;
+    if a[2] & AT_REMOVEDIR != 0 {
+        with_vfs(|v, ctx| v.rmdir(ctx, start, path))?;
+    } else {
+        with_vfs(|v, ctx| v.unlink(ctx, start, path))?;
+    }
+    Ok(0)
+}
+
+pub fn rename(a: &[u64; 6]) -> SysResult {
+    renameat2(&[AT_FDCWD as u64, a[0], AT_FDCWD as u64, a[1], 0, 0])
+}
+
+pub fn renameat(a: &[u64; 6]) -> SysResult {
+    renameat2(&[a[0], a[1], a[2], a[3], 0, 0])
+}
+
+pub fn renameat2(a: &[u64; 6]) -> SysResult {
+    let (old, new) = (path_arg(a[1])?, path_arg(a[3])?);
+    let (old_at, new_at) = (base(a[0], old)?, base(a[2], new)?);
+    let flags = u32::try_from(a[4]).map_err(|_| errno::EINVAL)?;
+    with_vfs(|v, ctx| v.rename(ctx, old_at, old, new_at, new, flags))?;
+    Ok(0)
+}
+
+pub fn link(a: &[u64; 6]) -> SysResult {
+    linkat(&[AT_FDCWD as u64, a[0], AT_FDCWD as u64, a[1], 0, 0])
+}
+
+pub fn linkat(a: &[u64; 6]) -> SysResult {
+    if a[4] & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(errno::EINVAL);
+    }
+    let (old, new) = (path_arg(a[1])?, path_arg(a[3])?);
+    let new_at = base(a[2], new)?;
+    if old.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
+        let (_d, ino, _) = vfs_file(a[0]).map_err(|_| errno::ENOENT)?;
+        with_vfs(|v, ctx| v.link_ino(ctx, ino, new_at, new))?;
+        return Ok(0);
+    }
+    let old_at = base(a[0], old)?;
+    let follow = a[4] & AT_SYMLINK_FOLLOW != 0;
+    with_vfs(|v, ctx| v.link(ctx, old_at, old, new_at, new, follow))?;
+    Ok(0)
+}
+
+pub fn symlink(a: &[u64; 6]) -> SysResult {
+    symlinkat(&[a[0], AT_FDCWD as u64, a[1], 0, 0, 0])
+}
+
+pub fn symlinkat(a: &[u64; 6]) -> SysResult {
+    let target = path_arg(a[0])?;
+    let path = path_arg(a[2])?;
+    let start = base(a[1], path)?;
+    with_vfs(|v, ctx| v.symlink(ctx, target, start, path))?;
+    Ok(0)
+}
+
+pub fn readlink(a: &[u64; 6]) -> SysResult {
+    readlinkat(&[AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+pub fn readlinkat(a: &[u64; 6]) -> SysResult {
+    if (a[3] as i64) <= 0 {
+        return Err(errno::EINVAL);
+    }
+    let path = path_arg(a[1])?;
+    let start = base(a[0], path)?;
+    let target = with_vfs(|v, ctx| v.readlink(ctx, start, path))?;
+    let out = user_bytes_mut(a[2], a[3].min(target.len() as u64))?;
+    out.copy_from_slice(&target[..out.len()]);
+    Ok(out.len() as u64)
+}
+
+// ---- contents and metadata -----------------------------------------------------------
+
+fn length_arg(len: u64) -> Result<u64, Errno> {
+    if (len as i64) < 0 {
+        Err(errno::EINVAL)
+    } else {
+        Ok(len)
+    }
+}
+
+pub fn truncate(a: &[u64; 6]) -> SysResult {
+    let path = path_arg(a[0])?;
+    let len = length_arg(a[1])?;
+    let start = base(AT_FDCWD as u64, path)?;
+    with_vfs(|v, ctx| {
+        let ino = v.lookup(ctx, start, path, true)?;
+        v.truncate(ctx, ino, len)
+    })?;
+    Ok(0)
+}
+
+pub fn ftruncate(a: &[u64; 6]) -> SysResult {
+    let len = length_arg(a[1])?;
+    let (d, ino, _) = vfs_file(a[0])?;
+    if !d.writable() {
+        return Err(errno::EINVAL);
+    }
+    with_vfs(|v, ctx| v.truncate(ctx, ino, len))?;
+    Ok(0)
+}
+
+pub fn fallocate(a: &[u64; 6]) -> SysResult {
+    let (d, ino, _) =
+        vfs_file(a[0]).map_err(|e| if e == errno::EINVAL { errno::ENODEV } else { e })?;
+    if a[1] != 0 {
+        // Punching holes, zeroing ranges and keep-size are not supported.
+        return Err(errno::EOPNOTSUPP);
+    }
+    let (off, len) = (length_arg(a[2])?, length_arg(a[3])?);
+    if len == 0 {
+        return Err(errno::EINVAL);
+    }
+    if !d.writable() {
+        return Err(errno::EBADF);
+    }
+    let end = off.checked_add(len).ok_or(errno::EFBIG)?;
+    with_vfs(|v, ctx| {
+        if v.size(ino)? < end {
+            v.truncate(ctx, ino, end)?;
+        }
+        Ok(())
+    })?;
+    Ok(0)
+}
+
+/// Everything is in memory: there is nothing to flush.
+pub fn fsync(a: &[u64; 6]) -> SysResult {
+    desc(a[0])?;
+    Ok(0)
+}
+
+pub fn sync(_a: &[u64; 6]) -> SysResult {
+    Ok(0)
+}
+
+fn set_cwd(ino: Ino) -> SysResult {
+    with_vfs(|v, _| {
+        if v.file_type(ino)? != FileType::Directory {
+            return Err(errno::ENOTDIR);
+        }
+        v.retain(ino)?;
+        let old = core::mem::replace(&mut *CWD.lock(), ino);
+        v.release(old);
+        Ok(0)
+    })
+}
+
+pub fn chdir(a: &[u64; 6]) -> SysResult {
+    let path = path_arg(a[0])?;
+    let start = base(AT_FDCWD as u64, path)?;
+    let ino = with_vfs(|v, ctx| v.lookup(ctx, start, path, true))?;
+    set_cwd(ino)
+}
+
+pub fn fchdir(a: &[u64; 6]) -> SysResult {
+    let (_d, ino, _) = vfs_file(a[0]).map_err(|e| {
+        if e == errno::EINVAL {
+            errno::ENOTDIR
+        } else {
+            e
+        }
+    })?;
+    set_cwd(ino)
+}
+
+pub fn getcwd(a: &[u64; 6]) -> SysResult {
+    let cwd = *CWD.lock();
+    let mut path = vfs_read(|v| v.dir_path(cwd))?;
+    path.push(0);
+    if (a[1] as usize) < path.len() {
+        return Err(errno::ERANGE);
+    }
+    user_bytes_mut(a[0], path.len() as u64)?.copy_from_slice(&path);
+    Ok(path.len() as u64)
+}
+
+/// The inode a path names, or the open file for `AT_EMPTY_PATH`.
+fn target_ino(dirfd: u64, path: &[u8], flags: u64) -> Result<Ino, Errno> {
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        if dirfd as i32 as i64 == AT_FDCWD {
+            return Ok(*CWD.lock());
+        }
+        return vfs_file(dirfd)
+            .map(|(_, ino, _)| ino)
+            .map_err(|_| errno::EPERM);
+    }
+    let start = base(dirfd, path)?;
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    with_vfs(|v, ctx| v.lookup(ctx, start, path, follow))
+}
+
+pub fn chmod(a: &[u64; 6]) -> SysResult {
+    fchmodat(&[AT_FDCWD as u64, a[0], a[1], 0, 0, 0])
+}
+
+pub fn fchmod(a: &[u64; 6]) -> SysResult {
+    let (_d, ino, _) =
+        vfs_file(a[0]).map_err(|e| if e == errno::EINVAL { errno::EPERM } else { e })?;
+    with_vfs(|v, ctx| v.chmod(ctx, ino, a[1] as u32))?;
+    Ok(0)
+}
+
+pub fn fchmodat(a: &[u64; 6]) -> SysResult {
+    if a[3] & !AT_SYMLINK_NOFOLLOW != 0 {
+        return Err(errno::EINVAL);
+    }
+    let path = path_arg(a[1])?;
+    let ino = target_ino(a[0], path, a[3])?;
+    with_vfs(|v, ctx| v.chmod(ctx, ino, a[2] as u32))?;
+    Ok(0)
+}
+
+fn id_arg(v: u64) -> Option<u32> {
+    (v as u32 != u32::MAX).then_some(v as u32)
+}
+
+pub fn chown(a: &[u64; 6]) -> SysResult {
+    fchownat(&[AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+pub fn lchown(a: &[u64; 6]) -> SysResult {
+    fchownat(&[AT_FDCWD as u64, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW, 0])
+}
+
+pub fn fchown(a: &[u64; 6]) -> SysResult {
+    let (_d, ino, _) =
+        vfs_file(a[0]).map_err(|e| if e == errno::EINVAL { errno::EPERM } else { e })?;
+    with_vfs(|v, ctx| v.chown(ctx, ino, id_arg(a[1]), id_arg(a[2])))?;
+    Ok(0)
+}
+
+pub fn fchownat(a: &[u64; 6]) -> SysResult {
+    if a[4] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(errno::EINVAL);
+    }
+    let path = path_arg(a[1])?;
+    let ino = target_ino(a[0], path, a[4])?;
+    with_vfs(|v, ctx| v.chown(ctx, ino, id_arg(a[2]), id_arg(a[3])))?;
+    Ok(0)
+}
+
+pub fn utimensat(a: &[u64; 6]) -> SysResult {
+    const UTIME_NOW: u64 = (1 << 30) - 1;
+    const UTIME_OMIT: u64 = (1 << 30) - 2;
+    if a[3] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(errno::EINVAL);
+    }
+    let (atime, mtime) = if a[2] == 0 {
+        (TimeSet::Now, TimeSet::Now)
+    } else {
+        let [asec, ansec, msec, mnsec] = read_u64s::<4>(a[2])?;
+        let one = |sec: u64, nsec: u64| match nsec {
+            UTIME_NOW => Ok(TimeSet::Now),
+            UTIME_OMIT => Ok(TimeSet::Omit),
+            n if n < 1_000_000_000 => Ok(TimeSet::At(Timespec {
+                sec: sec as i64,
+                nsec: n as u32,
+            })),
+            _ => Err(errno::EINVAL),
+        };
+        (one(asec, ansec)?, one(msec, mnsec)?)
+    };
+    // A NULL path with a descriptor is futimens.
+    let ino = if a[1] == 0 {
+        target_ino(a[0], b"", AT_EMPTY_PATH)?
+    } else {
+        target_ino(a[0], path_arg(a[1])?, a[3])?
+    };
+    with_vfs(|v, ctx| v.utimens(ctx, ino, atime, mtime))?;
+    Ok(0)
+}
+
+fn put_statfs(ptr: u64) -> SysResult {
+    // struct statfs (x86-64): f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files,
+    // f_ffree, f_fsid (2 × i32), f_namelen, f_frsize, f_flags, f_spare[4]: 120 bytes.
+    let s = vfs_read(|v| Ok(v.statfs()))?;
+    let out = user_bytes_mut(ptr, 120)?;
+    out.fill(0);
+    let fields = [
+        s.fs_type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, 0, s.namelen, s.frsize,
+    ];
+    for (i, v) in fields.iter().enumerate() {
+        out[i * 8..i * 8 + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+    Ok(0)
+}
+
+pub fn statfs(a: &[u64; 6]) -> SysResult {
+    let path = path_arg(a[0])?;
+    let start = base(AT_FDCWD as u64, path)?;
+    with_vfs(|v, ctx| v.lookup(ctx, start, path, true))?;
+    put_statfs(a[1])
+}
+
+pub fn fstatfs(a: &[u64; 6]) -> SysResult {
+    desc(a[0])?;
+    put_statfs(a[1])
+}
+
+pub fn umask(a: &[u64; 6]) -> SysResult {
+    let mut m = UMASK.lock();
+    let old = *m;
+    *m = a[0] as u32 & 0o777;
+    Ok(u64::from(old))
+}
+
+/// One process: advisory locks never conflict, so they are granted at once.
+pub fn flock(a: &[u64; 6]) -> SysResult {
+    const LOCK_SH: u64 = 1;
+    const LOCK_EX: u64 = 2;
+    const LOCK_UN: u64 = 8;
+    const LOCK_NB: u64 = 4;
+    desc(a[0])?;
+    match a[1] & !LOCK_NB {
+        LOCK_SH | LOCK_EX | LOCK_UN => Ok(0),
+        _ => Err(errno::EINVAL),
+    }
+}
+
+/// `fcntl`'s record locks (one process: never conflicting); everything else is the
+/// descriptor layer's.
+pub fn fcntl(a: &[u64; 6]) -> SysResult {
+    const F_GETLK: u64 = 5;
+    const F_SETLK: u64 = 6;
+    const F_SETLKW: u64 = 7;
+    const F_OFD_GETLK: u64 = 36;
+    const F_OFD_SETLK: u64 = 37;
+    const F_OFD_SETLKW: u64 = 38;
+    const F_UNLCK: u16 = 2;
+    match a[1] {
+        F_GETLK | F_OFD_GETLK => {
+            desc(a[0])?;
+            // struct flock: short l_type first; F_UNLCK says nothing would block.
+            let out = user_bytes_mut(a[2], 32)?;
+            out[0..2].copy_from_slice(&F_UNLCK.to_ne_bytes());
+            Ok(0)
+        }
+        F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => {
+            desc(a[0])?;
+            user_bytes_mut(a[2], 32)?;
+            Ok(0)
+        }
+        _ => super::fs::fcntl(a),
+    }
+}

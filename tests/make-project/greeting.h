@@ -1,0 +1,2 @@
+const char *greeting(const char *who);
+const char *word(int i);
