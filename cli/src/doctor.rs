@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 33] = [
+pub const PACKAGES: [(&str, &str); 35] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -46,6 +46,8 @@ pub const PACKAGES: [(&str, &str); 33] = [
     ("knot-dnsutils", "kdig, to query the DNS server (tests)"),
     ("knot", "Knot DNS, the DNS test reference"),
     ("python3-dnspython", "drives the DNS differential test"),
+    ("curl", "HTTP client for the event API tests"),
+    ("wrk", "HTTP load generator for the event API tests"),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

@@ -302,6 +302,20 @@ pub fn shim_dir() -> &'static Path {
     })
 }
 
+/// The event API's test programs, `tests/event/`.
+pub fn event_src() -> PathBuf {
+    root().join("tests").join("event")
+}
+
+/// The build directory of `tests/event` (`target/kiln-tests/event`), built once per test
+/// process.
+pub fn event_dir() -> &'static Path {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    once::<PathBuf>(&DIR, || {
+        build_project(&event_src(), &work_dir().join("event"))
+    })
+}
+
 /// The Kiln image of the test program `name` (`tests/programs/<name>.c`).
 pub fn image(name: &str) -> PathBuf {
     let path = programs_dir().join(name);
