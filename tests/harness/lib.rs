@@ -316,6 +316,30 @@ pub fn event_dir() -> &'static Path {
     })
 }
 
+/// The image of the example project `examples-c/<dir>` (or `examples-cpp/<dir>`), named
+/// `name`, built once per test process into `target/kiln-tests/examples/<dir>`.
+pub fn example_image(dir: &str, name: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, Result<PathBuf, String>>>> = Mutex::new(None);
+    runtime_dir();
+    let mut built = BUILT.lock().unwrap_or_else(|poison| poison.into_inner());
+    let map = built.get_or_insert_with(HashMap::new);
+    let result = map
+        .entry(dir.to_owned())
+        .or_insert_with(|| {
+            let src = ["examples-c", "examples-cpp"]
+                .iter()
+                .map(|top| root().join(top).join(dir))
+                .find(|p| p.join("CMakeLists.txt").is_file())
+                .ok_or_else(|| format!("no example project named {dir}"))?;
+            build_project(&src, &work_dir().join("examples").join(dir))
+        })
+        .clone();
+    match result {
+        Ok(build) => build.join(name),
+        Err(e) => panic!("building the example {dir} failed:\n{e}"),
+    }
+}
+
 /// The Kiln image of the test program `name` (`tests/programs/<name>.c`).
 pub fn image(name: &str) -> PathBuf {
     let path = programs_dir().join(name);
