@@ -1,7 +1,7 @@
 //! The network: a booted image answers `ping` and `ping -6` on a tap device in a private
 //! network namespace the test creates, with static addresses, with DHCP and SLAAC from a
-//! dnsmasq in that namespace, on microvm (virtio-mmio), pc and q35 (virtio-pci), and prints
-//! the addresses it got.
+//! dnsmasq in that namespace, on microvm (virtio-mmio), pc and q35 (virtio-pci, and the
+//! Intel e1000 with `--nic e1000`), and prints the addresses it got.
 //!
 //! These tests need root (network namespaces, tap devices) and iproute2, iputils-ping and
 //! dnsmasq-base: without them they fail and say so; CI runs them as root. Traffic stays
@@ -129,7 +129,14 @@ impl Netns {
 
     /// Boots `net_idle` with `./kiln run --net tap:ktap0` inside the namespace; the guest
     /// stays up `secs` seconds. Returns the console, line by line.
-    fn boot(&mut self, machine: &str, append: &str, secs: u32) -> Receiver<String> {
+    /// `options` are extra `./kiln run` options (e.g. `--nic e1000`).
+    fn boot_with(
+        &mut self,
+        machine: &str,
+        options: &[&str],
+        append: &str,
+        secs: u32,
+    ) -> Receiver<String> {
         let img = image("net_idle");
         let kiln_path = kiln().get_program().to_owned();
         let mut child = Command::new("ip")
@@ -138,6 +145,7 @@ impl Netns {
             .current_dir(kiln_tests::root())
             .args(["run", "--accel", "tcg", "--machine", machine])
             .args(["--net", &format!("tap:{TAP}"), "--timeout", "90"])
+            .args(options)
             .arg("--append")
             .arg(append)
             .arg(&img)
@@ -228,9 +236,14 @@ fn expect_line(rx: &Receiver<String>, seen: &mut Vec<String>, line: &str) {
 }
 
 fn static_config(machine: &str) {
-    let mut ns = Netns::new(&format!("st{machine}"));
+    static_config_with(machine, &[]);
+}
+
+/// `static_config` with extra `./kiln run` options; the console lines read.
+fn static_config_with(machine: &str, options: &[&str]) -> Vec<String> {
+    let mut ns = Netns::new(&format!("st{machine}{}", options.len()));
     let append = format!("kiln.ip={GUEST4}/24 kiln.gw={HOST4} kiln.ip6={GUEST6}/64 kiln.slaac=off");
-    let rx = ns.boot(machine, &append, 30);
+    let rx = ns.boot_with(machine, options, &append, 30);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {GUEST_LL}/64"));
     expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {GUEST6}/64"));
@@ -245,6 +258,7 @@ fn static_config(machine: &str) {
     ns.ping(true, &format!("{GUEST_LL}%{TAP}")).unwrap();
     // An address the guest does not have gets no answer: the test can fail.
     assert!(ns.ping(false, "10.77.0.3").is_err());
+    seen
 }
 
 #[test]
@@ -259,9 +273,14 @@ fn static_addresses_answer_ping_on_q35() {
 
 #[test]
 fn dhcp_and_slaac_from_dnsmasq_on_pc() {
-    let mut ns = Netns::new("dhcp");
+    dhcp_and_slaac("pc", &[]);
+}
+
+/// DHCP and SLAAC on `machine` with extra `./kiln run` options; the console lines read.
+fn dhcp_and_slaac(machine: &str, options: &[&str]) -> Vec<String> {
+    let mut ns = Netns::new(&format!("dhcp{machine}{}", options.len()));
     ns.dnsmasq();
-    let rx = ns.boot("pc", "", 40);
+    let rx = ns.boot_with(machine, options, "", 40);
     let mut seen = Vec::new();
     let v4 = wait_for(&rx, &mut seen, Duration::from_secs(60), |l| {
         l.starts_with("kiln: net: eth0 10.77.0.")
@@ -280,6 +299,7 @@ fn dhcp_and_slaac_from_dnsmasq_on_pc() {
     expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {slaac}/64"));
     ns.ping(false, addr).unwrap();
     ns.ping(true, slaac).unwrap();
+    seen
 }
 
 /// QEMU's user networking (`./kiln run --net user`, no root needed): DHCP and SLAAC from
@@ -344,4 +364,62 @@ fn command_line_virtio_mmio_on_microvm_without_acpi() {
             "no {line:?} on the console:\n{console}"
         );
     }
+}
+
+/// The Intel e1000 (`./kiln run --nic e1000`, QEMU's `-device e1000`, the NIC of VirtualBox,
+/// VMware and Bochs) under the same stack: the link comes up and static addresses answer
+/// ping and ping -6, on both PC chipsets (their INTx wiring differs).
+const E1000: &[&str] = &["--nic", "e1000"];
+
+/// The driver said the link is up, and its interrupt line works (no fallback to polling).
+fn e1000_driven(seen: &[String]) {
+    let console = seen.join("\n");
+    assert!(
+        seen.iter()
+            .any(|l| l.trim() == "kiln: net: e1000 link up, 1000 Mb/s"),
+        "no link-up line:\n{console}"
+    );
+    assert!(
+        !console.contains("polled"),
+        "the e1000 is polled:\n{console}"
+    );
+    assert!(!console.contains("virtio"), "{console}");
+}
+
+fn e1000_static(machine: &str) {
+    e1000_driven(&static_config_with(machine, E1000));
+}
+
+#[test]
+fn e1000_static_addresses_answer_ping_on_pc() {
+    e1000_static("pc");
+}
+
+#[test]
+fn e1000_static_addresses_answer_ping_on_q35() {
+    e1000_static("q35");
+}
+
+#[test]
+fn e1000_dhcp_and_slaac_from_dnsmasq_on_q35() {
+    e1000_driven(&dhcp_and_slaac("q35", E1000));
+}
+
+/// The e1000 is a PCI card: on microvm `kiln run` refuses it with one line that says what to
+/// do, before starting QEMU.
+#[test]
+fn e1000_on_microvm_is_refused_with_one_line() {
+    let out = kiln()
+        .args(["run", "--accel", "tcg", "--net", "user", "--nic", "e1000"])
+        .arg(image("net_idle"))
+        .output()
+        .expect("running ./kiln run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "microvm booted an e1000:\n{err}");
+    assert!(
+        err.contains("--nic e1000") && err.contains("--machine pc"),
+        "no line that says what to do:\n{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty(), "the guest ran");
 }
