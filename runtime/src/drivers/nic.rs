@@ -1,16 +1,17 @@
 //! The network device the kernel drives: virtio-net or an e1000, one smoltcp `Device` over
 //! either, so `net/` needs no knowledge of which.
 
+use alloc::boxed::Box;
 use smoltcp::phy::{self, Device, DeviceCapabilities};
 use smoltcp::time::Instant;
 
 use super::e1000::{self, E1000};
 use super::virtio::net::{self as vnet, VirtioNet};
 
-/// One of the supported NICs.
+/// One of the supported NICs (virtio-net boxed: its buffer bookkeeping is ~7 KiB).
 #[derive(Debug)]
 pub enum Nic {
-    Virtio(VirtioNet),
+    Virtio(Box<VirtioNet>),
     E1000(E1000),
 }
 

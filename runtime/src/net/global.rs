@@ -6,6 +6,8 @@
 //! [`poll`] before it halts and arms its timer no later than [`next_wakeup`]; the device's
 //! interrupt ends the halt when a frame arrives. Nothing polls on a timer when idle.
 
+use alloc::boxed::Box;
+
 use smoltcp::time::Instant;
 use spin::Mutex;
 use virtio_drivers::transport::DeviceType;
@@ -64,7 +66,7 @@ fn find_device(mmio: &[MmioDevice]) -> Option<Nic> {
     if let Some(found) = virtio::find(DeviceType::Network, mmio).into_iter().next() {
         let what = found.what;
         match VirtioNet::new(found) {
-            Ok(d) => return Some(Nic::Virtio(d)),
+            Ok(d) => return Some(Nic::Virtio(Box::new(d))),
             Err(e) => kinfo!(
                 "net: the virtio-net device ({}) failed to start: {}",
                 what,
