@@ -23,13 +23,24 @@ use crate::process::cmdline::Cmdline;
 /// How often a device without a working interrupt line is polled.
 const POLL_INTERVAL_NS: u64 = 10_000_000;
 
-static NET: Mutex<Option<Stack<Nic>>> = Mutex::new(None);
+/// The kernel's interface type (the socket syscalls name it).
+pub type NetStack = Stack<Nic>;
+
+static NET: Mutex<Option<NetStack>> = Mutex::new(None);
+
+/// Moves whenever a poll of the interface changed some socket's state: edge-triggered epoll
+/// on sockets reports again when it moved.
+static ACTIVITY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+pub fn activity() -> u64 {
+    ACTIVITY.load(core::sync::atomic::Ordering::Relaxed)
+}
 
 fn now() -> Instant {
     Instant::from_micros((crate::time::monotonic_ns() / 1000) as i64)
 }
 
-fn print_log(stack: &mut Stack<Nic>) {
+fn print_log(stack: &mut NetStack) {
     for line in stack.take_log() {
         kinfo!("{}", line);
     }
@@ -114,6 +125,9 @@ pub fn poll() -> bool {
     };
     stack.device_mut().service_interrupt();
     let changed = stack.poll(now());
+    if changed {
+        ACTIVITY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
     print_log(stack);
     changed
 }
@@ -135,6 +149,6 @@ pub fn next_wakeup() -> Option<u64> {
 }
 
 /// Runs `f` on the interface (the socket layer's entry); `None` without a network.
-pub fn with<R>(f: impl FnOnce(&mut Stack<Nic>) -> R) -> Option<R> {
+pub fn with<R>(f: impl FnOnce(&mut NetStack) -> R) -> Option<R> {
     NET.lock().as_mut().map(f)
 }
