@@ -5,7 +5,7 @@
 # meanwhile) under QEMU TCG, lets it settle (boot, DHCP, SLAAC) for SETTLE seconds, then reads
 # the QEMU process's utime+stime from /proc/PID/stat over WINDOW seconds (default 10) and
 # prints it as a percentage of one host core. Networks: none; QEMU user networking (DHCP
-# from QEMU, virtio-net-device on microvm / virtio-net-pci on q35).
+# from QEMU, virtio-net-device on microvm / virtio-net-pci and e1000 on q35).
 # Usage: bench/idle.sh [WINDOW]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,3 +43,4 @@ echo "window: ${window} s after ${settle} s to settle, TCG"
 measure "microvm, no network" microvm
 measure "microvm, user net (virtio-mmio)" microvm -netdev user,id=n0 -device virtio-net-device,netdev=n0
 measure "q35, user net (virtio-pci)" q35 -netdev user,id=n0 -device virtio-net-pci,netdev=n0
+measure "q35, user net (e1000)" q35 -netdev user,id=n0 -device e1000,netdev=n0

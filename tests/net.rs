@@ -1,7 +1,7 @@
 //! The network: a booted image answers `ping` and `ping -6` on a tap device in a private
 //! network namespace the test creates, with static addresses, with DHCP and SLAAC from a
-//! dnsmasq in that namespace, on microvm (virtio-mmio), pc and q35 (virtio-pci), and prints
-//! the addresses it got.
+//! dnsmasq in that namespace, on microvm (virtio-mmio), pc and q35 (virtio-pci, and the
+//! Intel e1000 with `--nic e1000`), and prints the addresses it got.
 //!
 //! The BSD socket layer: the echo examples (examples-c/udp-echo, tcp-echo) serve real
 //! clients (tests/clients/echo_client.py) over IPv4 and IPv6 on the tap: UDP echo, 1,000
@@ -135,13 +135,31 @@ impl Netns {
     /// Boots `net_idle` with `./kiln run --net tap:ktap0` inside the namespace; the guest
     /// stays up `secs` seconds. Returns the console, line by line.
     fn boot(&mut self, machine: &str, append: &str, secs: u32) -> Receiver<String> {
-        self.boot_image(machine, append, &image("net_idle"), &[&secs.to_string()])
+        self.boot_with(machine, &[], append, secs)
+    }
+
+    /// `options` are extra `./kiln run` options (e.g. `--nic e1000`).
+    fn boot_with(
+        &mut self,
+        machine: &str,
+        options: &[&str],
+        append: &str,
+        secs: u32,
+    ) -> Receiver<String> {
+        self.boot_image(
+            machine,
+            options,
+            append,
+            &image("net_idle"),
+            &[&secs.to_string()],
+        )
     }
 
     /// Boots `img` with `args` on the tap (see [`Netns::boot`]).
     fn boot_image(
         &mut self,
         machine: &str,
+        options: &[&str],
         append: &str,
         img: &Path,
         args: &[&str],
@@ -153,6 +171,7 @@ impl Netns {
             .current_dir(kiln_tests::root())
             .args(["run", "--accel", "tcg", "--machine", machine])
             .args(["--net", &format!("tap:{TAP}"), "--timeout", "90"])
+            .args(options)
             .arg("--append")
             .arg(append)
             .arg(img)
@@ -243,9 +262,14 @@ fn expect_line(rx: &Receiver<String>, seen: &mut Vec<String>, line: &str) {
 }
 
 fn static_config(machine: &str) {
-    let mut ns = Netns::new(&format!("st{machine}"));
+    static_config_with(machine, &[]);
+}
+
+/// `static_config` with extra `./kiln run` options; the console lines read.
+fn static_config_with(machine: &str, options: &[&str]) -> Vec<String> {
+    let mut ns = Netns::new(&format!("st{machine}{}", options.len()));
     let append = format!("kiln.ip={GUEST4}/24 kiln.gw={HOST4} kiln.ip6={GUEST6}/64 kiln.slaac=off");
-    let rx = ns.boot(machine, &append, 30);
+    let rx = ns.boot_with(machine, options, &append, 30);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {GUEST_LL}/64"));
     expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {GUEST6}/64"));
@@ -260,6 +284,7 @@ fn static_config(machine: &str) {
     ns.ping(true, &format!("{GUEST_LL}%{TAP}")).unwrap();
     // An address the guest does not have gets no answer: the test can fail.
     assert!(ns.ping(false, "10.77.0.3").is_err());
+    seen
 }
 
 #[test]
@@ -274,9 +299,14 @@ fn static_addresses_answer_ping_on_q35() {
 
 #[test]
 fn dhcp_and_slaac_from_dnsmasq_on_pc() {
-    let mut ns = Netns::new("dhcp");
+    dhcp_and_slaac("pc", &[]);
+}
+
+/// DHCP and SLAAC on `machine` with extra `./kiln run` options; the console lines read.
+fn dhcp_and_slaac(machine: &str, options: &[&str]) -> Vec<String> {
+    let mut ns = Netns::new(&format!("dhcp{machine}{}", options.len()));
     ns.dnsmasq();
-    let rx = ns.boot("pc", "", 40);
+    let rx = ns.boot_with(machine, options, "", 40);
     let mut seen = Vec::new();
     let v4 = wait_for(&rx, &mut seen, Duration::from_secs(60), |l| {
         l.starts_with("kiln: net: eth0 10.77.0.")
@@ -295,6 +325,7 @@ fn dhcp_and_slaac_from_dnsmasq_on_pc() {
     expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {slaac}/64"));
     ns.ping(false, addr).unwrap();
     ns.ping(true, slaac).unwrap();
+    seen
 }
 
 /// QEMU's user networking (`./kiln run --net user`, no root needed): DHCP and SLAAC from
@@ -388,7 +419,7 @@ fn static_append() -> String {
 fn udp_echo_over_ipv4_and_ipv6() {
     let mut ns = Netns::new("udp");
     let img = example_image("udp-echo", "udp-echo");
-    let rx = ns.boot_image("microvm", &static_append(), &img, &["7"]);
+    let rx = ns.boot_image("microvm", &[], &static_append(), &img, &["7"]);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "udp-echo: listening on port 7");
     expect_line(
@@ -407,7 +438,7 @@ fn udp_echo_over_ipv4_and_ipv6() {
 fn tcp_echo_many_connections_and_bulk_transfers() {
     let mut ns = Netns::new("tcp");
     let img = example_image("tcp-echo", "tcp-echo");
-    let rx = ns.boot_image("q35", &static_append(), &img, &["7"]);
+    let rx = ns.boot_image("q35", &[], &static_append(), &img, &["7"]);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "tcp-echo: listening on port 7");
     expect_line(
@@ -427,4 +458,145 @@ fn tcp_echo_many_connections_and_bulk_transfers() {
     let v6 = echo_client(&ns, &["tcp", GUEST6, "7", "100", "50", "4"]);
     assert!(v6.contains("tcp concurrent connections: 50/50"), "{v6}");
     assert!(v6.contains("equal sha256: True"), "{v6}");
+}
+
+/// The Intel e1000 (`./kiln run --nic e1000`, QEMU's `-device e1000`, the NIC of VirtualBox,
+/// VMware and Bochs) under the same stack: the link comes up and static addresses answer
+/// ping and ping -6, on both PC chipsets (their INTx wiring differs).
+const E1000: &[&str] = &["--nic", "e1000"];
+
+/// The driver said the link is up, and its interrupt line works (no fallback to polling).
+fn e1000_driven(seen: &[String]) {
+    let console = seen.join("\n");
+    assert!(
+        seen.iter()
+            .any(|l| l.trim() == "kiln: net: e1000 link up, 1000 Mb/s"),
+        "no link-up line:\n{console}"
+    );
+    assert!(
+        !console.contains("polled"),
+        "the e1000 is polled:\n{console}"
+    );
+    assert!(!console.contains("virtio"), "{console}");
+}
+
+fn e1000_static(machine: &str) {
+    e1000_driven(&static_config_with(machine, E1000));
+}
+
+#[test]
+fn e1000_static_addresses_answer_ping_on_pc() {
+    e1000_static("pc");
+}
+
+#[test]
+fn e1000_static_addresses_answer_ping_on_q35() {
+    e1000_static("q35");
+}
+
+#[test]
+fn e1000_dhcp_and_slaac_from_dnsmasq_on_q35() {
+    e1000_driven(&dhcp_and_slaac("q35", E1000));
+}
+
+/// The e1000 is a PCI card: on microvm `kiln run` refuses it with one line that says what to
+/// do, before starting QEMU.
+#[test]
+fn e1000_on_microvm_is_refused_with_one_line() {
+    let out = kiln()
+        .args(["run", "--accel", "tcg", "--net", "user", "--nic", "e1000"])
+        .arg(image("net_idle"))
+        .output()
+        .expect("running ./kiln run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "microvm booted an e1000:\n{err}");
+    assert!(
+        err.contains("--nic e1000") && err.contains("--machine pc"),
+        "no line that says what to do:\n{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty(), "the guest ran");
+}
+
+/// Real traffic through the e1000's rings, both ways: a megabyte echoed by
+/// `examples-c/tcp-echo` on q35 over QEMU's user networking (`-p`, host loopback only; no
+/// root needed), byte for byte; then `quit` ends the guest with status 0.
+#[test]
+fn e1000_carries_a_megabyte_of_tcp_both_ways_on_q35() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    let build = kiln_tests::work_dir().join("e1000-tcp-echo");
+    let out = kiln()
+        .args(["build", "examples-c/tcp-echo", "-B"])
+        .arg(&build)
+        .output()
+        .expect("running ./kiln build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A free port on the host's loopback for the forward.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let mut guest = kiln()
+        .args([
+            "run",
+            "--accel",
+            "tcg",
+            "--machine",
+            "q35",
+            "--nic",
+            "e1000",
+        ])
+        .args(["-p", &format!("{port}:7"), "--timeout", "120"])
+        .arg(build.join("tcp-echo"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting ./kiln run");
+    let console = guest.stdout.take().unwrap();
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(console).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    expect_line(&rx, &mut seen, "tcp-echo: listening on port 7");
+    e1000_driven(&seen);
+
+    // Pseudo-random bytes (xorshift), so a dropped, repeated or reordered frame shows.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let data: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connecting to the forward");
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut writer = conn.try_clone().unwrap();
+    let sent = data.clone();
+    let write = thread::spawn(move || writer.write_all(&sent));
+    let mut back = vec![0u8; data.len()];
+    let got = conn.read_exact(&mut back);
+    write.join().unwrap().expect("sending the megabyte");
+    got.expect("reading the echo back");
+    assert!(back == data, "the echo differs from what was sent");
+
+    let mut quit = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    quit.write_all(b"quit\n").unwrap();
+    expect_line(&rx, &mut seen, "tcp-echo: done");
+    let status = guest.wait().unwrap();
+    assert!(status.success(), "{status}\n{}", seen.join("\n"));
 }

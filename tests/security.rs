@@ -470,3 +470,35 @@ fn without_rdrand_and_rdseed_the_boot_warns_and_strict_refuses() {
         strict_ok.describe()
     );
 }
+
+/// A virtio-rng device (`./kiln run --rng`: virtio-rng-device on microvm, virtio-rng-pci on
+/// q35) is a hardware entropy source on its own: without RDRAND/RDSEED the boot is quiet and
+/// `kiln.entropy=strict` boots.
+#[test]
+fn virtio_rng_alone_is_enough_entropy() {
+    let canary = image("canary");
+    let canary = canary.as_path();
+    let with_rng = |machine: &'static str| -> Job<'_, Output> {
+        Box::new(move || {
+            let mut options = NO_HW_ENTROPY.to_vec();
+            options.extend(["--rng", "--machine", machine]);
+            run_image_with(canary, &options, &["kiln.entropy=strict"], &[])
+        })
+    };
+    let outs = in_parallel::<Output>(vec![with_rng("microvm"), with_rng("q35")]);
+    for out in &outs {
+        out.assert_status(0);
+        assert!(
+            out.app().contains("canary="),
+            "the program did not run\n{}",
+            out.describe()
+        );
+        assert!(
+            !out.kiln_lines()
+                .iter()
+                .any(|l| l.contains("WARNING") || l.contains("entropy") || l.contains("rng")),
+            "a boot with virtio-rng warns about entropy\n{}",
+            out.describe()
+        );
+    }
+}

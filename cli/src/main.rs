@@ -139,6 +139,14 @@ struct RunArgs {
     /// tap:NAME (an existing tap device).
     #[arg(long, value_name = "none|user|tap:NAME")]
     net: Option<String>,
+    /// The network card: virtio (default) or e1000 (Intel 82540EM, as VirtualBox, VMware and
+    /// Bochs offer; a PCI card, so --machine pc or q35).
+    #[arg(long, value_enum, default_value_t = kiln_cli::network::Nic::Virtio)]
+    nic: kiln_cli::network::Nic,
+    /// Add a virtio-rng device fed from the host's /dev/urandom (an entropy source when the
+    /// CPU hides RDRAND/RDSEED).
+    #[arg(long)]
+    rng: bool,
     /// The program's arguments.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -329,6 +337,8 @@ fn run(args: RunArgs) -> kiln_cli::Result<i32> {
     let net = kiln_cli::network::choose(args.net.as_deref(), forwards)?;
     let opts = RunOptions {
         net,
+        nic: args.nic,
+        rng: args.rng,
         memory: args.memory,
         machine,
         accel: args.accel,

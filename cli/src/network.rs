@@ -1,6 +1,7 @@
 //! The guest's network for `kiln run`: none (the default), QEMU user networking with port
 //! forwards (`-p HOST:GUEST[/udp]`, implies `--net user`), or an existing tap device
-//! (`--net tap:NAME`). Forwards listen on the host's loopback only.
+//! (`--net tap:NAME`); and the NIC QEMU emulates for it (`--nic virtio|e1000`). Forwards
+//! listen on the host's loopback only.
 
 use crate::{Failure, Result};
 
@@ -90,9 +91,35 @@ pub fn choose(net: Option<&str>, forwards: Vec<Forward>) -> Result<Network> {
     }
 }
 
-/// QEMU's arguments for `net`; `pci` picks virtio-net-pci (pc, q35) over virtio-net-device
-/// (microvm's virtio-mmio).
-pub fn qemu_args(net: &Network, pci: bool) -> Vec<String> {
+/// The network card QEMU emulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Nic {
+    /// virtio-net: PCI on pc and q35, virtio-mmio on microvm (the fastest).
+    #[default]
+    Virtio,
+    /// Intel 82540EM, the NIC of VirtualBox, VMware and Bochs (a PCI card: pc and q35 only).
+    E1000,
+}
+
+/// Checks the card against the network and the board (`pci`: pc or q35).
+pub fn check_nic(nic: Nic, net: &Network, pci: bool) -> Result<()> {
+    match nic {
+        Nic::Virtio => Ok(()),
+        Nic::E1000 if *net == Network::None => Err(Failure::usage(
+            "--nic e1000 picks the card of a network: add --net user, --net tap:NAME or -p HOST:GUEST",
+        )
+        .into()),
+        Nic::E1000 if !pci => Err(Failure::usage(
+            "--nic e1000 is a PCI card and microvm has no PCI bus: add --machine pc or --machine q35",
+        )
+        .into()),
+        Nic::E1000 => Ok(()),
+    }
+}
+
+/// QEMU's arguments for `net` with the card `nic`; `pci` picks virtio-net-pci (pc, q35) over
+/// virtio-net-device (microvm's virtio-mmio). [`check_nic`] first.
+pub fn qemu_args(net: &Network, pci: bool, nic: Nic) -> Vec<String> {
     let backend = match net {
         Network::None => return Vec::new(),
         Network::User(forwards) => {
@@ -108,10 +135,10 @@ pub fn qemu_args(net: &Network, pci: bool) -> Vec<String> {
         }
         Network::Tap(name) => format!("tap,id=net0,ifname={name},script=no,downscript=no"),
     };
-    let device = if pci {
-        "virtio-net-pci,netdev=net0"
-    } else {
-        "virtio-net-device,netdev=net0"
+    let device = match (nic, pci) {
+        (Nic::E1000, _) => "e1000,netdev=net0",
+        (Nic::Virtio, true) => "virtio-net-pci,netdev=net0",
+        (Nic::Virtio, false) => "virtio-net-device,netdev=net0",
     };
     vec!["-netdev".into(), backend, "-device".into(), device.into()]
 }
@@ -160,6 +187,7 @@ mod tests {
         let args = qemu_args(
             &Network::User(vec![parse_forward("8080:80").unwrap(), f]),
             false,
+            Nic::Virtio,
         );
         assert_eq!(
             args,
@@ -170,9 +198,22 @@ mod tests {
                 "virtio-net-device,netdev=net0"
             ]
         );
-        let args = qemu_args(&Network::Tap("kt0".into()), true);
+        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::Virtio);
         assert_eq!(args[1], "tap,id=net0,ifname=kt0,script=no,downscript=no");
         assert_eq!(args[3], "virtio-net-pci,netdev=net0");
-        assert!(qemu_args(&Network::None, true).is_empty());
+        assert!(qemu_args(&Network::None, true, Nic::Virtio).is_empty());
+        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::E1000);
+        assert_eq!(args[3], "e1000,netdev=net0");
+    }
+
+    #[test]
+    fn e1000_needs_pci_and_a_network() {
+        let user = Network::User(vec![]);
+        assert!(check_nic(Nic::E1000, &user, true).is_ok());
+        let microvm = check_nic(Nic::E1000, &user, false).unwrap_err().to_string();
+        assert!(microvm.contains("--machine pc"), "{microvm}");
+        assert!(check_nic(Nic::E1000, &Network::None, true).is_err());
+        assert!(check_nic(Nic::Virtio, &user, false).is_ok());
+        assert!(check_nic(Nic::Virtio, &Network::None, false).is_ok());
     }
 }

@@ -58,6 +58,11 @@ pub struct RunOptions {
     pub firmware: Firmware,
     /// The guest's network (none by default).
     pub net: crate::network::Network,
+    /// The card on that network (virtio-net by default).
+    pub nic: crate::network::Nic,
+    /// Add a virtio-rng device fed from the host's /dev/urandom (an entropy source for
+    /// guests whose CPU lacks RDRAND/RDSEED).
+    pub rng: bool,
 }
 
 impl Default for RunOptions {
@@ -74,6 +79,8 @@ impl Default for RunOptions {
             cpu: None,
             firmware: Firmware::Bios,
             net: crate::network::Network::None,
+            nic: crate::network::Nic::Virtio,
+            rng: false,
         }
     }
 }
@@ -122,6 +129,7 @@ enum Console {
 }
 
 fn run(image: &Path, opts: &RunOptions, console: Console) -> Result<RunOutput> {
+    crate::network::check_nic(opts.nic, &opts.net, opts.machine != Machine::Microvm)?;
     let qemu_args = match media::detect(image) {
         // A disk or ISO made by `kiln image`: firmware boots it.
         Some(kind) => {
@@ -286,14 +294,33 @@ pub fn common_args(opts: &RunOptions, accel: Accel) -> Vec<String> {
     ] {
         args.push(word.into());
     }
-    args.extend(crate::network::qemu_args(
-        &opts.net,
-        opts.machine != Machine::Microvm,
-    ));
+    let pci = opts.machine != Machine::Microvm;
+    args.extend(crate::network::qemu_args(&opts.net, pci, opts.nic));
+    if opts.rng {
+        args.extend(rng_args(pci));
+    }
     if opts.gdb {
         args.extend(["-s".into(), "-S".into()]);
     }
     args
+}
+
+/// A virtio-rng device fed from the host's /dev/urandom: PCI on pc and q35, virtio-mmio on
+/// microvm.
+pub fn rng_args(pci: bool) -> Vec<String> {
+    let device = if pci {
+        "virtio-rng-pci,rng=rng0"
+    } else {
+        "virtio-rng-device,rng=rng0"
+    };
+    [
+        "-object",
+        "rng-random,filename=/dev/urandom,id=rng0",
+        "-device",
+        device,
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 struct Finished {
@@ -579,6 +606,32 @@ mod tests {
         };
         let line = qemu_args(Path::new("/x/app"), &hidden, Accel::Tcg, "").join(" ");
         assert!(line.contains(" -cpu max,-rdrand,-rdseed -m "), "{line}");
+    }
+
+    #[test]
+    fn rng_and_nic_devices() {
+        let plain = qemu_args(Path::new("/x/app"), &RunOptions::default(), Accel::Tcg, "");
+        assert!(!plain.iter().any(|a| a.contains("rng")), "{plain:?}");
+        let rng = RunOptions {
+            rng: true,
+            ..RunOptions::default()
+        };
+        let line = qemu_args(Path::new("/x/app"), &rng, Accel::Tcg, "").join(" ");
+        assert!(
+            line.contains(
+                "-object rng-random,filename=/dev/urandom,id=rng0 -device virtio-rng-device,rng=rng0"
+            ),
+            "{line}"
+        );
+        let q35 = RunOptions {
+            machine: Machine::Q35,
+            net: crate::network::Network::User(vec![]),
+            nic: crate::network::Nic::E1000,
+            ..rng
+        };
+        let line = qemu_args(Path::new("/x/app"), &q35, Accel::Tcg, "").join(" ");
+        assert!(line.contains("-device virtio-rng-pci,rng=rng0"), "{line}");
+        assert!(line.contains("-device e1000,netdev=net0"), "{line}");
     }
 
     #[test]

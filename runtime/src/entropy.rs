@@ -3,8 +3,9 @@
 //! seeded and reseeded from pluggable hardware seed sources.
 //!
 //! A [`SeedSource`] is anything that can deliver fresh entropy on request: the CPU's
-//! RDSEED/RDRAND today (`arch::cpu::CpuRandom`), a virtio-rng device once the PCI/virtio layer
-//! exists — it registers with [`Pool::add_source`] and is mixed in at once and at every reseed.
+//! RDSEED/RDRAND (`arch::cpu::CpuRandom`) and virtio-rng devices (`drivers::virtio::rng`),
+//! given to [`Pool::new`] at boot; a source found later registers with [`Pool::add_source`]
+//! and is mixed in at once and at every reseed.
 //!
 //! Policy:
 //! - the generator is keyed with 32 bytes; mixing fresh seed material replaces the key by

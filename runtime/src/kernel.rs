@@ -105,7 +105,8 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     {
         kinfo!("warning: unknown option kiln.{} ignored", name);
     }
-    init_entropy(&features, &cmdline);
+    let mmio = crate::drivers::virtio::mmio_windows(&cmdline, &dsdt_mmio[..dsdt_mmio_count]);
+    init_entropy(&features, &cmdline, &mmio);
     let allow_wx = match cmdline.option("wx") {
         Some("allow") => {
             kinfo!("warning: kiln.wx=allow: mappings may be writable and executable at once");
@@ -125,7 +126,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::sched::thread::init();
     crate::syscall::fs::init();
     init_files(&boot, &cmdline);
-    crate::net::init(&cmdline, &dsdt_mmio[..dsdt_mmio_count]);
+    crate::net::init(&cmdline, &mmio);
     stamp(4);
     let app = AppLayout::new(
         entropy::next_u64(),
@@ -136,9 +137,14 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::process::start::start(&cmdline, stack_top, &features)
 }
 
-/// Seeds the kernel's CSPRNG from the hardware (RDSEED/RDRAND); without a hardware source,
-/// warns loudly, or with `kiln.entropy=strict` refuses to start.
-fn init_entropy(features: &cpu::Features, cmdline: &Cmdline<'_>) {
+/// Seeds the kernel's CSPRNG from the hardware (RDSEED/RDRAND, every virtio-rng device among
+/// the PCI functions and the virtio-mmio windows `mmio`); without a hardware source, warns
+/// loudly, or with `kiln.entropy=strict` refuses to start.
+fn init_entropy(
+    features: &cpu::Features,
+    cmdline: &Cmdline<'_>,
+    mmio: &[crate::boot::virtio_mmio::MmioDevice],
+) {
     let strict = match cmdline.option("entropy") {
         Some("strict") => true,
         Some(other) => {
@@ -154,6 +160,7 @@ fn init_entropy(features: &cpu::Features, cmdline: &Cmdline<'_>) {
     if features.rdseed || features.rdrand {
         sources.push(Box::new(cpu::CpuRandom(*features)));
     }
+    sources.extend(crate::drivers::virtio::rng::sources(mmio));
     let pool = entropy::Pool::new(cpu::tsc_seed(), sources);
     let strength = pool.strength();
     entropy::install(pool);
@@ -161,13 +168,15 @@ fn init_entropy(features: &cpu::Features, cmdline: &Cmdline<'_>) {
         if strict {
             kinfo!(
                 "refusing to start: kiln.entropy=strict but no hardware entropy (RDRAND/RDSEED); \
-                 run QEMU with -cpu max or host, or drop kiln.entropy=strict"
+                 run QEMU with -cpu max or host, or add a virtio-rng device (kiln run --rng), \
+                 or drop kiln.entropy=strict"
             );
             crate::drivers::exit::exit_vm(REFUSED_TO_START);
         }
         kinfo!("WARNING: no hardware entropy (RDRAND/RDSEED): random numbers, stack canaries,");
         kinfo!("WARNING: getrandom() and the address-space layout are predictable.");
-        kinfo!("WARNING: Run QEMU with -cpu max or host; kiln.entropy=strict refuses to boot.");
+        kinfo!("WARNING: Run QEMU with -cpu max or host, or add virtio-rng (kiln run --rng);");
+        kinfo!("WARNING: kiln.entropy=strict refuses to boot without one.");
     }
 }
 

@@ -10,11 +10,11 @@
 //! - [`mm`]: physical frames, page tables with per-section protections, the kernel heap, and
 //!   the program's address space (brk, anonymous mmap, demand-zero pages, guard pages);
 //! - [`time`] and [`drivers`]: clocks and timers, the serial console, exiting the VM, PCI and
-//!   virtio devices;
-//! - [`net`]: the network interface (smoltcp over virtio-net), DHCP/SLAAC/static addresses,
-//!   and the socket API under the BSD socket syscalls;
+//!   virtio devices, the e1000 NIC;
+//! - [`net`]: the network interface (smoltcp over virtio-net or an e1000), DHCP/SLAAC/static
+//!   addresses, and the socket API under the BSD socket syscalls;
 //! - [`entropy`]: the ChaCha20 CSPRNG behind getrandom, /dev/urandom, AT_RANDOM and the
-//!   randomized layout, seeded from pluggable hardware sources (RDSEED/RDRAND today);
+//!   randomized layout, seeded from pluggable hardware sources (RDSEED/RDRAND, virtio-rng);
 //! - [`process`]: the initial stack (argc, argv, envp, auxv) and the jump into musl's `_start`;
 //! - [`syscall`]: the Linux x86-64 syscall ABI — one table, handlers grouped by family, each
 //!   returning `Result<_, Errno>`; anything unsupported is `-ENOSYS` plus one console line.
@@ -29,8 +29,8 @@
 
 extern crate alloc;
 
-// First, so its console macros are visible to every module below.
-#[cfg(target_os = "none")]
+// First, so its console macros are visible to every module below. Its hardware modules are
+// kernel-only; the pure halves of drivers compile on the host for their tests.
 #[macro_use]
 pub mod drivers;
 

@@ -106,6 +106,44 @@ pub fn assign_bars(root: &mut PciRoot<PortCam>, df: DeviceFunction) {
     }
 }
 
+/// Where 32-bit memory BARs the firmware left unassigned go (qboot assigns none): from
+/// 3.5 GiB up to the I/O APIC. QEMU's `pc` keeps RAM below 3.5 GiB and `q35` below 2.75 GiB
+/// (its MMCONFIG window ends at 3 GiB), so this range is PCI on both.
+const BAR32_BASE: u64 = 0xe000_0000;
+const BAR32_END: u64 = 0xfe00_0000;
+static NEXT_BAR32: AtomicU64 = AtomicU64::new(BAR32_BASE);
+
+/// The address of 32-bit memory BAR `index` of `df` and its size, giving it one if the
+/// firmware did not; `None` if it is not a 32-bit memory BAR or no room is left.
+pub fn assign_bar32(
+    root: &mut PciRoot<PortCam>,
+    df: DeviceFunction,
+    index: u8,
+) -> Option<(u64, u64)> {
+    let Ok(Some(BarInfo::Memory {
+        address_type: MemoryBarType::Width32,
+        address,
+        size,
+        ..
+    })) = root.bar_info(df, index)
+    else {
+        return None;
+    };
+    if address != 0 {
+        return Some((address, size));
+    }
+    let size = size.max(4096).next_power_of_two();
+    let mut at = 0;
+    NEXT_BAR32
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            at = n.next_multiple_of(size);
+            (at + size <= BAR32_END).then_some(at + size)
+        })
+        .ok()?;
+    root.set_bar_32(df, index, at as u32);
+    Some((at, size))
+}
+
 /// Lets the device decode its memory BARs, master DMA and raise INTx.
 pub fn enable(root: &mut PciRoot<PortCam>, df: DeviceFunction) {
     let (_, command) = root.get_status_command(df);

@@ -1,11 +1,12 @@
-//! The kernel's one interface: smoltcp over the first virtio-net device found, set up from
-//! the command line at boot, driven from the runtime's wait path.
+//! The kernel's one interface: smoltcp over the first network device found (virtio-net
+//! preferred, else an e1000), set up from the command line at boot, driven from the runtime's
+//! wait path.
 //!
 //! The wait path (sleeping, blocking reads, and the fd layer's blocking primitive) calls
 //! [`poll`] before it halts and arms its timer no later than [`next_wakeup`]; the device's
 //! interrupt ends the halt when a frame arrives. Nothing polls on a timer when idle.
 
-use alloc::vec::Vec;
+use alloc::boxed::Box;
 
 use smoltcp::time::Instant;
 use spin::Mutex;
@@ -13,7 +14,9 @@ use virtio_drivers::transport::DeviceType;
 
 use super::config::NetConfig;
 use super::stack::Stack;
-use crate::boot::virtio_mmio::{self, MmioDevice};
+use crate::boot::virtio_mmio::MmioDevice;
+use crate::drivers::e1000::{self, E1000};
+use crate::drivers::nic::Nic;
 use crate::drivers::virtio::{self, net::VirtioNet};
 use crate::process::cmdline::Cmdline;
 
@@ -21,7 +24,7 @@ use crate::process::cmdline::Cmdline;
 const POLL_INTERVAL_NS: u64 = 10_000_000;
 
 /// The kernel's interface type (the socket syscalls name it).
-pub type NetStack = Stack<VirtioNet>;
+pub type NetStack = Stack<Nic>;
 
 static NET: Mutex<Option<NetStack>> = Mutex::new(None);
 
@@ -37,7 +40,7 @@ fn now() -> Instant {
     Instant::from_micros((crate::time::monotonic_ns() / 1000) as i64)
 }
 
-fn print_log(stack: &mut Stack<VirtioNet>) {
+fn print_log(stack: &mut NetStack) {
     for line in stack.take_log() {
         kinfo!("{}", line);
     }
@@ -46,8 +49,8 @@ fn print_log(stack: &mut Stack<VirtioNet>) {
 /// Finds the network device and brings the interface up as the command line says. Without a
 /// device (or with `kiln.net=off`) the runtime has no network and says nothing.
 ///
-/// `acpi_mmio` are the virtio-mmio windows the ACPI tables declared.
-pub fn init(cmdline: &Cmdline<'_>, acpi_mmio: &[MmioDevice]) {
+/// `mmio` are the virtio-mmio windows (`drivers::virtio::mmio_windows`).
+pub fn init(cmdline: &Cmdline<'_>, mmio: &[MmioDevice]) {
     let (config, errors) = NetConfig::from_options(cmdline.options());
     for e in errors {
         kinfo!("{}", e);
@@ -55,32 +58,8 @@ pub fn init(cmdline: &Cmdline<'_>, acpi_mmio: &[MmioDevice]) {
     if !config.enabled {
         return;
     }
-    let mut mmio = Vec::new();
-    for value in cmdline.kernel_params("virtio_mmio.device") {
-        match virtio_mmio::parse(value) {
-            Ok(d) => mmio.push(d),
-            Err(e) => kinfo!("net: virtio_mmio.device={} ignored ({:?})", value, e),
-        }
-    }
-    for d in acpi_mmio {
-        if !mmio.iter().any(|m: &MmioDevice| m.base == d.base) {
-            mmio.push(*d);
-        }
-    }
-    let Some(found) = virtio::find(DeviceType::Network, &mmio).into_iter().next() else {
+    let Some(device) = find_device(mmio) else {
         return;
-    };
-    let what = found.what;
-    let device = match VirtioNet::new(found) {
-        Ok(d) => d,
-        Err(e) => {
-            kinfo!(
-                "net: the virtio-net device ({}) failed to start: {}",
-                what,
-                e
-            );
-            return;
-        }
     };
     let mac = device.mac();
     let mut seed = [0u8; 8];
@@ -90,6 +69,30 @@ pub fn init(cmdline: &Cmdline<'_>, acpi_mmio: &[MmioDevice]) {
     print_log(&mut stack);
     *NET.lock() = Some(stack);
     crate::sched::register(&NET_SOURCE);
+}
+
+/// The first network device that starts: virtio-net (PCI or MMIO) when there is one, else
+/// an e1000 on PCI.
+fn find_device(mmio: &[MmioDevice]) -> Option<Nic> {
+    if let Some(found) = virtio::find(DeviceType::Network, mmio).into_iter().next() {
+        let what = found.what;
+        match VirtioNet::new(found) {
+            Ok(d) => return Some(Nic::Virtio(Box::new(d))),
+            Err(e) => kinfo!(
+                "net: the virtio-net device ({}) failed to start: {}",
+                what,
+                e
+            ),
+        }
+    }
+    let df = e1000::find()?;
+    match E1000::new(df) {
+        Ok(d) => Some(Nic::E1000(d)),
+        Err(e) => {
+            kinfo!("net: the e1000 at pci {} failed to start: {}", df, e);
+            None
+        }
+    }
 }
 
 /// The network as an event source of the waiting code: every wait services the device and

@@ -1,10 +1,10 @@
-//! Networking: one interface (smoltcp over virtio-net), its configuration from the command
-//! line, DHCPv4, SLAAC, and the socket API the BSD socket syscalls sit on.
+//! Networking: one interface (smoltcp over virtio-net or an e1000), its configuration from the
+//! command line, DHCPv4, SLAAC, and the socket API the BSD socket syscalls sit on.
 //!
 //! - [`config`]: `kiln.ip=` and friends, parsed and checked;
 //! - [`stack`]: the interface over any smoltcp `Device`, addresses and their announcements;
 //! - [`socket`]: TCP/UDP sockets by number, non-blocking, with readiness;
-//! - `global` (kernel only): the one interface over the virtio-net device, `poll()` and
+//! - `global` (kernel only): the one interface over the network device, `poll()` and
 //!   `next_wakeup()` for the runtime's wait path.
 
 pub mod config;

@@ -2,7 +2,7 @@
 //! client, static and autoconfigured addresses, and the log of what it got.
 //!
 //! Generic over the device and driven with explicit timestamps, so the host tests run it over
-//! smoltcp's loopback device; the kernel runs it over virtio-net (`net::global`).
+//! smoltcp's loopback device; the kernel runs it over virtio-net or an e1000 (`net::global`).
 #![forbid(unsafe_code)]
 
 use alloc::format;

@@ -1,9 +1,10 @@
 //! virtio devices through the `virtio-drivers` crate: its `Hal` over the runtime's frame
-//! allocator, discovery over PCI and the command line's virtio-mmio windows, and the network
-//! device as a smoltcp `Device`.
+//! allocator, discovery over PCI and the command line's virtio-mmio windows, the network
+//! device as a smoltcp `Device`, and the entropy device as a seed source.
 
 pub mod hal;
 pub mod net;
+pub mod rng;
 
 use alloc::vec::Vec;
 use core::ptr::NonNull;
@@ -13,7 +14,8 @@ use virtio_drivers::transport::pci::{virtio_device_type, PciTransport};
 use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 
 use crate::boot::madt::LineMode;
-use crate::boot::virtio_mmio::MmioDevice;
+use crate::boot::virtio_mmio::{self, MmioDevice};
+use crate::process::cmdline::Cmdline;
 
 /// A discovered device: its transport and the interrupt line it raises.
 pub struct Found {
@@ -27,6 +29,24 @@ impl core::fmt::Debug for Found {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{} (gsi {})", self.what, self.gsi)
     }
+}
+
+/// Every virtio-mmio window: the command line's `virtio_mmio.device=` words (Firecracker;
+/// QEMU's microvm without ACPI), then those of `acpi` (the DSDT's) at other addresses.
+pub fn mmio_windows(cmdline: &Cmdline<'_>, acpi: &[MmioDevice]) -> Vec<MmioDevice> {
+    let mut mmio = Vec::new();
+    for value in cmdline.kernel_params("virtio_mmio.device") {
+        match virtio_mmio::parse(value) {
+            Ok(d) => mmio.push(d),
+            Err(e) => kinfo!("net: virtio_mmio.device={} ignored ({:?})", value, e),
+        }
+    }
+    for d in acpi {
+        if !mmio.iter().any(|m: &MmioDevice| m.base == d.base) {
+            mmio.push(*d);
+        }
+    }
+    mmio
 }
 
 /// Every virtio device of type `kind`: on PCI bus 0 when there is one, and in the
