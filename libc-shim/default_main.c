@@ -11,8 +11,10 @@
 #include "../include/kiln/os.h"
 
 int __kiln_run_event_loop(void (*start)(void));
+void __kiln_set_args(int argc, char **argv);
 
-__attribute__((weak)) int main(void)
+__attribute__((weak)) int main(int argc, char **argv)
 {
+	__kiln_set_args(argc, argv); /* for os_args() */
 	return __kiln_run_event_loop(OS_start);
 }

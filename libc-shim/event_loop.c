@@ -26,6 +26,7 @@
 #include "event_internal.h"
 
 int __kiln_run_event_loop(void (*start)(void));
+void __kiln_set_args(int argc, char **argv);
 
 static atomic_bool loop_running;
 static atomic_bool shutdown_requested;
@@ -38,6 +39,23 @@ static struct kiln_watch *deferred_head, *deferred_tail;
 
 void (*_Atomic __kiln_post_drain)(void);
 bool (*_Atomic __kiln_posts_pending)(void);
+
+/* main()'s arguments as the default main() passed them on (os_args); 0/NULL otherwise. */
+static int program_argc;
+static char **program_argv;
+
+void __kiln_set_args(int argc, char **argv)
+{
+	program_argc = argc;
+	program_argv = argv;
+}
+
+char **os_args(int *argc)
+{
+	if (argc)
+		*argc = program_argc;
+	return program_argv;
+}
 
 void os_shutdown(int status)
 {

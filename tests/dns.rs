@@ -1,8 +1,11 @@
 //! The DNS server (examples-cpp/dns-server), run natively on loopback: `dig` and `kdig` for
 //! every record type and rcode over UDP and TCP, IPv4 and IPv6, with and without EDNS; a
 //! differential run against Knot DNS; malformed datagrams; TCP pipelining; zone-file errors;
-//! the libFuzzer targets; and the same sources built as a static musl+libc++ twin, as C++20
-//! with clang and libc++, and as a Kiln image.
+//! the libFuzzer targets; the same sources built as a static musl+libc++ twin, as C++20
+//! with clang and libc++, and as Kiln images: both front ends (event, the default, and
+//! posix) booted once each with `./kiln run -p` and checked with the same dig/kdig cases,
+//! malformed datagrams and pipelining over IPv4 (QEMU user networking forwards from
+//! 127.0.0.1; IPv6 transport to the guest would need a tap and is not tested here yet).
 //!
 //! Network traffic goes to 127.0.0.1 and ::1 only. Nothing skips: a missing tool fails with
 //! a message to run `./kiln doctor --install`.
@@ -498,16 +501,17 @@ const CASES: &[Case] = &[
     },
 ];
 
-#[test]
-fn dig_and_kdig_get_every_record_type_and_rcode_right() {
-    let server = start_ours(&[]);
+/// Asks every case with dig and kdig, over UDP and TCP, with and without EDNS, of every
+/// target (host, UDP port, TCP port), and compares field by field.
+fn check_every_case(targets: &[(&str, u16, u16)]) {
     let mut checked = 0;
     for case in CASES {
         for client in [Client::Dig, Client::Kdig] {
-            for host in ["127.0.0.1", "::1"] {
+            for &(host, udp_port, tcp_port) in targets {
                 for tcp in [false, true] {
                     for edns in [false, true] {
-                        let got = ask(client, host, server.port, tcp, edns, case.question);
+                        let port = if tcp { tcp_port } else { udp_port };
+                        let got = ask(client, host, port, tcp, edns, case.question);
                         let mut flags = set(&["qr"]);
                         if case.aa {
                             flags.insert("aa".into());
@@ -536,7 +540,7 @@ fn dig_and_kdig_get_every_record_type_and_rcode_right() {
                         assert_eq!(
                             got,
                             expected,
-                            "{client:?} @{host} {} {} {:?}",
+                            "{client:?} @{host} -p {port} {} {} {:?}",
                             if tcp { "tcp" } else { "udp" },
                             if edns { "edns" } else { "no edns" },
                             case.question
@@ -547,7 +551,14 @@ fn dig_and_kdig_get_every_record_type_and_rcode_right() {
             }
         }
     }
-    assert_eq!(checked, CASES.len() * 16);
+    assert_eq!(checked, CASES.len() * 8 * targets.len());
+}
+
+#[test]
+fn dig_and_kdig_get_every_record_type_and_rcode_right() {
+    let server = start_ours(&[]);
+    let port = server.port;
+    check_every_case(&[("127.0.0.1", port, port), ("::1", port, port)]);
 }
 
 #[test]
@@ -657,7 +668,12 @@ fn counters_come_back_as_chaos_txt_stats_kiln() {
 #[test]
 fn malformed_datagrams_get_formerr_or_nothing_and_the_server_keeps_answering() {
     let server = start_ours(&[]);
-    let port = server.port;
+    check_malformed("127.0.0.1", server.port, server.port);
+}
+
+/// Sends malformed datagrams to `host`:`port`: each gets FORMERR (or NOTIMP/REFUSED/…) or
+/// nothing, and afterwards the server still answers over UDP and (on `tcp_port`) TCP.
+fn check_malformed(host: &str, port: u16, tcp_port: u16) {
     let valid = query(0x4242, "www.kiln.test", 1, 1, None);
     let mut cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", vec![]),
@@ -731,7 +747,7 @@ fn malformed_datagrams_get_formerr_or_nothing_and_the_server_keeps_answering() {
         cases.push(("random bytes", bytes));
     }
     for (what, msg) in &cases {
-        if let Some(resp) = udp_exchange("127.0.0.1", port, msg) {
+        if let Some(resp) = udp_exchange(host, port, msg) {
             assert!(resp.len() >= 12, "{what}: short response {resp:?}");
             assert_eq!(resp[..2], msg[..2], "{what}: id not echoed");
             assert!(resp[2] & 0x80 != 0, "{what}: QR not set");
@@ -756,16 +772,16 @@ fn malformed_datagrams_get_formerr_or_nothing_and_the_server_keeps_answering() {
     }
     for (what, msg) in cases.iter().take(12) {
         if msg.len() >= 12 {
-            let resp = udp_exchange("127.0.0.1", port, msg).expect("an answer");
+            let resp = udp_exchange(host, port, msg).expect("an answer");
             if *what != "random bytes" {
                 assert_eq!(rcode(&resp), 1, "{what}: FORMERR expected");
             }
         }
     }
     // Still serving, over UDP and TCP.
-    let resp = udp_exchange("127.0.0.1", port, &valid).expect("an answer after the garbage");
+    let resp = udp_exchange(host, port, &valid).expect("an answer after the garbage");
     assert_eq!((rcode(&resp), ancount(&resp)), (0, 1));
-    let mut tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let mut tcp = TcpStream::connect((host, tcp_port)).expect("connect");
     tcp.write_all(&[0, 3, 1, 2, 3])
         .expect("send garbage over TCP");
     tcp.write_all(&framed(&valid))
@@ -792,8 +808,13 @@ fn read_framed(stream: &mut TcpStream) -> Vec<u8> {
 #[test]
 fn tcp_carries_several_pipelined_queries_on_one_connection() {
     let server = start_ours(&[]);
-    for host in ["127.0.0.1", "::1"] {
-        let mut tcp = TcpStream::connect((host, server.port)).expect("connect");
+    check_pipelining(&[("127.0.0.1", server.port), ("::1", server.port)]);
+}
+
+/// Several queries in one write, then one byte by byte, on one connection to each target.
+fn check_pipelining(targets: &[(&str, u16)]) {
+    for &(host, port) in targets {
+        let mut tcp = TcpStream::connect((host, port)).expect("connect");
         let names = [
             "www.kiln.test",
             "mail.kiln.test",
@@ -1098,15 +1119,39 @@ fn builds_as_cxx20_with_clang_and_libcxx() {
     assert!(out.contains("zone lab.test.: 55 records"), "{out}");
 }
 
-/// `./kiln build examples-cpp/dns-server` makes an image; it boots and loads its zone. (The
-/// guest has no sockets yet, so serving is not tested in the guest.)
+/// The server as a Kiln image: `event` (the default, built by `./kiln build`) or `posix`
+/// (the toolchain file with -DDNS_FRONTEND=posix). Built once per test binary.
+fn kiln_image(frontend: &str) -> &'static Path {
+    static EVENT: OnceLock<PathBuf> = OnceLock::new();
+    static POSIX: OnceLock<PathBuf> = OnceLock::new();
+    let (cell, dir) = match frontend {
+        "event" => (&EVENT, "image"),
+        "posix" => (&POSIX, "image-posix"),
+        other => panic!("no front end {other}"),
+    };
+    cell.get_or_init(|| {
+        let build = work_dir().join("dns").join(dir);
+        kiln_tests::runtime_dir();
+        if frontend == "event" {
+            run_ok(kiln().arg("build").arg(src()).arg("-B").arg(&build));
+        } else {
+            let toolchain = root().join("cmake").join("kiln.cmake");
+            cmake_build(
+                &build,
+                &[
+                    &format!("-DCMAKE_TOOLCHAIN_FILE={}", toolchain.display()),
+                    "-DDNS_FRONTEND=posix",
+                ],
+            );
+        }
+        build.join("dns-server")
+    })
+}
+
+/// `./kiln build examples-cpp/dns-server` makes an image; it boots and loads its zone.
 #[test]
 fn builds_as_a_kiln_image_that_loads_its_zone() {
-    let build = work_dir().join("dns").join("image");
-    kiln_tests::runtime_dir();
-    run_ok(kiln().arg("build").arg(src()).arg("-B").arg(&build));
-    let image = build.join("dns-server");
-    let out = run_image(&image, &[], &["--check"]);
+    let out = run_image(kiln_image("event"), &[], &["--check"]);
     out.assert_status(0);
     assert!(
         out.app()
@@ -1114,4 +1159,124 @@ fn builds_as_a_kiln_image_that_loads_its_zone() {
         "{}",
         out.describe()
     );
+}
+
+/// A Kiln image booted by `./kiln run IMAGE -p UDP:53/udp -p TCP:53` (QEMU user networking,
+/// forwards on the host's 127.0.0.1), killed with its QEMU when dropped.
+struct Guest {
+    child: Child,
+    console: PathBuf,
+}
+
+impl Guest {
+    fn console(&self) -> String {
+        std::fs::read_to_string(&self.console).unwrap_or_default()
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        // kiln and its QEMU share the process group the child leads.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn boot_guest(image: &Path, udp_port: u16, tcp_port: u16) -> Guest {
+    use std::os::unix::process::CommandExt;
+    let console = work_dir().join("dns").join(format!(
+        "{}-{udp_port}.console",
+        image
+            .parent()
+            .and_then(|p| p.file_name())
+            .unwrap_or_default()
+            .to_string_lossy()
+    ));
+    let file = std::fs::File::create(&console).expect("create the console file");
+    let child = kiln()
+        .args(["run", "--timeout", "900"])
+        .args([
+            "-p",
+            &format!("{udp_port}:53/udp"),
+            "-p",
+            &format!("{tcp_port}:53"),
+        ])
+        .arg(image)
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(Stdio::inherit())
+        .process_group(0)
+        .spawn()
+        .expect("start ./kiln run");
+    let guest = Guest { child, console };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if udp_exchange("127.0.0.1", udp_port, &query(1, "kiln.test", 6, 1, None)).is_some() {
+            return guest;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!(
+        "{} did not answer on 127.0.0.1:{udp_port} within 120 s; console:\n{}",
+        image.display(),
+        guest.console()
+    );
+}
+
+/// Boots the `frontend` image once with `kiln run -p` and runs the dig/kdig cases, the
+/// malformed datagrams and TCP pipelining against it, IPv4 through QEMU's user networking.
+/// `split_ports` forwards UDP and TCP from different host ports (each front end prints the
+/// dig line from KILN_PUBLISHED either way).
+fn serves_from_a_kiln_image(frontend: &str, split_ports: bool) {
+    let image = kiln_image(frontend);
+    let udp = free_port();
+    let tcp = if split_ports {
+        loop {
+            let p = free_port();
+            if p != udp {
+                break p;
+            }
+        }
+    } else {
+        udp
+    };
+    let guest = boot_guest(image, udp, tcp);
+    let console = guest.console();
+    let hint = format!("dig @127.0.0.1 -p {udp} www.kiln.test");
+    assert!(
+        console.lines().any(|l| l.trim_end().ends_with(&hint)),
+        "the {frontend} front end did not print {hint:?}:\n{console}"
+    );
+    if split_ports {
+        let tcp_hint = format!("dig @127.0.0.1 -p {tcp} +tcp www.kiln.test");
+        assert!(console.contains(&tcp_hint), "no {tcp_hint:?}:\n{console}");
+    }
+    check_every_case(&[("127.0.0.1", udp, tcp)]);
+    check_malformed("127.0.0.1", udp, tcp);
+    check_pipelining(&[("127.0.0.1", tcp)]);
+    let got = ask(
+        Client::Dig,
+        "127.0.0.1",
+        udp,
+        false,
+        true,
+        &["-c", "CH", "-t", "TXT", "stats.kiln"],
+    );
+    let line = got.answer.iter().next().expect("one TXT record").clone();
+    assert!(
+        line.contains("tcp=") && !line.contains("tcp=0 "),
+        "TCP queries not counted: {line}"
+    );
+}
+
+#[test]
+fn kiln_image_with_the_event_front_end_serves_over_kiln_run_p() {
+    serves_from_a_kiln_image("event", false);
+}
+
+#[test]
+fn kiln_image_with_the_posix_front_end_serves_over_kiln_run_p() {
+    serves_from_a_kiln_image("posix", true);
 }

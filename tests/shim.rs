@@ -131,6 +131,27 @@ fn os_start_returning_idle_exits_0() {
 }
 
 #[test]
+fn os_args_gives_os_start_its_arguments() {
+    let exe = host_binary_in(&shim_src(), "os_args");
+    let image = shim_dir().join("os_args");
+    let (_host, guest) = same_on_host_and_guest(&exe, &image, &[], &["alpha", "beta-gamma"]);
+    guest.assert_status(0);
+    let app = guest.app();
+    let lines: Vec<&str> = app.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "argc=3",
+            "argv[1]=alpha",
+            "argv[2]=beta-gamma",
+            "argv[3]=NULL"
+        ],
+        "{}",
+        guest.describe()
+    );
+}
+
+#[test]
 fn os_shutdown_from_main_sets_the_status() {
     shim_program("main_shutdown", 7, &["calling os_shutdown(7)"]);
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 35] = [
+pub const PACKAGES: [(&str, &str); 36] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -44,6 +44,7 @@ pub const PACKAGES: [(&str, &str); 35] = [
     ("libclang-rt-14-dev", "libFuzzer for the DNS fuzz targets"),
     ("bind9-dnsutils", "dig, to query the DNS server (tests)"),
     ("knot-dnsutils", "kdig, to query the DNS server (tests)"),
+    ("dnsperf", "dnsperf, to load the DNS server (bench/dns)"),
     ("knot", "Knot DNS, the DNS test reference"),
     ("python3-dnspython", "drives the DNS differential test"),
     ("curl", "HTTP client for the event API tests"),

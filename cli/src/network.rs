@@ -91,6 +91,24 @@ pub fn choose(net: Option<&str>, forwards: Vec<Forward>) -> Result<Network> {
     }
 }
 
+/// The kernel command-line word that tells the guest which ports `-p` published:
+/// `KILN_PUBLISHED=HOST:GUEST[/udp],...` (TCP when there is no `/udp`), in the order given.
+/// The guest sees it as an environment variable, so a server can print the address the host
+/// reaches it at. `None` without forwards.
+pub fn published_word(net: &Network) -> Option<String> {
+    let Network::User(forwards) = net else {
+        return None;
+    };
+    if forwards.is_empty() {
+        return None;
+    }
+    let entries: Vec<String> = forwards
+        .iter()
+        .map(|f| format!("{}:{}{}", f.host, f.guest, if f.udp { "/udp" } else { "" }))
+        .collect();
+    Some(format!("KILN_PUBLISHED={}", entries.join(",")))
+}
+
 /// The network card QEMU emulates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Nic {
@@ -179,6 +197,22 @@ mod tests {
         assert!(choose(Some("tap:"), vec![]).is_err());
         assert!(choose(Some("tap:a,b"), vec![]).is_err());
         assert!(choose(Some("bridge"), vec![]).is_err());
+    }
+
+    #[test]
+    fn published_ports_word() {
+        let forwards = vec![
+            parse_forward("5353:53/udp").unwrap(),
+            parse_forward("5354:53").unwrap(),
+            parse_forward("8080:80/tcp").unwrap(),
+        ];
+        assert_eq!(
+            published_word(&Network::User(forwards)).as_deref(),
+            Some("KILN_PUBLISHED=5353:53/udp,5354:53,8080:80")
+        );
+        assert_eq!(published_word(&Network::User(Vec::new())), None);
+        assert_eq!(published_word(&Network::None), None);
+        assert_eq!(published_word(&Network::Tap("tap0".into())), None);
     }
 
     #[test]

@@ -150,7 +150,8 @@ fn run(image: &Path, opts: &RunOptions, console: Console) -> Result<RunOutput> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "app".into());
-            let cmdline = kernel_cmdline(&argv0, opts.append.as_deref(), &opts.args)?;
+            let append = with_published_ports(opts.append.as_deref(), &opts.net);
+            let cmdline = kernel_cmdline(&argv0, append.as_deref(), &opts.args)?;
             qemu_args(image, opts, accel, &cmdline)
         }
     };
@@ -210,6 +211,16 @@ pub fn decode_qemu_exit(status: ExitStatus) -> Option<i32> {
 /// Finds the runtime's final `kiln: exit status N` line.
 pub fn parse_exit_line(line: &str) -> Option<i32> {
     line.trim().strip_prefix(STATUS_PREFIX)?.trim().parse().ok()
+}
+
+/// `append` with the `KILN_PUBLISHED=...` word added when `-p` forwards ports (see
+/// `network::published_word`); the user's own words come after it, so theirs win.
+fn with_published_ports(append: Option<&str>, net: &crate::network::Network) -> Option<String> {
+    match (crate::network::published_word(net), append) {
+        (Some(word), Some(user)) => Some(format!("{word} {user}")),
+        (Some(word), None) => Some(word),
+        (None, user) => user.map(str::to_owned),
+    }
 }
 
 /// The kernel command line: `kiln.argv0=NAME [append] [-- ARGS]`; arguments with spaces are
@@ -551,6 +562,29 @@ mod tests {
         assert_eq!(decode_qemu_exit(code(1)), None);
         assert_eq!(decode_qemu_exit(code(0)), None);
         assert_eq!(decode_qemu_exit(ExitStatus::from_raw(9)), None);
+    }
+
+    #[test]
+    fn published_ports_reach_the_kernel_command_line() {
+        use crate::network::{parse_forward, Network};
+        let net = Network::User(vec![
+            parse_forward("5353:53/udp").unwrap(),
+            parse_forward("5353:53").unwrap(),
+        ]);
+        let append = with_published_ports(Some("kiln.quiet"), &net);
+        assert_eq!(
+            kernel_cmdline("dns-server", append.as_deref(), &[]).unwrap(),
+            "kiln.argv0=dns-server KILN_PUBLISHED=5353:53/udp,5353:53 kiln.quiet"
+        );
+        assert_eq!(
+            with_published_ports(None, &net).as_deref(),
+            Some("KILN_PUBLISHED=5353:53/udp,5353:53")
+        );
+        assert_eq!(
+            with_published_ports(Some("X=1"), &Network::None).as_deref(),
+            Some("X=1")
+        );
+        assert_eq!(with_published_ports(None, &Network::None), None);
     }
 
     #[test]

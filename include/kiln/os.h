@@ -56,13 +56,23 @@ extern "C" {
  * The program's entry point when it defines no main(); the application provides it.
  *
  * Context: called once, on the main thread, after static constructors ran and before the
- * event loop starts; argc/argv are not passed (a program that needs them defines main();
- * environment variables from the kernel command line are there, through getenv()).
+ * event loop starts; argc/argv are not passed (os_args() returns them; environment
+ * variables from the kernel command line are there, through getenv()).
  * It may do anything a C or C++ program may do on Linux: allocate, print, start threads,
  * open sockets, call exit(). It should set up its event sources and return; the event loop
  * then takes over. An exception escaping it ends the VM through std::terminate (status 134).
  */
 void OS_start(void);
+
+/*
+ * The program's arguments, for OS_start() programs (which get none passed): returns the argv
+ * that Kiln's default main() received (from the kernel command line in a Kiln guest, from
+ * exec on Linux; NULL-terminated, argv[0] the program's name) and stores argc in *argc when
+ * `argc` is not NULL. The strings belong to the C runtime and live until the program ends;
+ * they may be modified like main()'s. In a program with its own main() (which has them
+ * already) it returns NULL and stores 0. Context: any thread. It cannot fail.
+ */
+char **os_args(int *argc);
 
 /*
  * Ends the program with `status` (0..255, taken modulo 256 like exit()). Thread-safe.

@@ -137,4 +137,67 @@ void print_zones(const dns::ZoneSet& zones) {
     }
 }
 
+unsigned published_port(const char* published, unsigned port, const char* proto) {
+    if (published == nullptr) {
+        return 0;
+    }
+    const bool want_udp = std::strcmp(proto, "udp") == 0;
+    for (const char* at = published; *at != '\0';) {
+        const char* end = std::strchr(at, ',');
+        std::string entry(at, end ? static_cast<std::size_t>(end - at) : std::strlen(at));
+        at = end ? end + 1 : at + entry.size();
+        bool udp = false;
+        std::size_t slash = entry.find('/');
+        if (slash != std::string::npos) {
+            udp = entry.compare(slash + 1, std::string::npos, "udp") == 0;
+            entry.resize(slash);
+        }
+        std::size_t colon = entry.find(':');
+        if (colon == std::string::npos || udp != want_udp) {
+            continue;
+        }
+        char* rest = nullptr;
+        unsigned long host = std::strtoul(entry.c_str(), &rest, 10);
+        if (rest != entry.c_str() + colon) {
+            continue;
+        }
+        const char* guest_text = entry.c_str() + colon + 1;
+        unsigned long guest = std::strtoul(guest_text, &rest, 10);
+        if (*guest_text != '\0' && *rest == '\0' && guest == port && host > 0 && host <= 65535) {
+            return static_cast<unsigned>(host);
+        }
+    }
+    return 0;
+}
+
+void print_listening(const Options& options, const dns::ZoneSet& zones) {
+    std::string name = "www." + zones.zones()[0]->origin().to_text();
+    if (name.size() > 1 && name.back() == '.') {
+        name.pop_back();
+    }
+    const char* published = std::getenv("KILN_PUBLISHED");
+    unsigned udp = published_port(published, options.port, "udp");
+    unsigned tcp = published_port(published, options.port, "tcp");
+    if (udp != 0 || tcp != 0) {
+        // Run by `kiln run -p`: the host reaches us on its own port(s), through loopback.
+        std::printf("dns-server: listening on port %u (UDP and TCP); from the host try: "
+                    "dig @127.0.0.1 -p %u %s%s\n",
+                    options.port, udp != 0 ? udp : tcp, name.c_str(), udp != 0 ? "" : " +tcp");
+        if (udp != 0 && tcp != 0 && tcp != udp) {
+            std::printf("dns-server: over TCP: dig @127.0.0.1 -p %u +tcp %s\n", tcp,
+                        name.c_str());
+        }
+    } else {
+        std::printf("dns-server: listening on port %u (UDP and TCP); try: dig @%s -p %u %s\n",
+                    options.port,
+                    options.addresses.empty() ? "127.0.0.1" : options.addresses[0].c_str(),
+                    options.port, name.c_str());
+    }
+    std::fflush(stdout);
+}
+
+void print_stopped(const std::string& stats_line) {
+    std::fprintf(stderr, "dns-server: stopped; %s\n", stats_line.c_str());
+}
+
 } // namespace frontend

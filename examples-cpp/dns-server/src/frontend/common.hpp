@@ -29,4 +29,16 @@ bool load_zones(const Options& options, dns::ZoneSet& zones);
 // Prints one line per zone: its origin and record count.
 void print_zones(const dns::ZoneSet& zones);
 
+// The port a client on the host uses to reach our `port` over `proto` ("udp" or "tcp"), from
+// KILN_PUBLISHED=HOST:GUEST[/udp],... (set by `kiln run -p`; TCP when no /udp): the HOST of
+// the first entry whose GUEST is `port`, or 0 when the variable is absent or names none.
+unsigned published_port(const char* published, unsigned port, const char* proto);
+
+// Prints the start-up line with the dig command that queries this server: from the host
+// through `kiln run -p` when KILN_PUBLISHED forwards our port, else directly.
+void print_listening(const Options& options, const dns::ZoneSet& zones);
+
+// Prints the counters line to stderr ("dns-server: stopped; queries=..."), as at exit.
+void print_stopped(const std::string& stats_line);
+
 } // namespace frontend

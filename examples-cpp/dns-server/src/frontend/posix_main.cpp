@@ -338,12 +338,7 @@ int main(int argc, char** argv) {
     dns::Responder responder(zones, options.id);
     Server server(responder, epfd);
     if (!options.quiet) {
-        const std::string& zone = zones.zones()[0]->origin().to_text();
-        std::printf("dns-server: listening on port %u (UDP and TCP); try: dig @%s -p %u www.%s\n",
-                    options.port,
-                    options.addresses.empty() ? "127.0.0.1" : options.addresses[0].c_str(),
-                    options.port, zone.c_str());
-        std::fflush(stdout);
+        frontend::print_listening(options, zones);
     }
 
     epoll_event events[64];
@@ -380,6 +375,6 @@ int main(int argc, char** argv) {
             server.sweep();
         }
     }
-    std::fprintf(stderr, "dns-server: stopped; %s\n", responder.stats_line().c_str());
+    frontend::print_stopped(responder.stats_line());
     return 0;
 }
