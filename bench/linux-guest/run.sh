@@ -115,7 +115,9 @@ fi
 log=$(mktemp "${TMPDIR:-/tmp}/linux-guest-console.XXXXXX")
 trap 'rm -f "$log"' EXIT
 if [ -n "$timeout" ]; then
-    qemu=(timeout -k 1 "$timeout" "${qemu[@]}")
+    # --foreground keeps QEMU in this script's process group, so a signal to the group
+    # (a test cleaning up, Ctrl-C) reaches it.
+    qemu=(timeout --foreground -k 1 "$timeout" "${qemu[@]}")
 fi
 set +e
 "${qemu[@]}" | tee "$log"
