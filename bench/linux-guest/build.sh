@@ -47,6 +47,9 @@ mkdir -p "$(dirname "$out")" "$root/target/linux-guest"
 
 # The helpers, built once with the same toolchain as the programs: exit-port goes into the
 # guest, tsc-khz stays on the host for run.sh.
+# One build at a time (tests run several build.sh at once).
+exec 9>"$root/target/linux-guest/.helpers.lock"
+flock 9
 for helper in exit-port tsc-khz; do
     exe=$root/target/linux-guest/$helper
     if [ ! -x "$exe" ] || [ "$here/$helper.c" -nt "$exe" ]; then
@@ -55,6 +58,7 @@ for helper in exit-port tsc-khz; do
         "$root/kiln" link --host -o "$exe" "$exe.o" >/dev/null
     fi
 done
+flock -u 9
 
 stage=$(mktemp -d "$root/target/linux-guest/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT

@@ -92,7 +92,8 @@ if [ "$accel" = tcg ]; then
     if [ "$(sed -n 1p "$cache" 2>/dev/null)" != "$boot_id" ]; then
         [ -x "$root/target/linux-guest/tsc-khz" ] ||
             die "target/linux-guest/tsc-khz is missing: run bench/linux-guest/build.sh first"
-        printf '%s\n%s\n' "$boot_id" "$("$root/target/linux-guest/tsc-khz")" >"$cache"
+        printf '%s\n%s\n' "$boot_id" "$("$root/target/linux-guest/tsc-khz")" >"$cache.$$"
+        mv "$cache.$$" "$cache"
     fi
     cmdline+=" tsc_early_khz=$(sed -n 2p "$cache")"
 fi
