@@ -200,7 +200,8 @@ fn init_memory(boot: &BootInfo<'_>, info_phys: u64) {
     }
     paging::init(&ram[..n]);
     let total = frames::FRAMES.lock().free_count() * PAGE_SIZE;
-    heap::init((total / 16).clamp(2 << 20, 64 << 20));
+    // The kernel heap holds the VFS's files and every socket's buffers: an eighth of RAM.
+    heap::init((total / 8).clamp(4 << 20, 256 << 20));
 }
 
 /// Fills `buf` from the kernel's CSPRNG ([`crate::entropy`]), seeded from the hardware.

@@ -14,7 +14,7 @@ pub const LOADER_MULTIBOOT2: u32 = 2;
 
 /// Size of the boot stack, which is also the kernel's stack until the program starts. The
 /// page below it (`kiln_boot_stack_guard`) is unmapped once the real page tables are built.
-pub const BOOT_STACK_SIZE: usize = 64 * 1024;
+pub const BOOT_STACK_SIZE: usize = 256 * 1024;
 
 /// TSC at the first instruction, written before .bss is cleared (so it lives in .data).
 #[no_mangle]

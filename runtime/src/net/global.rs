@@ -20,7 +20,18 @@ use crate::process::cmdline::Cmdline;
 /// How often a device without a working interrupt line is polled.
 const POLL_INTERVAL_NS: u64 = 10_000_000;
 
-static NET: Mutex<Option<Stack<VirtioNet>>> = Mutex::new(None);
+/// The kernel's interface type (the socket syscalls name it).
+pub type NetStack = Stack<VirtioNet>;
+
+static NET: Mutex<Option<NetStack>> = Mutex::new(None);
+
+/// Moves whenever a poll of the interface changed some socket's state: edge-triggered epoll
+/// on sockets reports again when it moved.
+static ACTIVITY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+pub fn activity() -> u64 {
+    ACTIVITY.load(core::sync::atomic::Ordering::Relaxed)
+}
 
 fn now() -> Instant {
     Instant::from_micros((crate::time::monotonic_ns() / 1000) as i64)
@@ -111,6 +122,9 @@ pub fn poll() -> bool {
     };
     stack.device_mut().service_interrupt();
     let changed = stack.poll(now());
+    if changed {
+        ACTIVITY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
     print_log(stack);
     changed
 }
@@ -132,6 +146,6 @@ pub fn next_wakeup() -> Option<u64> {
 }
 
 /// Runs `f` on the interface (the socket layer's entry); `None` without a network.
-pub fn with<R>(f: impl FnOnce(&mut Stack<VirtioNet>) -> R) -> Option<R> {
+pub fn with<R>(f: impl FnOnce(&mut NetStack) -> R) -> Option<R> {
     NET.lock().as_mut().map(f)
 }

@@ -20,11 +20,15 @@ use super::stack::Stack;
 use crate::errno::Errno;
 
 /// Buffer sizes per socket (Linux's defaults are larger; these suit a small VM).
-pub const TCP_BUFFER: usize = 64 * 1024;
+pub const TCP_BUFFER: usize = 32 * 1024;
 pub const UDP_BUFFER: usize = 64 * 1024;
 pub const UDP_PACKETS: usize = 32;
 /// The largest listen backlog honoured (`SOMAXCONN`-like).
 pub const MAX_BACKLOG: usize = 128;
+/// At most this many listening sockets are armed per listener, whatever the backlog: each
+/// carries its buffers from the start (2 × TCP_BUFFER), so a backlog of 128 would pin 8 MiB.
+/// More simultaneous handshakes than this, before accept runs, are refused.
+pub const MAX_ARMED: usize = 128;
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;
 
 /// A socket's number in the table.
@@ -303,7 +307,7 @@ impl<D: Device> Stack<D> {
         if let Some(n) = backlog {
             *b = n;
         }
-        while armed.len() < *b {
+        while armed.len() < (*b).min(MAX_ARMED) {
             let mut s = new_tcp();
             s.listen(*local).map_err(|_| Errno::EINVAL)?;
             armed.push(self.sockets.add(s));
@@ -462,6 +466,68 @@ impl<D: Device> Stack<D> {
             }
             _ => Err(Errno::ENOTCONN),
         }
+    }
+
+    /// Like [`Stack::recv`] but leaves the bytes queued (MSG_PEEK).
+    pub fn peek(&mut self, id: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.settle(id)?;
+        match self.sock.get_mut(id)? {
+            Entry::TcpStream {
+                handle, connecting, ..
+            } => {
+                if *connecting {
+                    return Err(Errno::EAGAIN);
+                }
+                let s = self.sockets.get_mut::<tcp::Socket>(*handle);
+                match s.peek_slice(buf) {
+                    Ok(0) if !buf.is_empty() && s.may_recv() => Err(Errno::EAGAIN),
+                    Ok(n) => Ok(n),
+                    Err(_) => Ok(0),
+                }
+            }
+            Entry::Udp { handle } => {
+                let s = self.sockets.get_mut::<udp::Socket>(*handle);
+                match s.peek() {
+                    Ok((data, _)) => {
+                        let n = data.len().min(buf.len());
+                        buf[..n].copy_from_slice(&data[..n]);
+                        Ok(n)
+                    }
+                    Err(_) => Err(Errno::EAGAIN),
+                }
+            }
+            _ => Err(Errno::ENOTCONN),
+        }
+    }
+
+    /// The sender of the next datagram without taking it (recvfrom with MSG_PEEK).
+    pub fn peek_from(&mut self, id: SockId) -> Result<IpEndpoint, Errno> {
+        let Entry::Udp { handle } = self.sock.get(id)? else {
+            return Err(Errno::EOPNOTSUPP);
+        };
+        let s = self.sockets.get_mut::<udp::Socket>(*handle);
+        s.peek().map(|(_, meta)| meta.endpoint).map_err(|_| Errno::EAGAIN)
+    }
+
+    /// Resets a TCP connection instead of closing it gracefully (SO_LINGER with a zero
+    /// timeout), then forgets the socket.
+    pub fn abort(&mut self, id: SockId) -> Result<(), Errno> {
+        if let Entry::TcpStream { handle, .. } = self.sock.get(id)? {
+            let h = *handle;
+            self.sockets.get_mut::<tcp::Socket>(h).abort();
+        }
+        self.close(id)
+    }
+
+    /// Turns TCP keep-alive probes on (every `interval_ms`) or off.
+    pub fn set_keepalive(&mut self, id: SockId, interval_ms: Option<u64>) -> Result<(), Errno> {
+        if let Entry::TcpStream { handle, .. } = self.sock.get(id)? {
+            let h = *handle;
+            self.sockets
+                .get_mut::<tcp::Socket>(h)
+                .set_keep_alive(interval_ms.map(smoltcp::time::Duration::from_millis));
+        }
+        Ok(())
     }
 
     /// Sends one datagram to `remote` (binding an ephemeral port first if needed).

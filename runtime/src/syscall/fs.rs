@@ -202,10 +202,9 @@ fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
 
 /// Files other than pipes and sockets complete a write in one call.
 fn n_is_complete(desc: &OpenFile) -> bool {
-    desc.file
-        .as_any()
-        .downcast_ref::<pipe::WriteEnd>()
-        .is_none()
+    let any = desc.file.as_any();
+    any.downcast_ref::<pipe::WriteEnd>().is_none()
+        && any.downcast_ref::<super::net::SocketFile>().is_none()
 }
 
 /// EPIPE also raises SIGPIPE, whose default action ends the program (exit 141), as on

@@ -18,6 +18,8 @@ pub mod fs;
 #[cfg(target_os = "none")]
 pub mod mm;
 #[cfg(target_os = "none")]
+pub mod net;
+#[cfg(target_os = "none")]
 pub mod poll;
 #[cfg(target_os = "none")]
 pub mod process;

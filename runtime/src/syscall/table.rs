@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::numbers::nr;
-use super::{file, fs, mm, poll, process, time, timerfd};
+use super::{file, fs, mm, net, poll, process, time, timerfd};
 use crate::errno::SysResult;
 
 pub type Handler = fn(&[u64; 6]) -> SysResult;
@@ -87,6 +87,23 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::umask => file::umask,
         nr::flock => file::flock,
         nr::fcntl => file::fcntl,
+        // sockets
+        nr::socket => net::socket,
+        nr::socketpair => net::socketpair,
+        nr::bind => net::bind,
+        nr::listen => net::listen,
+        nr::accept => net::accept,
+        nr::accept4 => net::accept4,
+        nr::connect => net::connect,
+        nr::sendto => net::sendto,
+        nr::recvfrom => net::recvfrom,
+        nr::sendmsg => net::sendmsg,
+        nr::recvmsg => net::recvmsg,
+        nr::shutdown => net::shutdown,
+        nr::getsockname => net::getsockname,
+        nr::getpeername => net::getpeername,
+        nr::setsockopt => net::setsockopt,
+        nr::getsockopt => net::getsockopt,
         // memory
         nr::brk => mm::brk,
         nr::mmap => mm::mmap,

@@ -18,7 +18,7 @@ use super::Found;
 use crate::arch::irq::{self, Irq};
 
 /// Descriptors per queue (a power of two every virtio-net of QEMU and Firecracker allows).
-const QUEUE_SIZE: usize = 64;
+const QUEUE_SIZE: usize = 256;
 /// A buffer: the virtio-net header (10 or 12 bytes) and a full Ethernet frame.
 const BUF_LEN: usize = 2048;
 /// Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header.
