@@ -5,8 +5,8 @@
 //!
 //! They need `linux-image-cloud-amd64`, `busybox-static`, `cpio` and `kmod` (`./kiln doctor
 //! --install`): without them `build.sh` fails and says so, and so do the tests. The network
-//! test also needs root (a private network namespace with a tap device, as `tests/net.rs`);
-//! its traffic stays inside that namespace: 10.78.0.0/24 and fd78::/64.
+//! tests also need root (a private network namespace with a tap device each, as
+//! `tests/net.rs`); their traffic stays inside those namespaces: 10.78.0.0/24 and fd78::/64.
 
 use kiln_tests::{host_binary, host_binary_in, root, run_with_deadline, work_dir, Output};
 use std::ffi::{OsStr, OsString};
@@ -216,9 +216,9 @@ fn require_root_and_tools() {
 struct Netns(String);
 
 impl Netns {
-    fn new() -> Netns {
+    fn new(tag: &str) -> Netns {
         require_root_and_tools();
-        let ns = Netns(format!("kiln-lg-{}", std::process::id()));
+        let ns = Netns(format!("kiln-lg-{tag}-{}", std::process::id()));
         let _ = Command::new("ip").args(["netns", "del", &ns.0]).output();
         ns.ip(&["netns", "add", &ns.0], false);
         for args in [
@@ -260,14 +260,22 @@ impl Drop for Netns {
     }
 }
 
-/// The client side, run in the namespace: UDP and TCP echo over IPv4 and IPv6 (100 KB over
-/// TCP, compared), then "quit", which ends the server and so the VM.
-const CLIENT: &str = r#"
-import socket, sys
+/// The UDP client, run in the namespace: a datagram echoed over IPv4 and IPv6, then "quit",
+/// which ends the server and so the VM.
+const UDP_CLIENT: &str = r#"
+import socket
 for fam, addr in ((socket.AF_INET, "10.78.0.2"), (socket.AF_INET6, "fd78::2")):
     u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(10)
     u.sendto(b"datagram to " + addr.encode(), (addr, 7))
     assert u.recvfrom(100)[0] == b"datagram to " + addr.encode(), "udp " + addr
+    print("echoed over", addr, flush=True)
+u.sendto(b"quit", (addr, 7))
+"#;
+
+/// The TCP client: 100 KB echoed and compared over IPv4 and IPv6, then "quit\n".
+const TCP_CLIENT: &str = r#"
+import socket
+for addr in ("10.78.0.2", "fd78::2"):
     t = socket.create_connection((addr, 7), timeout=10)
     data = bytes(range(256)) * 400
     t.sendall(data)
@@ -279,16 +287,28 @@ for fam, addr in ((socket.AF_INET, "10.78.0.2"), (socket.AF_INET6, "fd78::2")):
     assert got == data, "tcp " + addr + ": data differs"
     t.close()
     print("echoed over", addr, flush=True)
-u.sendto(b"quit", (addr, 7))
+socket.create_connection(("10.78.0.2", 7), timeout=10).sendall(b"quit\n")
 "#;
 
 /// The guest on a tap device: static IPv4 and IPv6 from the kernel command line, answering
-/// ping, and a static echo server (bench/echo-server.c) serving UDP and TCP.
+/// ping, serving UDP echo (examples-c/udp-echo, static host build).
 #[test]
-fn network_in_a_private_namespace() {
-    let ns = Netns::new();
-    let echo = host_binary_in(&root().join("bench"), "echo-server");
-    let (kernel, initrd) = build(&echo, "echo-server", &["7"]);
+fn udp_echo_and_ping_in_a_private_namespace() {
+    serve_echo("udp-echo", UDP_CLIENT, true);
+}
+
+/// The same with examples-c/tcp-echo.
+#[test]
+fn tcp_echo_in_a_private_namespace() {
+    serve_echo("tcp-echo", TCP_CLIENT, false);
+}
+
+/// Boots `examples-c/NAME` in the Linux guest on a tap in a fresh namespace, pings it (if
+/// `ping`), runs `client` (Python) against it, and expects the guest to end with status 0.
+fn serve_echo(name: &str, client: &str, ping: bool) {
+    let ns = Netns::new(name);
+    let program = host_binary_in(&root().join("examples-c").join(name), name);
+    let (kernel, initrd) = build(&program, name, &["7"]);
     let child = ns
         .exec(script("run.sh"))
         .args(run_sh_args(
@@ -320,11 +340,12 @@ fn network_in_a_private_namespace() {
         }
         all
     });
+    let listening = format!("{name}: listening");
     let mut seen = Vec::new();
     let up = loop {
         match rx.recv_timeout(DEADLINE) {
             Ok(line) => {
-                let ready = line.starts_with("echo-server: listening");
+                let ready = line.starts_with(&listening);
                 seen.push(line);
                 if ready {
                     break true;
@@ -333,47 +354,53 @@ fn network_in_a_private_namespace() {
             Err(_) => break false,
         }
     };
-    if !up {
-        panic!(
-            "the echo server never started in the Linux guest:\n{}",
-            seen.join("\n")
-        );
-    }
+    assert!(
+        up,
+        "{name} never started in the Linux guest:\n{}",
+        seen.join("\n")
+    );
     assert!(
         seen.iter()
             .any(|l| l.trim_end() == "kiln: net: eth0 10.78.0.2/24 gw 10.78.0.1"),
         "no address line:\n{}",
         seen.join("\n")
     );
-    for (v6, addr) in [(false, "10.78.0.2"), (true, "fd78::2")] {
-        let mut ping = ns.exec("ping");
-        if v6 {
-            ping.arg("-6");
+    if ping {
+        for (v6, addr) in [(false, "10.78.0.2"), (true, "fd78::2")] {
+            let mut ping = ns.exec("ping");
+            if v6 {
+                ping.arg("-6");
+            }
+            let out = ping
+                .args(["-c", "3", "-i", "0.2", "-W", "5", addr])
+                .output()
+                .expect("running ping");
+            assert!(
+                out.status.success(),
+                "ping {addr} failed:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
         }
-        let out = ping
-            .args(["-c", "3", "-i", "0.2", "-W", "5", addr])
+        // An address nobody has: no answer, so the pings above can fail.
+        let out = ns
+            .exec("ping")
+            .args(["-c", "1", "-W", "1", "10.78.0.3"])
             .output()
             .expect("running ping");
-        assert!(
-            out.status.success(),
-            "ping {addr} failed:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert!(!out.status.success(), "10.78.0.3 answered ping");
     }
-    // An address nobody has: no answer, so the pings above can fail.
-    let out = ns
-        .exec("ping")
-        .args(["-c", "1", "-W", "1", "10.78.0.3"])
-        .output()
-        .expect("running ping");
-    assert!(!out.status.success(), "10.78.0.3 answered ping");
 
-    let client = run_with_deadline(ns.exec("python3").args(["-c", CLIENT]), DEADLINE);
-    let finished = wait_until_deadline(child);
+    let client = run_with_deadline(ns.exec("python3").args(["-c", client]), DEADLINE);
+    let finished = if client.status == 0 {
+        wait_until_deadline(child)
+    } else {
+        None
+    };
+    drop(guest);
     let console = reader.join().unwrap_or_default();
     assert!(
         client.status == 0,
-        "the echo client failed\n{}\n--- guest console ---\n{}",
+        "the {name} client failed\n{}\n--- guest console ---\n{}",
         client.describe(),
         console.join("\n")
     );
