@@ -11,6 +11,9 @@
 # Usage: bench/linux-guest-boot.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+die() { echo "$0: $*" >&2; exit 1; }
+# shellcheck source=linux-guest/lib.sh
+. bench/linux-guest/lib.sh
 runs=${1:-10}
 out=target/kiln-bench/linux-guest
 mkdir -p "$out"
@@ -61,15 +64,7 @@ for machine in microvm q35; do
     # The Linux guest's command exactly as run.sh builds it (it adds tsc_early_khz under TCG).
     linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" "$kernel" "$initrd")
     eval "linux=($linux_cmd)"
-    # The Kiln image with the same QEMU flags: only -kernel and -append differ (no -initrd).
-    kiln=()
-    skip=0
-    for word in "${linux[@]}"; do
-        if [ $skip = 1 ]; then skip=0; continue; fi
-        case $word in -kernel | -initrd | -append) skip=1; continue ;; esac
-        kiln+=("$word")
-    done
-    kiln+=(-kernel "$image" -append "kiln.argv0=hello kiln.quiet")
-    measure "Kiln, $machine" "$kiln_size B" "${kiln[@]}"
+    kiln_command "$image" "kiln.argv0=hello kiln.quiet" "${linux[@]}"
+    measure "Kiln, $machine" "$kiln_size B" "${KILN_CMD[@]}"
     measure "Linux guest, $machine" "$linux_size B" "${linux[@]}"
 done

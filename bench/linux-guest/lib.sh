@@ -31,3 +31,18 @@ kernel_path() {
     [ -r "$k" ] || die "$k is missing or unreadable; run \`./kiln doctor --install\`"
     echo "$k"
 }
+
+# kiln_command IMAGE APPEND QEMU-WORDS...: sets the array KILN_CMD to the QEMU command given
+# (run.sh --print's, for the Linux guest) with the Kiln image IMAGE and the command line
+# APPEND in place of its -kernel, -initrd and -append: every other flag stays identical.
+kiln_command() {
+    local image=$1 append=$2 skip=0 word
+    shift 2
+    KILN_CMD=()
+    for word in "$@"; do
+        if [ $skip = 1 ]; then skip=0; continue; fi
+        case $word in -kernel | -initrd | -append) skip=1; continue ;; esac
+        KILN_CMD+=("$word")
+    done
+    KILN_CMD+=(-kernel "$image" -append "$append")
+}
