@@ -506,7 +506,9 @@ impl<D: Device> Stack<D> {
             return Err(Errno::EOPNOTSUPP);
         };
         let s = self.sockets.get_mut::<udp::Socket>(*handle);
-        s.peek().map(|(_, meta)| meta.endpoint).map_err(|_| Errno::EAGAIN)
+        s.peek()
+            .map(|(_, meta)| meta.endpoint)
+            .map_err(|_| Errno::EAGAIN)
     }
 
     /// Resets a TCP connection instead of closing it gracefully (SO_LINGER with a zero

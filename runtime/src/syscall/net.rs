@@ -181,7 +181,10 @@ fn socket_of(fd: u64) -> Result<Arc<OpenFile>, Errno> {
 
 fn sock(d: &OpenFile) -> &SocketFile {
     // socket_of checked the type.
-    d.file.as_any().downcast_ref::<SocketFile>().expect("a socket")
+    d.file
+        .as_any()
+        .downcast_ref::<SocketFile>()
+        .expect("a socket")
 }
 
 // ---- addresses ----
@@ -275,7 +278,11 @@ fn warn_family_once(domain: u64) {
             AF_NETLINK => "AF_NETLINK",
             _ => "this address family",
         };
-        kinfo!("socket: {} ({}) is not supported -> EAFNOSUPPORT", name, domain);
+        kinfo!(
+            "socket: {} ({}) is not supported -> EAFNOSUPPORT",
+            name,
+            domain
+        );
     }
 }
 
@@ -300,14 +307,24 @@ pub fn socket(a: &[u64; 6]) -> SysResult {
         None => {
             static ONCE: spin::Once<()> = spin::Once::new();
             ONCE.call_once(|| {
-                kinfo!("socket: the VM has no network device (kiln run -p ... or --net) -> ENETDOWN")
+                kinfo!(
+                    "socket: the VM has no network device (kiln run -p ... or --net) -> ENETDOWN"
+                )
             });
             return Err(errno::ENETDOWN);
         }
     };
     let flags = O_RDWR
-        | if kind & SOCK_NONBLOCK != 0 { O_NONBLOCK } else { 0 }
-        | if kind & SOCK_CLOEXEC != 0 { O_CLOEXEC } else { 0 };
+        | if kind & SOCK_NONBLOCK != 0 {
+            O_NONBLOCK
+        } else {
+            0
+        }
+        | if kind & SOCK_CLOEXEC != 0 {
+            O_CLOEXEC
+        } else {
+            0
+        };
     install(Arc::new(SocketFile::new(id, proto, domain)), flags)
 }
 
@@ -351,10 +368,14 @@ fn wait_op<T>(
     if timeout_ns == 0 {
         return retry(d, op);
     }
-    crate::sched::block_until(deadline(timeout_ns), |_| None, || match op() {
-        Err(e) if e == errno::EAGAIN => None,
-        r => Some(r),
-    })
+    crate::sched::block_until(
+        deadline(timeout_ns),
+        |_| None,
+        || match op() {
+            Err(e) if e == errno::EAGAIN => None,
+            r => Some(r),
+        },
+    )
     .unwrap_or(Err(errno::EAGAIN))
 }
 
@@ -378,10 +399,22 @@ pub fn accept4(a: &[u64; 6]) -> SysResult {
         new.nodelay.store(true, Ordering::Relaxed);
     }
     let oflags = O_RDWR
-        | if flags & SOCK_NONBLOCK != 0 { O_NONBLOCK } else { 0 }
-        | if flags & SOCK_CLOEXEC != 0 { O_CLOEXEC } else { 0 };
+        | if flags & SOCK_NONBLOCK != 0 {
+            O_NONBLOCK
+        } else {
+            0
+        }
+        | if flags & SOCK_CLOEXEC != 0 {
+            O_CLOEXEC
+        } else {
+            0
+        };
     let fd = install(Arc::new(new), oflags)?;
-    write_sockaddr(a[1], a[2], &sockaddr_bytes(Some(peer.addr), peer.port, s.family))?;
+    write_sockaddr(
+        a[1],
+        a[2],
+        &sockaddr_bytes(Some(peer.addr), peer.port, s.family),
+    )?;
     Ok(fd)
 }
 
@@ -410,7 +443,13 @@ pub fn connect(a: &[u64; 6]) -> SysResult {
             Err(errno::EAGAIN)
         }
     })
-    .map_err(|e| if e == errno::EAGAIN { errno::ETIMEDOUT } else { e })?;
+    .map_err(|e| {
+        if e == errno::EAGAIN {
+            errno::ETIMEDOUT
+        } else {
+            e
+        }
+    })?;
     match s.stack(|st| st.take_error(s.id))? {
         Some(e) => Err(e),
         None => Ok(0),
@@ -419,7 +458,13 @@ pub fn connect(a: &[u64; 6]) -> SysResult {
 
 // ---- sending and receiving ----
 
-fn send_on(d: &OpenFile, s: &SocketFile, data: &[u8], to: Option<IpEndpoint>, flags: u64) -> SysResult {
+fn send_on(
+    d: &OpenFile,
+    s: &SocketFile,
+    data: &[u8],
+    to: Option<IpEndpoint>,
+    flags: u64,
+) -> SysResult {
     let dontwait = flags & MSG_DONTWAIT != 0;
     let timeout = s.snd_timeout.load(Ordering::Relaxed);
     let r = match s.proto {
@@ -428,13 +473,17 @@ fn send_on(d: &OpenFile, s: &SocketFile, data: &[u8], to: Option<IpEndpoint>, fl
                 Some(d) => d,
                 None => return Err(errno::EDESTADDRREQ),
             };
-            wait_op(d, dontwait, timeout, || s.stack(|st| st.send_to(s.id, data, dest)))
+            wait_op(d, dontwait, timeout, || {
+                s.stack(|st| st.send_to(s.id, data, dest))
+            })
         }
         Proto::Tcp => {
             // A blocking stream send completes in full, as on Linux.
             let mut done = 0;
             loop {
-                match wait_op(d, dontwait, timeout, || s.stack(|st| st.send(s.id, &data[done..]))) {
+                match wait_op(d, dontwait, timeout, || {
+                    s.stack(|st| st.send(s.id, &data[done..]))
+                }) {
                     Ok(n) => done += n,
                     Err(e) if done == 0 => break Err(e),
                     Err(_) => break Ok(done),
@@ -525,7 +574,11 @@ pub fn recvfrom(a: &[u64; 6]) -> SysResult {
     let buf = user_bytes_mut(a[1], a[2])?;
     let (n, from) = recv_on(&d, s, buf, a[3])?;
     if let Some(from) = from.filter(|_| a[4] != 0) {
-        write_sockaddr(a[4], a[5], &sockaddr_bytes(Some(from.addr), from.port, s.family))?;
+        write_sockaddr(
+            a[4],
+            a[5],
+            &sockaddr_bytes(Some(from.addr), from.port, s.family),
+        )?;
     }
     Ok(n as u64)
 }
@@ -544,7 +597,11 @@ fn read_msghdr(ptr: u64) -> Result<MsgHdr, Errno> {
     }
     let raw = user::read_u64s_vec(iov, iovlen as usize * 2)?;
     let iov = raw.chunks_exact(2).map(|c| (c[0], c[1])).collect();
-    Ok(MsgHdr { name, namelen: namelen & 0xffff_ffff, iov })
+    Ok(MsgHdr {
+        name,
+        namelen: namelen & 0xffff_ffff,
+        iov,
+    })
 }
 
 pub fn sendmsg(a: &[u64; 6]) -> SysResult {
@@ -586,9 +643,11 @@ pub fn recvmsg(a: &[u64; 6]) -> SysResult {
     // msg_namelen (offset 8), msg_controllen (offset 40) and msg_flags (offset 48).
     if m.name != 0 {
         match from {
-            Some(from) => {
-                write_sockaddr(m.name, a[1] + 8, &sockaddr_bytes(Some(from.addr), from.port, s.family))?
-            }
+            Some(from) => write_sockaddr(
+                m.name,
+                a[1] + 8,
+                &sockaddr_bytes(Some(from.addr), from.port, s.family),
+            )?,
             None => user::write_u32(a[1] + 8, 0)?,
         }
     }
@@ -634,7 +693,12 @@ pub fn getpeername(a: &[u64; 6]) -> SysResult {
         Proto::Udp => (*s.peer.lock()).ok_or(errno::ENOTCONN)?,
         Proto::Tcp => s.stack(|st| st.peer_endpoint(s.id))?,
     };
-    write_sockaddr(a[1], a[2], &sockaddr_bytes(Some(peer.addr), peer.port, s.family)).map(|_| 0)
+    write_sockaddr(
+        a[1],
+        a[2],
+        &sockaddr_bytes(Some(peer.addr), peer.port, s.family),
+    )
+    .map(|_| 0)
 }
 
 // ---- options ----
@@ -664,7 +728,11 @@ fn unsupported_option(level: u64, name: u64) -> Errno {
     let mut seen = SEEN.lock();
     if !seen.contains(&(level, name)) && seen.len() < 64 {
         seen.push((level, name));
-        kinfo!("unsupported socket option level {} name {} -> ENOPROTOOPT", level, name);
+        kinfo!(
+            "unsupported socket option level {} name {} -> ENOPROTOOPT",
+            level,
+            name
+        );
     }
     errno::ENOPROTOOPT
 }
@@ -684,7 +752,9 @@ fn read_timeval_ns(ptr: u64, len: u64) -> Result<u64, Errno> {
     if (sec as i64) < 0 || usec >= 1_000_000 {
         return Err(errno::EDOM);
     }
-    Ok(sec.saturating_mul(1_000_000_000).saturating_add(usec * 1000))
+    Ok(sec
+        .saturating_mul(1_000_000_000)
+        .saturating_add(usec * 1000))
 }
 
 pub fn setsockopt(a: &[u64; 6]) -> SysResult {
@@ -715,11 +785,13 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
             Ok(0)
         }
         (SOL_SOCKET, SO_RCVTIMEO) => {
-            s.rcv_timeout.store(read_timeval_ns(val, len)?, Ordering::Relaxed);
+            s.rcv_timeout
+                .store(read_timeval_ns(val, len)?, Ordering::Relaxed);
             Ok(0)
         }
         (SOL_SOCKET, SO_SNDTIMEO) => {
-            s.snd_timeout.store(read_timeval_ns(val, len)?, Ordering::Relaxed);
+            s.snd_timeout
+                .store(read_timeval_ns(val, len)?, Ordering::Relaxed);
             Ok(0)
         }
         (SOL_SOCKET, SO_LINGER) => {
@@ -731,7 +803,8 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
             let secs = u32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]);
             // A non-zero linger time makes Linux's close wait for the FIN exchange; here the
             // exchange always goes on in the background after close.
-            s.linger_abort.store(onoff != 0 && secs == 0, Ordering::Relaxed);
+            s.linger_abort
+                .store(onoff != 0 && secs == 0, Ordering::Relaxed);
             Ok(0)
         }
         (IPPROTO_TCP, TCP_NODELAY) => {
@@ -739,11 +812,12 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
             let on = s.nodelay.load(Ordering::Relaxed);
             s.stack(|st| st.set_nodelay(s.id, on)).map(|_| 0)
         }
-        (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => {
-            read_int(val, len).map(|_| 0)
-        }
+        (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => read_int(val, len).map(|_| 0),
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => flag(&s.v6only),
-        (IPPROTO_IP, _) | (IPPROTO_IPV6, _) | (SOL_SOCKET, _) | (IPPROTO_TCP, _)
+        (IPPROTO_IP, _)
+        | (IPPROTO_IPV6, _)
+        | (SOL_SOCKET, _)
+        | (IPPROTO_TCP, _)
         | (IPPROTO_UDP, _) => Err(unsupported_option(level, name)),
         _ => Err(errno::ENOPROTOOPT),
     }
@@ -783,7 +857,11 @@ pub fn getsockopt(a: &[u64; 6]) -> SysResult {
         (SOL_SOCKET, SO_RCVBUF) => s.rcvbuf.load(Ordering::Relaxed).saturating_mul(2),
         (SOL_SOCKET, SO_SNDBUF) => s.sndbuf.load(Ordering::Relaxed).saturating_mul(2),
         (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => {
-            let ns = if name == SO_RCVTIMEO { &s.rcv_timeout } else { &s.snd_timeout };
+            let ns = if name == SO_RCVTIMEO {
+                &s.rcv_timeout
+            } else {
+                &s.snd_timeout
+            };
             let ns = ns.load(Ordering::Relaxed);
             let tv = [ns / 1_000_000_000, ns % 1_000_000_000 / 1000];
             if user::read_u32(len_ptr)? < 16 {
@@ -805,7 +883,10 @@ pub fn getsockopt(a: &[u64; 6]) -> SysResult {
         }
         (IPPROTO_TCP, TCP_NODELAY) => b(&s.nodelay),
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => b(&s.v6only),
-        (IPPROTO_IP, _) | (IPPROTO_IPV6, _) | (SOL_SOCKET, _) | (IPPROTO_TCP, _)
+        (IPPROTO_IP, _)
+        | (IPPROTO_IPV6, _)
+        | (SOL_SOCKET, _)
+        | (IPPROTO_TCP, _)
         | (IPPROTO_UDP, _) => return Err(unsupported_option(level, name)),
         _ => return Err(errno::ENOPROTOOPT),
     };
