@@ -134,10 +134,6 @@ impl Netns {
 
     /// Boots `net_idle` with `./kiln run --net tap:ktap0` inside the namespace; the guest
     /// stays up `secs` seconds. Returns the console, line by line.
-    fn boot(&mut self, machine: &str, append: &str, secs: u32) -> Receiver<String> {
-        self.boot_with(machine, &[], append, secs)
-    }
-
     /// `options` are extra `./kiln run` options (e.g. `--nic e1000`).
     fn boot_with(
         &mut self,
@@ -155,7 +151,7 @@ impl Netns {
         )
     }
 
-    /// Boots `img` with `args` on the tap (see [`Netns::boot`]).
+    /// Boots `img` with `args` on the tap (see [`Netns::boot_with`]).
     fn boot_image(
         &mut self,
         machine: &str,

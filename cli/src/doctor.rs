@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 36] = [
+pub const PACKAGES: [(&str, &str); 40] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -49,6 +49,13 @@ pub const PACKAGES: [(&str, &str); 36] = [
     ("python3-dnspython", "drives the DNS differential test"),
     ("curl", "HTTP client for the event API tests"),
     ("wrk", "HTTP load generator for the event API tests"),
+    (
+        "linux-image-cloud-amd64",
+        "bench: the Linux guest's kernel (files in /boot only)",
+    ),
+    ("busybox-static", "bench: the Linux guest's init and tools"),
+    ("cpio", "bench: packs the Linux guest's initramfs"),
+    ("kmod", "bench: resolves the Linux guest's modules"),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [
