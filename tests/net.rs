@@ -596,3 +596,34 @@ fn e1000_carries_a_megabyte_of_tcp_both_ways_on_q35() {
     let status = guest.wait().unwrap();
     assert!(status.success(), "{status}\n{}", seen.join("\n"));
 }
+
+/// Threads and sockets together: a thread-per-connection echo server serves 100 concurrent
+/// clients, and its worker thread computes to the end while the main thread is blocked in
+/// accept (before any client connects), so a blocked call blocks only its own thread.
+#[test]
+fn thread_per_connection_server_and_a_thread_computing_beside_a_blocked_accept() {
+    let mut ns = Netns::new("thr");
+    let rx = ns.boot_image(
+        "microvm",
+        &[],
+        &static_append(),
+        &image("thread_echo"),
+        &["7", "110"],
+    );
+    let mut seen = Vec::new();
+    expect_line(&rx, &mut seen, "thread_echo: listening on port 7");
+    // No client has connected yet: the worker finishes while accept is blocked.
+    expect_line(
+        &rx,
+        &mut seen,
+        "thread_echo: computed 17984 primes while accept was blocked",
+    );
+    expect_line(
+        &rx,
+        &mut seen,
+        &format!("kiln: net: eth0 {GUEST4}/24 gw {HOST4}"),
+    );
+    let out = echo_client(&ns, &["tcp", GUEST4, "7", "10", "100", "0"]);
+    assert!(out.contains("tcp concurrent connections: 100/100"), "{out}");
+    expect_line(&rx, &mut seen, "thread_echo: served 110 connections");
+}
