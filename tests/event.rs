@@ -154,7 +154,7 @@ fn example_timers_prints_order_and_lateness_in_the_guest() {
     );
 }
 
-// ---- sockets: on the host now, in the guest once it has sockets ----------------------------
+// ---- sockets: on the host; in the guest once it has a loopback interface -----------------
 
 #[test]
 fn tcp_connection_closed_inside_on_data_on_the_host() {
@@ -162,7 +162,7 @@ fn tcp_connection_closed_inside_on_data_on_the_host() {
 }
 
 #[test]
-#[ignore = "needs the guest's BSD sockets (branch net): remove this line when they land"]
+#[ignore = "the program talks to itself over 127.0.0.1/::1, and the guest has no loopback interface yet (docs/syscalls.md, Sockets)"]
 fn tcp_connection_closed_inside_on_data_in_the_guest() {
     on_host_and_guest("tcp_close_in_data");
 }
@@ -181,7 +181,7 @@ fn slow_reader_gets_everything_with_equal_sha256_on_the_host() {
 }
 
 #[test]
-#[ignore = "needs the guest's BSD sockets (branch net): remove this line when they land"]
+#[ignore = "the program talks to itself over 127.0.0.1/::1, and the guest has no loopback interface yet (docs/syscalls.md, Sockets)"]
 fn slow_reader_gets_everything_with_equal_sha256_in_the_guest() {
     on_host_and_guest("tcp_backpressure");
 }
@@ -192,7 +192,7 @@ fn udp_over_ipv4_and_ipv6_on_the_host() {
 }
 
 #[test]
-#[ignore = "needs the guest's BSD sockets (branch net): remove this line when they land"]
+#[ignore = "the program talks to itself over 127.0.0.1/::1, and the guest has no loopback interface yet (docs/syscalls.md, Sockets)"]
 fn udp_over_ipv4_and_ipv6_in_the_guest() {
     on_host_and_guest("udp_pingpong");
 }
@@ -203,7 +203,7 @@ fn cpp_tcp_and_udp_wrappers_on_the_host() {
 }
 
 #[test]
-#[ignore = "needs the guest's BSD sockets (branch net): remove this line when they land"]
+#[ignore = "the program talks to itself over 127.0.0.1/::1, and the guest has no loopback interface yet (docs/syscalls.md, Sockets)"]
 fn cpp_tcp_and_udp_wrappers_in_the_guest() {
     on_host_and_guest("cpp_tcp");
 }
