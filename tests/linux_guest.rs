@@ -194,22 +194,10 @@ fn exit_status_leaves_through_isa_debug_exit() {
 }
 
 fn require_root_and_tools() {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("");
-    assert_eq!(
-        euid, "0",
-        "the Linux guest's network test needs root (a network namespace and a tap device): run `cargo test` as root, as CI does"
+    kiln_tests::require_root(
+        "the Linux guest's network test (a network namespace and a tap device)",
     );
-    for tool in ["ip", "ping", "python3"] {
-        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-            .iter()
-            .any(|d| Path::new(d).join(tool).is_file());
-        assert!(found, "{tool} not found: run `./kiln doctor --install`");
-    }
+    kiln_tests::require_system_tools(&["ip", "ping", "python3"]);
 }
 
 /// A private network namespace with one tap device; deleted on drop.

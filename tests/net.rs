@@ -29,26 +29,8 @@ const GUEST_LL: &str = "fe80::5054:ff:fe12:3456";
 const TAP: &str = "ktap0";
 
 fn require_root_and_tools() {
-    // /proc/self/status names the effective uid (the second field of `Uid:`).
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("");
-    assert_eq!(
-        euid, "0",
-        "the network tests need root (they create network namespaces and tap devices): run `cargo test` as root, as CI does"
-    );
-    for tool in ["ip", "ping", "dnsmasq"] {
-        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-            .iter()
-            .any(|d| Path::new(d).join(tool).is_file());
-        assert!(
-            found,
-            "{tool} not found: run `./kiln doctor --install` (it installs iproute2, iputils-ping and dnsmasq-base)"
-        );
-    }
+    kiln_tests::require_root("the network tests (network namespaces, tap devices)");
+    kiln_tests::require_system_tools(&["ip", "ping", "dnsmasq"]);
 }
 
 /// A network namespace with one tap device, deleted (with what runs in it) on drop.

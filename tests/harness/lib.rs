@@ -56,6 +56,32 @@ fn on_path(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Fails (never skips) unless the test runs as root, saying `why` root is needed: CI runs
+/// the suite as root.
+pub fn require_root(why: &str) {
+    // /proc/self/status names the effective uid (the second field of `Uid:`).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("");
+    assert_eq!(
+        euid, "0",
+        "{why} needs root: run `cargo test` as root, as CI does"
+    );
+}
+
+/// Fails unless every one of `tools` is in a system bin directory.
+pub fn require_system_tools(tools: &[&str]) {
+    for tool in tools {
+        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+            .iter()
+            .any(|d| Path::new(d).join(tool).is_file());
+        assert!(found, "{tool} not found: run `./kiln doctor --install`");
+    }
+}
+
 /// Fails the test (never skips) if a tool the tests need is missing.
 pub fn require_tools() {
     for tool in ["qemu-system-x86_64", "cmake", "grub-file", "nm"] {
