@@ -6,10 +6,11 @@
 //! They need `linux-image-cloud-amd64`, `busybox-static`, `cpio` and `kmod` (`./kiln doctor
 //! --install`): without them `build.sh` fails and says so, and so do the tests. The network
 //! tests also need root (a private network namespace with a tap device each, as
-//! `tests/net.rs`); their traffic stays inside those namespaces: 10.78.0.0/24 and fd78::/64.
+//! `tests/net.rs`); their traffic stays inside those namespaces: 10.77.0.0/24 and fd77::/64.
 
+use kiln_tests::netns::Netns;
 use kiln_tests::{host_binary, host_binary_in, root, run_with_deadline, work_dir, Output};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -193,66 +194,11 @@ fn exit_status_leaves_through_isa_debug_exit() {
     );
 }
 
-fn require_root_and_tools() {
-    kiln_tests::require_root(
-        "the Linux guest's network test (a network namespace and a tap device)",
-    );
-    kiln_tests::require_system_tools(&["ip", "ping", "python3"]);
-}
-
-/// A private network namespace with one tap device; deleted on drop.
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        require_root_and_tools();
-        let ns = Netns(format!("kiln-lg-{tag}-{}", std::process::id()));
-        let _ = Command::new("ip").args(["netns", "del", &ns.0]).output();
-        ns.ip(&["netns", "add", &ns.0], false);
-        for args in [
-            &["link", "set", "lo", "up"][..],
-            &["tuntap", "add", "dev", "lgtap0", "mode", "tap"],
-            &["addr", "add", "10.78.0.1/24", "dev", "lgtap0"],
-            &["-6", "addr", "add", "fd78::1/64", "dev", "lgtap0", "nodad"],
-            &["link", "set", "lgtap0", "up"],
-        ] {
-            ns.ip(args, true);
-        }
-        ns
-    }
-
-    fn ip(&self, args: &[&str], inside: bool) {
-        let mut cmd = Command::new("ip");
-        if inside {
-            cmd.args(["-n", &self.0]);
-        }
-        let out = cmd.args(args).output().expect("running ip");
-        assert!(
-            out.status.success(),
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn exec(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0]).arg(program);
-        cmd
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
-
 /// The UDP client, run in the namespace: a datagram echoed over IPv4 and IPv6, then "quit",
 /// which ends the server and so the VM.
 const UDP_CLIENT: &str = r#"
 import socket
-for fam, addr in ((socket.AF_INET, "10.78.0.2"), (socket.AF_INET6, "fd78::2")):
+for fam, addr in ((socket.AF_INET, "10.77.0.2"), (socket.AF_INET6, "fd77::2")):
     u = socket.socket(fam, socket.SOCK_DGRAM); u.settimeout(10)
     u.sendto(b"datagram to " + addr.encode(), (addr, 7))
     assert u.recvfrom(100)[0] == b"datagram to " + addr.encode(), "udp " + addr
@@ -263,7 +209,7 @@ u.sendto(b"quit", (addr, 7))
 /// The TCP client: 100 KB echoed and compared over IPv4 and IPv6, then "quit\n".
 const TCP_CLIENT: &str = r#"
 import socket
-for addr in ("10.78.0.2", "fd78::2"):
+for addr in ("10.77.0.2", "fd77::2"):
     t = socket.create_connection((addr, 7), timeout=10)
     data = bytes(range(256)) * 400
     t.sendall(data)
@@ -275,7 +221,7 @@ for addr in ("10.78.0.2", "fd78::2"):
     assert got == data, "tcp " + addr + ": data differs"
     t.close()
     print("echoed over", addr, flush=True)
-socket.create_connection(("10.78.0.2", 7), timeout=10).sendall(b"quit\n")
+socket.create_connection(("10.77.0.2", 7), timeout=10).sendall(b"quit\n")
 "#;
 
 /// The guest on a tap device: static IPv4 and IPv6 from the kernel command line, answering
@@ -294,17 +240,18 @@ fn tcp_echo_in_a_private_namespace() {
 /// Boots `examples-c/NAME` in the Linux guest on a tap in a fresh namespace, pings it (if
 /// `ping`), runs `client` (Python) against it, and expects the guest to end with status 0.
 fn serve_echo(name: &str, client: &str, ping: bool) {
-    let ns = Netns::new(name);
+    let ns = Netns::new(&format!("lg-{name}"));
+    kiln_tests::require_system_tools(&["python3"]);
     let program = host_binary_in(&root().join("examples-c").join(name), name);
     let (kernel, initrd) = build(&program, name, &["7"]);
     let child = ns
-        .exec(script("run.sh"))
+        .command(script("run.sh"))
         .args(run_sh_args(
             &[
                 "--net",
-                "tap:lgtap0",
+                "tap:ktap0",
                 "--append",
-                "kiln.ip=10.78.0.2/24 kiln.gw=10.78.0.1 kiln.ip6=fd78::2/64 kiln.slaac=off",
+                "kiln.ip=10.77.0.2/24 kiln.gw=10.77.0.1 kiln.ip6=fd77::2/64 kiln.slaac=off",
             ],
             &kernel,
             &initrd,
@@ -349,13 +296,13 @@ fn serve_echo(name: &str, client: &str, ping: bool) {
     );
     assert!(
         seen.iter()
-            .any(|l| l.trim_end() == "kiln: net: eth0 10.78.0.2/24 gw 10.78.0.1"),
+            .any(|l| l.trim_end() == "kiln: net: eth0 10.77.0.2/24 gw 10.77.0.1"),
         "no address line:\n{}",
         seen.join("\n")
     );
     if ping {
-        for (v6, addr) in [(false, "10.78.0.2"), (true, "fd78::2")] {
-            let mut ping = ns.exec("ping");
+        for (v6, addr) in [(false, "10.77.0.2"), (true, "fd77::2")] {
+            let mut ping = ns.command("ping");
             if v6 {
                 ping.arg("-6");
             }
@@ -371,14 +318,14 @@ fn serve_echo(name: &str, client: &str, ping: bool) {
         }
         // An address nobody has: no answer, so the pings above can fail.
         let out = ns
-            .exec("ping")
-            .args(["-c", "1", "-W", "1", "10.78.0.3"])
+            .command("ping")
+            .args(["-c", "1", "-W", "1", "10.77.0.3"])
             .output()
             .expect("running ping");
-        assert!(!out.status.success(), "10.78.0.3 answered ping");
+        assert!(!out.status.success(), "10.77.0.3 answered ping");
     }
 
-    let client = run_with_deadline(ns.exec("python3").args(["-c", client]), DEADLINE);
+    let client = run_with_deadline(ns.command("python3").args(["-c", client]), DEADLINE);
     let finished = if client.status == 0 {
         wait_until_deadline(child)
     } else {

@@ -12,232 +12,14 @@
 //! dnsmasq-base: without them they fail and say so; CI runs them as root. Traffic stays
 //! inside the namespace: 10.77.0.0/24 and fd77::/64, nothing else.
 
-use kiln_tests::{example_image, image, kiln};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::thread;
-use std::time::{Duration, Instant};
-
-const HOST4: &str = "10.77.0.1";
-const GUEST4: &str = "10.77.0.2";
-const HOST6: &str = "fd77::1";
-const GUEST6: &str = "fd77::2";
-/// The link-local address of QEMU's default MAC, 52:54:00:12:34:56.
-const GUEST_LL: &str = "fe80::5054:ff:fe12:3456";
-const TAP: &str = "ktap0";
-
-fn require_root_and_tools() {
-    kiln_tests::require_root("the network tests (network namespaces, tap devices)");
-    kiln_tests::require_system_tools(&["ip", "ping", "dnsmasq"]);
-}
-
-/// A network namespace with one tap device, deleted (with what runs in it) on drop.
-struct Netns {
-    name: String,
-    children: Vec<Child>,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("running ip");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        require_root_and_tools();
-        let name = format!("kiln-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        ip(&["netns", "add", &name]);
-        let ns = Netns {
-            name,
-            children: Vec::new(),
-        };
-        ns.ip(&["link", "set", "lo", "up"]);
-        ns.ip(&["tuntap", "add", "dev", TAP, "mode", "tap"]);
-        ns.ip(&["addr", "add", &format!("{HOST4}/24"), "dev", TAP]);
-        ns.ip(&[
-            "-6",
-            "addr",
-            "add",
-            &format!("{HOST6}/64"),
-            "dev",
-            TAP,
-            "nodad",
-        ]);
-        ns.ip(&["link", "set", TAP, "up"]);
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let mut all = vec!["-n", &self.name];
-        all.extend_from_slice(args);
-        ip(&all);
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
-        c
-    }
-
-    /// Starts dnsmasq on the tap: DHCPv4 for .50-.60 and router advertisements for fd77::/64
-    /// (SLAAC), nothing else (no DNS port, no resolv.conf).
-    fn dnsmasq(&mut self) {
-        let child = self
-            .command("dnsmasq")
-            .args([
-                "--keep-in-foreground",
-                "--no-daemon",
-                "--port=0",
-                "--no-resolv",
-                "--no-hosts",
-                "--bind-interfaces",
-                &format!("--interface={TAP}"),
-                "--dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0,1h",
-                "--dhcp-option=option:router,10.77.0.1",
-                "--enable-ra",
-                "--dhcp-range=fd77::,ra-only,64",
-                "--dhcp-leasefile=/dev/null",
-                "--pid-file=",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting dnsmasq");
-        self.children.push(child);
-    }
-
-    /// Boots `net_idle` with `./kiln run --net tap:ktap0` inside the namespace; the guest
-    /// stays up `secs` seconds. Returns the console, line by line.
-    /// `options` are extra `./kiln run` options (e.g. `--nic e1000`).
-    fn boot_with(
-        &mut self,
-        machine: &str,
-        options: &[&str],
-        append: &str,
-        secs: u32,
-    ) -> Receiver<String> {
-        self.boot_image(
-            machine,
-            options,
-            append,
-            &image("net_idle"),
-            &[&secs.to_string()],
-        )
-    }
-
-    /// Boots `img` with `args` on the tap (see [`Netns::boot_with`]).
-    fn boot_image(
-        &mut self,
-        machine: &str,
-        options: &[&str],
-        append: &str,
-        img: &Path,
-        args: &[&str],
-    ) -> Receiver<String> {
-        let kiln_path = kiln().get_program().to_owned();
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .arg(kiln_path)
-            .current_dir(kiln_tests::root())
-            .args(["run", "--accel", "tcg", "--machine", machine])
-            .args(["--net", &format!("tap:{TAP}"), "--timeout", "90"])
-            .args(options)
-            .arg("--append")
-            .arg(append)
-            .arg(img)
-            .arg("--")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting ./kiln run");
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        self.children.push(child);
-        rx
-    }
-
-    fn ping(&self, v6: bool, addr: &str) -> Result<(), String> {
-        let mut c = self.command("ping");
-        if v6 {
-            c.arg("-6");
-        }
-        let out = c
-            .args(["-c", "3", "-i", "0.2", "-W", "3", addr])
-            .output()
-            .expect("running ping");
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "ping {addr} failed:\n{}",
-                String::from_utf8_lossy(&out.stdout)
-            ))
-        }
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
-
-/// Reads console lines until one satisfies `want`; everything read is kept in `seen`.
-fn wait_for(
-    rx: &Receiver<String>,
-    seen: &mut Vec<String>,
-    within: Duration,
-    want: impl Fn(&str) -> bool,
-) -> Option<String> {
-    if let Some(l) = seen.iter().find(|l| want(l)) {
-        return Some(l.clone());
-    }
-    let deadline = Instant::now() + within;
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                seen.push(line.clone());
-                if want(&line) {
-                    return Some(line);
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    None
-}
-
-fn expect_line(rx: &Receiver<String>, seen: &mut Vec<String>, line: &str) {
-    let found = wait_for(rx, seen, Duration::from_secs(60), |l| l.trim() == line);
-    assert!(
-        found.is_some(),
-        "the console never showed {line:?}; it showed:\n{}",
-        seen.join("\n")
-    );
-}
+use kiln_tests::netns::Platform;
+use kiln_tests::netns::{
+    expect_line, expect_static_addresses, lines, static_append, wait_for, Netns, GUEST4, GUEST6,
+    GUEST_LL, HOST4, TAP,
+};
+use kiln_tests::{example_image, image, kiln, on_every_platform};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn static_config(machine: &str) {
     static_config_with(machine, &[]);
@@ -370,62 +152,32 @@ fn command_line_virtio_mmio_on_microvm_without_acpi() {
     }
 }
 
-/// Runs tests/clients/echo_client.py inside the namespace; panics with its output unless
-/// every check passed.
-fn echo_client(ns: &Netns, args: &[&str]) -> String {
-    let script = kiln_tests::root().join("tests/clients/echo_client.py");
-    let out = ns
-        .command("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("running python3 (run ./kiln doctor --install)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "echo_client {args:?} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
+on_every_platform!(
+    udp_echo_over_ipv4_and_ipv6,
+    tcp_echo_many_connections_and_bulk_transfers
+);
 
-fn static_append() -> String {
-    format!("kiln.ip={GUEST4}/24 kiln.gw={HOST4} kiln.ip6={GUEST6}/64 kiln.slaac=off")
-}
-
-#[test]
-fn udp_echo_over_ipv4_and_ipv6() {
+fn udp_echo_over_ipv4_and_ipv6(p: &Platform) {
     let mut ns = Netns::new("udp");
     let img = example_image("udp-echo", "udp-echo");
-    let rx = ns.boot_image("microvm", &[], &static_append(), &img, &["7"]);
+    let rx = ns.boot_image(p.machine, p.options, &static_append(), &img, &["7"]);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "udp-echo: listening on port 7");
-    expect_line(
-        &rx,
-        &mut seen,
-        &format!("kiln: net: eth0 {GUEST4}/24 gw {HOST4}"),
-    );
-    expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {GUEST6}/64"));
-    let v4 = echo_client(&ns, &["udp", GUEST4, "7", "200"]);
+    expect_static_addresses(&rx, &mut seen);
+    let v4 = ns.echo_client(&["udp", GUEST4, "7", "200"]);
     assert!(v4.contains("udp echoes: 200/200"), "{v4}");
-    let v6 = echo_client(&ns, &["udp", GUEST6, "7", "200"]);
+    let v6 = ns.echo_client(&["udp", GUEST6, "7", "200"]);
     assert!(v6.contains("udp echoes: 200/200"), "{v6}");
 }
 
-#[test]
-fn tcp_echo_many_connections_and_bulk_transfers() {
+fn tcp_echo_many_connections_and_bulk_transfers(p: &Platform) {
     let mut ns = Netns::new("tcp");
     let img = example_image("tcp-echo", "tcp-echo");
-    let rx = ns.boot_image("q35", &[], &static_append(), &img, &["7"]);
+    let rx = ns.boot_image(p.machine, p.options, &static_append(), &img, &["7"]);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "tcp-echo: listening on port 7");
-    expect_line(
-        &rx,
-        &mut seen,
-        &format!("kiln: net: eth0 {GUEST4}/24 gw {HOST4}"),
-    );
-    expect_line(&rx, &mut seen, &format!("kiln: net: eth0 {GUEST6}/64"));
-    let v4 = echo_client(&ns, &["tcp", GUEST4, "7", "1000", "200", "16"]);
+    expect_static_addresses(&rx, &mut seen);
+    let v4 = ns.echo_client(&["tcp", GUEST4, "7", "1000", "200", "16"]);
     for want in [
         "tcp sequential connections: 1000/1000",
         "tcp concurrent connections: 200/200",
@@ -433,7 +185,7 @@ fn tcp_echo_many_connections_and_bulk_transfers() {
     ] {
         assert!(v4.contains(want), "{want:?} missing:\n{v4}");
     }
-    let v6 = echo_client(&ns, &["tcp", GUEST6, "7", "100", "50", "4"]);
+    let v6 = ns.echo_client(&["tcp", GUEST6, "7", "100", "50", "4"]);
     assert!(v6.contains("tcp concurrent connections: 50/50"), "{v6}");
     assert!(v6.contains("equal sha256: True"), "{v6}");
 }
@@ -503,6 +255,7 @@ fn e1000_on_microvm_is_refused_with_one_line() {
 fn e1000_carries_a_megabyte_of_tcp_both_ways_on_q35() {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
+    use std::thread;
 
     let build = kiln_tests::work_dir().join("e1000-tcp-echo");
     let out = kiln()
@@ -537,15 +290,7 @@ fn e1000_carries_a_megabyte_of_tcp_both_ways_on_q35() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting ./kiln run");
-    let console = guest.stdout.take().unwrap();
-    let (tx, rx) = channel();
-    thread::spawn(move || {
-        for line in BufReader::new(console).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = lines(guest.stdout.take().unwrap());
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "tcp-echo: listening on port 7");
     e1000_driven(&seen);
@@ -605,7 +350,7 @@ fn thread_per_connection_server_and_a_thread_computing_beside_a_blocked_accept()
         &mut seen,
         &format!("kiln: net: eth0 {GUEST4}/24 gw {HOST4}"),
     );
-    let out = echo_client(&ns, &["tcp", GUEST4, "7", "10", "100", "0"]);
+    let out = ns.echo_client(&["tcp", GUEST4, "7", "10", "100", "0"]);
     assert!(out.contains("tcp concurrent connections: 100/100"), "{out}");
     expect_line(&rx, &mut seen, "thread_echo: served 110 connections");
 }

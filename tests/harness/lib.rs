@@ -8,6 +8,7 @@
 //! Skip policy: nothing skips. A missing tool (QEMU, clang, CMake) makes the test fail with a
 //! message that says to run `./kiln doctor --install`; CI installs everything.
 
+pub mod netns;
 pub mod thirdparty;
 
 use std::collections::HashMap;

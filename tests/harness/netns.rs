@@ -1,0 +1,355 @@
+//! A private network for the tests that need one: a network namespace with one tap device
+//! (`ktap0`), the host side at 10.77.0.1/24 and fd77::1/64, deleted with whatever runs in it
+//! when the [`Netns`] is dropped. Guests are booted with `./kiln run --net tap:ktap0` inside
+//! the namespace and usually given [`GUEST4`] and [`GUEST6`] statically ([`static_append`]).
+//!
+//! Namespaces need root: [`Netns::new`] fails with a message saying so (CI runs as root).
+//! Traffic stays inside the namespace: 10.77.0.0/24 and fd77::/64, nothing else.
+
+use crate::{image, kiln, require_root, require_system_tools, root};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The host's end of the tap.
+pub const HOST4: &str = "10.77.0.1";
+/// The guest's static IPv4 address (see [`static_append`]).
+pub const GUEST4: &str = "10.77.0.2";
+pub const HOST6: &str = "fd77::1";
+pub const GUEST6: &str = "fd77::2";
+/// The link-local address of QEMU's default MAC, 52:54:00:12:34:56.
+pub const GUEST_LL: &str = "fe80::5054:ff:fe12:3456";
+/// The tap device inside every namespace.
+pub const TAP: &str = "ktap0";
+
+/// The kernel command line that gives the guest [`GUEST4`] and [`GUEST6`] statically.
+pub fn static_append() -> String {
+    format!("kiln.ip={GUEST4}/24 kiln.gw={HOST4} kiln.ip6={GUEST6}/64 kiln.slaac=off")
+}
+
+/// A network namespace with one tap device, deleted (with what runs in it) on drop.
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+    children: Vec<Child>,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("running ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    /// A fresh namespace named after `tag`, this process and a counter (so parallel tests
+    /// and runs never share one). Fails unless run as root with iproute2, ping and dnsmasq installed.
+    pub fn new(tag: &str) -> Netns {
+        require_root("the network tests (network namespaces, tap devices)");
+        require_system_tools(&["ip", "ping", "dnsmasq"]);
+        // Unique per test even when one test function runs on several platforms at once.
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("kiln-{tag}-{}-{n}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        ip(&["netns", "add", &name]);
+        let ns = Netns {
+            name,
+            children: Vec::new(),
+        };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns.ip(&["tuntap", "add", "dev", TAP, "mode", "tap"]);
+        ns.ip(&["addr", "add", &format!("{HOST4}/24"), "dev", TAP]);
+        ns.ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{HOST6}/64"),
+            "dev",
+            TAP,
+            "nodad",
+        ]);
+        ns.ip(&["link", "set", TAP, "up"]);
+        ns
+    }
+
+    /// The namespace's name (for `ip netns exec NAME`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `ip -n NAME ARGS...`; panics with ip's message if it fails.
+    pub fn ip(&self, args: &[&str]) {
+        let mut all = vec!["-n", &self.name];
+        all.extend_from_slice(args);
+        ip(&all);
+    }
+
+    /// `program` run inside the namespace.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).arg(program);
+        c
+    }
+
+    /// Keeps `child` (started with [`Netns::command`]) to be killed when the namespace goes.
+    pub fn keep(&mut self, child: Child) {
+        self.children.push(child);
+    }
+
+    /// Starts dnsmasq on the tap: DHCPv4 for .50-.60 and router advertisements for fd77::/64
+    /// (SLAAC), nothing else (no DNS port, no resolv.conf). `extra` options are appended
+    /// (e.g. a DNS port and host records).
+    pub fn dnsmasq_with(&mut self, extra: &[&str]) {
+        let child = self
+            .command("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--no-daemon",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+                &format!("--interface={TAP}"),
+                "--dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0,1h",
+                "--dhcp-option=option:router,10.77.0.1",
+                "--enable-ra",
+                "--dhcp-range=fd77::,ra-only,64",
+                "--dhcp-leasefile=/dev/null",
+                "--pid-file=",
+            ])
+            .args(if extra.iter().any(|o| o.starts_with("--port")) {
+                &[][..]
+            } else {
+                &["--port=0"][..]
+            })
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting dnsmasq");
+        self.children.push(child);
+    }
+
+    /// [`Netns::dnsmasq_with`] without extra options.
+    pub fn dnsmasq(&mut self) {
+        self.dnsmasq_with(&[]);
+    }
+
+    /// Boots `net_idle` with `./kiln run --net tap:ktap0` inside the namespace; the guest
+    /// stays up `secs` seconds. Returns the console, line by line.
+    /// `options` are extra `./kiln run` options (e.g. `--nic e1000`).
+    pub fn boot_with(
+        &mut self,
+        machine: &str,
+        options: &[&str],
+        append: &str,
+        secs: u32,
+    ) -> Receiver<String> {
+        self.boot_image(
+            machine,
+            options,
+            append,
+            &image("net_idle"),
+            &[&secs.to_string()],
+        )
+    }
+
+    /// Boots `img` with `args` on the tap (see [`Netns::boot_with`]).
+    pub fn boot_image(
+        &mut self,
+        machine: &str,
+        options: &[&str],
+        append: &str,
+        img: &Path,
+        args: &[&str],
+    ) -> Receiver<String> {
+        let mut child = self
+            .command(kiln().get_program())
+            .current_dir(root())
+            .args(["run", "--accel", "tcg", "--machine", machine])
+            .args(["--net", &format!("tap:{TAP}"), "--timeout", "90"])
+            .args(options)
+            .arg("--append")
+            .arg(append)
+            .arg(img)
+            .arg("--")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting ./kiln run");
+        let rx = lines(child.stdout.take().unwrap());
+        self.children.push(child);
+        rx
+    }
+
+    /// Three pings (`-6` if `v6`) to `addr` from inside the namespace.
+    pub fn ping(&self, v6: bool, addr: &str) -> Result<(), String> {
+        let mut c = self.command("ping");
+        if v6 {
+            c.arg("-6");
+        }
+        let out = c
+            .args(["-c", "3", "-i", "0.2", "-W", "3", addr])
+            .output()
+            .expect("running ping");
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "ping {addr} failed:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            ))
+        }
+    }
+
+    /// Runs tests/clients/echo_client.py inside the namespace; panics with its output unless
+    /// every check passed.
+    pub fn echo_client(&self, args: &[&str]) -> String {
+        let script = root().join("tests/clients/echo_client.py");
+        let out = self
+            .command("python3")
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("running python3 (run ./kiln doctor --install)");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "echo_client {args:?} failed:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // What those children started (QEMU under `./kiln run`) outlives a killed parent:
+        // end everything still running in the namespace before deleting it.
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// The lines of `out` (a child's stdout), sent one by one as they arrive.
+pub fn lines(out: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Reads console lines until one satisfies `want`; everything read is kept in `seen`.
+pub fn wait_for(
+    rx: &Receiver<String>,
+    seen: &mut Vec<String>,
+    within: Duration,
+    want: impl Fn(&str) -> bool,
+) -> Option<String> {
+    if let Some(l) = seen.iter().find(|l| want(l)) {
+        return Some(l.clone());
+    }
+    let deadline = Instant::now() + within;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if want(&line) {
+                    return Some(line);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    None
+}
+
+/// Waits up to a minute for the console line `line` (trimmed); panics with what was seen.
+pub fn expect_line(rx: &Receiver<String>, seen: &mut Vec<String>, line: &str) {
+    let found = wait_for(rx, seen, Duration::from_secs(60), |l| l.trim() == line);
+    assert!(
+        found.is_some(),
+        "the console never showed {line:?}; it showed:\n{}",
+        seen.join("\n")
+    );
+}
+
+/// Waits for the lines a guest given [`static_append`] prints once both addresses are up.
+pub fn expect_static_addresses(rx: &Receiver<String>, seen: &mut Vec<String>) {
+    expect_line(rx, seen, &format!("kiln: net: eth0 {GUEST4}/24 gw {HOST4}"));
+    expect_line(rx, seen, &format!("kiln: net: eth0 {GUEST6}/64"));
+}
+
+/// A machine and NIC the network test set runs on (issue 8: the set passes on each).
+#[derive(Debug, Clone, Copy)]
+pub struct Platform {
+    /// `./kiln run --machine`.
+    pub machine: &'static str,
+    /// Extra `./kiln run` options that pick the NIC.
+    pub options: &'static [&'static str],
+}
+
+/// microvm with virtio-net on virtio-mmio (Firecracker's shape).
+pub const MICROVM: Platform = Platform {
+    machine: "microvm",
+    options: &[],
+};
+/// q35 with virtio-net on PCI (modern), interrupts through the I/O APIC.
+pub const Q35_VIRTIO: Platform = Platform {
+    machine: "q35",
+    options: &[],
+};
+/// q35 with the Intel e1000 (the NIC of VirtualBox, VMware and Bochs).
+pub const Q35_E1000: Platform = Platform {
+    machine: "q35",
+    options: &["--nic", "e1000"],
+};
+
+/// Runs the network test `fn NAME(&Platform)` once per platform, as the tests
+/// `NAME::microvm`, `NAME::q35_virtio` and `NAME::q35_e1000`.
+#[macro_export]
+macro_rules! on_every_platform {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn microvm() {
+                super::$name(&$crate::netns::MICROVM)
+            }
+            #[test]
+            fn q35_virtio() {
+                super::$name(&$crate::netns::Q35_VIRTIO)
+            }
+            #[test]
+            fn q35_e1000() {
+                super::$name(&$crate::netns::Q35_E1000)
+            }
+        }
+    )+};
+}
