@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Real clients for the echo servers (examples-c/udp-echo, tcp-echo), run by tests/net.rs
 inside the test's private network namespace. Prints one `name: result` line per check and
-exits non-zero if any failed. Usage: echo_client.py udp|tcp HOST PORT [options]"""
+exits non-zero if any failed. Usage: echo_client.py udp|tcp|bulk HOST PORT [options]:
+  udp HOST PORT COUNT
+  tcp HOST PORT SEQUENTIAL PARALLEL MEGABYTES
+  bulk HOST PORT MEGABYTES   one connection, MEGABYTES MiB each way, with the time it took"""
 import concurrent.futures
 import hashlib
 import os
@@ -73,10 +76,22 @@ def tcp(host, port, sequential, parallel, megabytes):
     return ok
 
 
+def bulk(host, port, megabytes):
+    data = os.urandom(megabytes << 20)
+    t = time.time()
+    same = tcp_echo(host, port, data, timeout=60)
+    took = time.time() - t
+    print(f"tcp {megabytes} MiB each way, equal sha256: {same} in {took:.1f}s "
+          f"({megabytes / took:.2f} MiB/s each way)")
+    return same
+
+
 def main():
     kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if kind == "udp":
         ok = udp(host, port, int(sys.argv[4]))
+    elif kind == "bulk":
+        ok = bulk(host, port, int(sys.argv[4]))
     else:
         ok = tcp(host, port, int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     sys.exit(0 if ok else 1)

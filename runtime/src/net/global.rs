@@ -67,7 +67,9 @@ pub fn init(cmdline: &Cmdline<'_>, mmio: &[MmioDevice]) {
     let mut stack = Stack::new(device, mac, config, now(), u64::from_ne_bytes(seed));
     stack.poll(now());
     print_log(&mut stack);
+    let dns = stack.take_dns_change();
     *NET.lock() = Some(stack);
+    write_resolv_conf(dns);
     crate::sched::register(&NET_SOURCE);
 }
 
@@ -129,7 +131,32 @@ pub fn poll() -> bool {
         ACTIVITY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
     print_log(stack);
+    let dns = stack.take_dns_change();
+    drop(guard);
+    write_resolv_conf(dns);
     changed
+}
+
+/// `/etc/resolv.conf` follows the DNS servers (`kiln.dns=`, else DHCP's); written outside the
+/// interface's lock, and said once on the console.
+fn write_resolv_conf(servers: Option<alloc::vec::Vec<smoltcp::wire::IpAddress>>) {
+    let Some(servers) = servers else {
+        return;
+    };
+    let text: alloc::vec::Vec<alloc::string::String> =
+        servers.iter().map(|a| alloc::format!("{a}")).collect();
+    let names: alloc::vec::Vec<&str> = text.iter().map(|s| s.as_str()).collect();
+    let now = crate::fs::Timespec::from_ns(crate::time::realtime_ns());
+    let list = if names.is_empty() {
+        alloc::string::String::from("none")
+    } else {
+        names.join(" ")
+    };
+    match crate::fs::system::set_nameservers(&names, now) {
+        Ok(true) => kinfo!("net: dns {}", list),
+        Ok(false) => kinfo!("net: dns {} (the image's /etc/resolv.conf is kept)", list),
+        Err(e) => kinfo!("net: cannot write /etc/resolv.conf: {}", e.name()),
+    }
 }
 
 /// The monotonic time (ns) by which [`poll`] must run again even if no interrupt comes;

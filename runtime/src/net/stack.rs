@@ -57,6 +57,8 @@ pub struct Stack<D: Device> {
     config: NetConfig,
     /// DNS servers in use: the command line's, else DHCP's.
     dns: Vec<IpAddress>,
+    /// `dns` changed since [`Stack::take_dns_change`] last took it (`/etc/resolv.conf` is due).
+    dns_changed: bool,
     /// Addresses already announced on the console.
     announced: Vec<IpCidr>,
     /// Lines for the console, taken by `take_log`.
@@ -101,6 +103,7 @@ impl<D: Device> Stack<D> {
             sockets,
             dhcp,
             dns: config.dns.clone(),
+            dns_changed: !config.dns.is_empty(),
             config,
             announced: Vec::new(),
             log: Vec::new(),
@@ -152,9 +155,7 @@ impl<D: Device> Stack<D> {
                     .map(|a| IpAddress::Ipv4(*a))
                     .collect();
                 self.set_ipv4(Some(addr), router);
-                if self.config.dns.is_empty() {
-                    self.dns = servers;
-                }
+                self.set_dhcp_dns(servers);
                 true
             }
             Some(dhcpv4::Event::Deconfigured) => {
@@ -163,11 +164,17 @@ impl<D: Device> Stack<D> {
                     self.log.push(format!("net: {IFNAME} lost its DHCP lease"));
                 }
                 self.set_ipv4(None, None);
-                if self.config.dns.is_empty() {
-                    self.dns.clear();
-                }
+                self.set_dhcp_dns(Vec::new());
                 true
             }
+        }
+    }
+
+    /// DHCP's DNS servers, used unless the command line named its own (`kiln.dns=`).
+    fn set_dhcp_dns(&mut self, servers: Vec<IpAddress>) {
+        if self.config.dns.is_empty() && self.dns != servers {
+            self.dns = servers;
+            self.dns_changed = true;
         }
     }
 
@@ -233,6 +240,12 @@ impl<D: Device> Stack<D> {
     /// DNS servers: the command line's, else what DHCP gave.
     pub fn dns_servers(&self) -> &[IpAddress] {
         &self.dns
+    }
+
+    /// The DNS servers, once after each change (the first time at boot when the command line
+    /// names them, else when a DHCP lease brings or takes them): `/etc/resolv.conf` follows.
+    pub fn take_dns_change(&mut self) -> Option<Vec<IpAddress>> {
+        core::mem::take(&mut self.dns_changed).then(|| self.dns.clone())
     }
 
     /// The interface's first IPv4 address, if it has one.
@@ -315,5 +328,27 @@ pub(super) mod tests {
         assert_eq!(log.last().unwrap(), "net: eth0 10.0.2.15/24 gw 10.0.2.2");
         s.set_ipv4(None, None);
         assert!(s.ipv4().is_none());
+    }
+
+    #[test]
+    fn dns_servers_are_reported_once_per_change() {
+        let a: IpAddress = "10.77.0.1".parse().unwrap();
+        let mut s = loopback(NetConfig::default());
+        assert_eq!(s.take_dns_change(), None, "no servers before a lease");
+        s.set_dhcp_dns(vec![a]);
+        assert_eq!(s.take_dns_change(), Some(vec![a]));
+        assert_eq!(s.take_dns_change(), None);
+        s.set_dhcp_dns(vec![a]);
+        assert_eq!(s.take_dns_change(), None, "a renewal with the same servers");
+        s.set_dhcp_dns(Vec::new());
+        assert_eq!(s.take_dns_change(), Some(vec![]), "the lease is gone");
+
+        let (config, _) = NetConfig::from_options([("dns", "fd77::1")]);
+        let mut s = loopback(config);
+        let six: IpAddress = "fd77::1".parse().unwrap();
+        assert_eq!(s.take_dns_change(), Some(vec![six]), "kiln.dns= at once");
+        s.set_dhcp_dns(vec![a]);
+        assert_eq!(s.take_dns_change(), None, "kiln.dns= wins over DHCP");
+        assert_eq!(s.dns_servers(), [six]);
     }
 }
