@@ -30,6 +30,9 @@ fn resolve(tag: &str, p: &Platform, append: &str) -> Vec<String> {
         l.trim() == "resolve: done"
     });
     assert!(done.is_some(), "resolve never finished:\n{}", seen.join("\n"));
+    for line in seen.iter().filter(|l| l.starts_with("resolve: ")) {
+        println!("{}: {line}", p.machine);
+    }
     seen
 }
 
