@@ -8,6 +8,7 @@ exits non-zero if any failed. Usage: echo_client.py udp|tcp|bulk HOST PORT [opti
 import concurrent.futures
 import hashlib
 import os
+import selectors
 import socket
 import sys
 import time
@@ -33,25 +34,42 @@ def udp(host, port, count):
 
 
 def tcp_echo(host, port, data, timeout=20):
+    """Sends `data` and reads the echo at the same time (never blocked in one while the other
+    could go on: a client stuck in send while its receive buffer fills would stall the
+    server's echo and then its own send); True if every byte came back unchanged. Fails
+    after `timeout` seconds without progress."""
     c = socket.create_connection((host, port), timeout=timeout)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.setblocking(False)
     sent = hashlib.sha256(data).hexdigest()
     got = hashlib.sha256()
     received = 0
     view = memoryview(data)
     off = 0
-    c.setblocking(True)
-    # Send and receive interleaved so neither side's buffers fill.
+    sel = selectors.DefaultSelector()
+    sel.register(c, selectors.EVENT_READ | selectors.EVENT_WRITE)
     while received < len(data):
-        if off < len(data):
-            n = c.send(view[off:off + 65536])
-            off += n
-        c.settimeout(timeout)
-        chunk = c.recv(1 << 20)
-        if not chunk:
-            break
-        got.update(chunk)
-        received += len(chunk)
+        events = sel.select(timeout)
+        if not events:
+            break  # no progress for `timeout` seconds
+        mask = events[0][1]
+        if mask & selectors.EVENT_WRITE:
+            try:
+                off += c.send(view[off:off + 262144])
+            except BlockingIOError:
+                pass
+            if off == len(data):
+                sel.modify(c, selectors.EVENT_READ)
+        if mask & selectors.EVENT_READ:
+            try:
+                chunk = c.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            got.update(chunk)
+            received += len(chunk)
+    sel.close()
     c.close()
     return received == len(data) and got.hexdigest() == sent
 
