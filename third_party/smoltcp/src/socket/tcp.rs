@@ -1739,8 +1739,13 @@ impl<'a> Socket<'a> {
                             false
                         }
                     }
+                    // Kiln: the right edge included, as Linux's tcp_sequence() does. A peer
+                    // that filled our window beyond a hole sends its ACKs (and duplicate
+                    // ACKs asking for our own lost segment) with SEQ at that edge; RFC 9293
+                    // (3.10.7.4) asks that valid ACKs be processed even then, and dropping
+                    // them left our retransmission to the timer.
                     (true, false) => {
-                        if window_start <= segment_start && segment_start < window_end {
+                        if window_start <= segment_start && segment_start <= window_end {
                             true
                         } else {
                             net_debug!("zero-length segment not inside window, will send an ACK.");
@@ -2122,7 +2127,15 @@ impl<'a> Socket<'a> {
                         }
                     );
 
-                    if self.local_rx_dup_acks == 3 {
+                    // Kiln: early retransmit (after RFC 5827) — when everything in the
+                    // transmit buffer is already in flight no further segments will draw
+                    // duplicate ACKs, so the first one that reports data beyond the hole
+                    // (SACK) starts the retransmission instead of the timer.
+                    let all_in_flight = self.tx_buffer.len() <= self.flight_size();
+                    let early = self.local_rx_dup_acks == 1
+                        && repr.sack_ranges[0].is_some()
+                        && all_in_flight;
+                    if self.local_rx_dup_acks == 3 || early {
                         self.timer.set_for_fast_retransmit();
                         net_debug!("started fast retransmit");
                     }
