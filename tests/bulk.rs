@@ -25,7 +25,10 @@ const MIB: &str = "100";
 /// A guest lives at most this long (the lossy transfer under TCG takes minutes).
 const GUEST_SECS: u32 = 1200;
 
-on_every_platform!(hundred_mib_each_way, hundred_mib_each_way_through_a_lossy_link);
+on_every_platform!(
+    hundred_mib_each_way,
+    hundred_mib_each_way_through_a_lossy_link
+);
 
 /// Boots tcp-echo on port 7 with the static addresses and waits until it listens.
 fn boot_tcp_echo(ns: &mut Netns, p: &Platform) -> (Receiver<String>, Vec<String>) {
@@ -80,7 +83,10 @@ fn hundred_mib_each_way_through_a_lossy_link(p: &Platform) {
         let frames = counter(&last, direction, "frames");
         // 100 MiB in 1,500-byte frames is ~70,000 frames of data one way and the ACKs the
         // other: both directions carry tens of thousands of frames.
-        assert!(frames > 20_000, "{direction}: only {frames} frames:\n{last}");
+        assert!(
+            frames > 20_000,
+            "{direction}: only {frames} frames:\n{last}"
+        );
         for (name, percent) in [("dropped", 5), ("reordered", 10), ("duplicated", 1)] {
             let n = counter(&last, direction, name);
             // Well within the binomial spread of the expected count, far from zero.

@@ -24,12 +24,22 @@ fn resolve(tag: &str, p: &Platform, append: &str) -> Vec<String> {
         "--local=/kiln.test/",
         &format!("--dhcp-option=option:dns-server,{HOST4}"),
     ]);
-    let rx = ns.boot_image(p.machine, p.options, append, &image("resolve"), &[NAME, MISSING]);
+    let rx = ns.boot_image(
+        p.machine,
+        p.options,
+        append,
+        &image("resolve"),
+        &[NAME, MISSING],
+    );
     let mut seen = Vec::new();
     let done = wait_for(&rx, &mut seen, Duration::from_secs(120), |l| {
         l.trim() == "resolve: done"
     });
-    assert!(done.is_some(), "resolve never finished:\n{}", seen.join("\n"));
+    assert!(
+        done.is_some(),
+        "resolve never finished:\n{}",
+        seen.join("\n")
+    );
     for line in seen.iter().filter(|l| l.starts_with("resolve: ")) {
         println!("{}: {line}", p.machine);
     }

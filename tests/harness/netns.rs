@@ -217,7 +217,10 @@ impl Netns {
         self.ip(&["link", "set", t, "arp", "off"]);
         let sysctl = format!("net.ipv6.conf.{t}.disable_ipv6=1");
         let out = self.command("sysctl").args(["-qw", &sysctl]).output();
-        assert!(out.is_ok_and(|o| o.status.success()), "sysctl {sysctl} failed");
+        assert!(
+            out.is_ok_and(|o| o.status.success()),
+            "sysctl {sysctl} failed"
+        );
         self.ip(&["link", "set", t, "up"]);
         let script = root().join("tests/clients/impair.py");
         let mut child = self
