@@ -3,13 +3,14 @@
 network namespace: the same impairments as `tc qdisc add ... netem loss L% reorder R%
 duplicate D%`, applied to every Ethernet frame in BOTH directions.
 
-Why not tc netem: sch_netem is a kernel option (CONFIG_NET_SCH_NETEM) that some kernels
-(this project's CI hosts among them) do not have, and netem on a tap's egress impairs only
-host->guest; the guest->host half would need an ifb device on top. This relay impairs both
-halves the same way on any kernel, and counts what it did.
+Why not tc netem: sch_netem is a kernel option (CONFIG_NET_SCH_NETEM) that not every kernel
+has (the one these tests were written on does not: `tc qdisc add ... netem` fails with
+"Specified qdisc kind is unknown"), and netem on a tap's egress impairs only host->guest; the
+guest->host half would need an ifb device on top. This relay impairs both halves the same
+way on any kernel, and counts what it did.
 
 Wiring (all inside the namespace):
-  QEMU --tap GUEST_TAP (no address, ARP and IPv6 off) <-AF_PACKET-> this relay
+  QEMU --tap GUEST_TAP (no address, ARP off, no IPv6 address) <-AF_PACKET-> this relay
        <-/dev/net/tun-> HOST_TAP (the host's 10.77.0.1 / fd77::1)
 Frames the guest sends arrive on GUEST_TAP and are written into HOST_TAP's tun fd (the host
 receives them); frames the host sends to HOST_TAP are read from its tun fd and transmitted on

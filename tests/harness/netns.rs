@@ -213,14 +213,8 @@ impl Netns {
     pub fn impair(&mut self, loss: u32, reorder: u32, duplicate: u32) -> Receiver<String> {
         let t = IMPAIRED_TAP;
         self.ip(&["tuntap", "add", "dev", t, "mode", "tap"]);
-        // A wire, not an interface of the host: no ARP answers, no IPv6 of its own.
-        self.ip(&["link", "set", t, "arp", "off"]);
-        let sysctl = format!("net.ipv6.conf.{t}.disable_ipv6=1");
-        let out = self.command("sysctl").args(["-qw", &sysctl]).output();
-        assert!(
-            out.is_ok_and(|o| o.status.success()),
-            "sysctl {sysctl} failed"
-        );
+        // A wire, not an interface of the host: no ARP answers, no IPv6 address of its own.
+        self.ip(&["link", "set", t, "arp", "off", "addrgenmode", "none"]);
         self.ip(&["link", "set", t, "up"]);
         let script = root().join("tests/clients/impair.py");
         let mut child = self
