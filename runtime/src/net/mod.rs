@@ -11,6 +11,9 @@ pub mod config;
 pub mod socket;
 pub mod stack;
 
+#[cfg(test)]
+mod loss_tests;
+
 #[cfg(target_os = "none")]
 mod global;
 #[cfg(target_os = "none")]
