@@ -138,13 +138,27 @@ fn kiln_pack_refuses_what_is_not_a_directory() {
 
 #[test]
 fn file_syscalls_behave_as_on_linux() {
-    let exe = kiln_tests::host_binary("files");
-    let image = kiln_tests::image("files");
-    let scratch = kiln_tests::scratch_dir("files-diff");
+    same_in_a_scratch_dir("files", "rmdir work");
+}
+
+/// mmap of files (private and shared views, coherence both ways, truncation and unlinking
+/// under a view, /dev/zero, msync, the errors), and statx.
+#[test]
+fn file_mappings_and_statx_behave_as_on_linux() {
+    same_in_a_scratch_dir("mmap_files", "done");
+}
+
+/// Runs test program `name` on the host in a fresh scratch directory and in the VM in `/tmp`
+/// (the directory is its argument) and compares what they print; the host's output must
+/// contain `marker`, so a host run that stopped early cannot pass.
+fn same_in_a_scratch_dir(name: &str, marker: &str) {
+    let exe = kiln_tests::host_binary(name);
+    let image = kiln_tests::image(name);
+    let scratch = kiln_tests::scratch_dir(&format!("{name}-diff"));
     let host = kiln_tests::run_host(&exe, &[], &[scratch.to_str().unwrap()]);
     let guest = run_image(&image, &[], &["/tmp"]);
     let host_out = kiln_tests::strip_kiln_lines(&host.stdout);
-    assert!(host_out.contains("rmdir work"), "{}", host.describe());
+    assert!(host_out.contains(marker), "{}", host.describe());
     let guest_out = guest.app();
     if host_out != guest_out {
         let first = host_out

@@ -20,6 +20,7 @@ use crate::fs::{
     self as vfs_mod, dev, system::VFS, Ctx, Device, FdInfo, FileType, Ino, ProcFds, TimeSet,
     Timespec, Vfs, PATH_MAX, ROOT,
 };
+use crate::mm::filemap::{Access, Target};
 use crate::mm::user::{bytes_mut as user_bytes_mut, cstr, read_u64s};
 
 const AT_FDCWD: i64 = -100;
@@ -119,6 +120,8 @@ pub struct VfsFile {
     file_type: FileType,
     /// The path it was opened by, for `/proc/self/fd`.
     path: Vec<u8>,
+    /// Opened with `O_PATH`: names the file, gives no access to it (mmap is `EBADF`).
+    path_only: bool,
 }
 
 impl core::fmt::Debug for VfsFile {
@@ -326,6 +329,7 @@ fn do_open(dirfd: u64, path: &[u8], flags: u32, mode: u32) -> SysResult {
             ino: opened.ino,
             file_type,
             path: absolute(start, path),
+            path_only: flags & O_PATH != 0,
         }),
     };
     let keep = O_ACCMODE | O_NONBLOCK | O_APPEND | O_CLOEXEC;
@@ -382,8 +386,13 @@ fn stat_at(dirfd: u64, path: &[u8], flags: u64) -> Result<fd::Stat, Errno> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800/* AT_NO_AUTOMOUNT */) != 0 {
         return Err(errno::EINVAL);
     }
-    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        return fd_stat(dirfd);
+    if path.is_empty() {
+        // Linux: ENOENT for an empty path before the directory descriptor is looked at.
+        return if flags & AT_EMPTY_PATH != 0 {
+            fd_stat(dirfd)
+        } else {
+            Err(errno::ENOENT)
+        };
     }
     let start = base(dirfd, path)?;
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
@@ -403,6 +412,24 @@ pub fn lstat(a: &[u64; 6]) -> SysResult {
 
 pub fn newfstatat(a: &[u64; 6]) -> SysResult {
     put_stat(a[2], stat_at(a[0], path_arg(a[1])?, a[3])?)
+}
+
+/// statx(2): the same answer as `newfstatat` in `struct statx` (`STATX_BASIC_STATS` and
+/// `STATX_MNT_ID`, whatever the mask asks: Linux also returns more than asked).
+pub fn statx(a: &[u64; 6]) -> SysResult {
+    const AT_NO_AUTOMOUNT: u64 = 0x800;
+    const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+    const STATX_RESERVED: u64 = 0x8000_0000;
+    let (dirfd, flags, mask, buf) = (a[0], a[2], a[3], a[4]);
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) != 0
+        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+        || (mask as u32 as u64) & STATX_RESERVED != 0
+    {
+        return Err(errno::EINVAL);
+    }
+    let st = stat_at(dirfd, path_arg(a[1])?, flags & !AT_STATX_SYNC_TYPE)?;
+    user_bytes_mut(buf, fd::stat::LINUX_STATX_SIZE as u64)?.copy_from_slice(&st.to_statx());
+    Ok(0)
 }
 
 fn do_access(dirfd: u64, path: &[u8], mode: u64, flags: u64) -> SysResult {
@@ -426,6 +453,33 @@ pub fn faccessat(a: &[u64; 6]) -> SysResult {
 
 pub fn faccessat2(a: &[u64; 6]) -> SysResult {
     do_access(a[0], path_arg(a[1])?, a[2], a[3])
+}
+
+// ---- mappings ------------------------------------------------------------------------
+
+/// What `mmap` may make of descriptor `fd`: its kind for [`crate::mm::filemap`], its open
+/// mode, and the inode of a regular file. An `O_PATH` descriptor is `EBADF`, as on Linux.
+pub fn map_target(fd: u64) -> Result<(Target, Access, Ino), Errno> {
+    let d = desc(fd)?;
+    let access = Access::from_open_flags(d.flags());
+    let any = d.file.as_any();
+    if let Some(f) = any.downcast_ref::<VfsFile>() {
+        if f.path_only {
+            return Err(errno::EBADF);
+        }
+        let target = if f.file_type == FileType::Regular {
+            Target::Regular
+        } else {
+            Target::Unmappable
+        };
+        return Ok((target, access, f.ino));
+    }
+    if let Some(dev) = any.downcast_ref::<DevFile>() {
+        if dev.device == Device::Zero {
+            return Ok((Target::DevZero, access, dev.ino));
+        }
+    }
+    Ok((Target::Unmappable, access, 0))
 }
 
 // ---- directories ---------------------------------------------------------------------

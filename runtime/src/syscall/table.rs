@@ -48,6 +48,7 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::stat => file::stat,
         nr::lstat => file::lstat,
         nr::newfstatat => file::newfstatat,
+        nr::statx => file::statx,
         nr::access => file::access,
         nr::faccessat => file::faccessat,
         nr::faccessat2 => file::faccessat2,
@@ -111,6 +112,7 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::mprotect => mm::mprotect,
         nr::mremap => mm::mremap,
         nr::madvise => mm::madvise,
+        nr::msync => mm::msync,
         // time
         nr::clock_gettime => time::clock_gettime,
         nr::clock_getres => time::clock_getres,
