@@ -223,10 +223,12 @@ fn populate_file(addr: u64, backing: Backing, flags: F) -> Result<(), Unresolved
             Ok(Some(frame)) => frame,
             Ok(None) => return Err(Unresolved::PastEnd),
             Err(_) => {
+                // Linux's tmpfs gives SIGBUS when a shared page cannot be allocated.
                 kinfo!(
                     "out of memory: no file page for the shared mapping at {:#x}",
                     page
                 );
+                NO_FILE_PAGE.store(page, core::sync::atomic::Ordering::Relaxed);
                 return Err(Unresolved::Fault);
             }
         };
@@ -295,6 +297,15 @@ fn resolve_fault(addr: u64, error: u64) -> Result<(), Unresolved> {
     }
     kinfo!("out of memory: no frame for the page at {:#x}", addr);
     Err(Unresolved::Fault)
+}
+
+/// The last page of a shared file view for which the file system had no memory.
+static NO_FILE_PAGE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// True when a fault at `addr` touched a shared file view for which the file system had no
+/// memory left: SIGBUS, as on Linux.
+pub fn is_file_page_unavailable(addr: u64) -> bool {
+    addr & !(PAGE_SIZE - 1) == NO_FILE_PAGE.load(core::sync::atomic::Ordering::Relaxed)
 }
 
 /// True when a fault at `addr` touched a file view past the end of its file: the program
