@@ -165,6 +165,50 @@ fn touching_a_view_past_the_end_of_its_file_is_sigbus() {
     }
 }
 
+/// Filling tmpfs: writes, creations and mkdir fail with ENOSPC (a short count first) (never a panic), a private
+/// view still works, and space freed by punching a hole or unlinking can be used again.
+#[test]
+fn a_full_tmpfs_gives_enospc_and_recovers() {
+    let out = run_image(&kiln_tests::image("tmpfs_full"), &[], &[]);
+    out.assert_status(0);
+    let app = out.app();
+    for line in [
+        "filling: ENOSPC after more than 1 MiB: 1\n",
+        "pwrite into a hole: -1 ENOSPC\n",
+        "ftruncate far beyond (a hole costs nothing): 0 ok\n",
+        "writing a small file: -1 ENOSPC\n",
+        "creating empty files: ENOSPC\n",
+        "mkdir when full: -1 ENOSPC\n",
+        "private view when full: mapped, reads the file: x, writable: p\n",
+        "punch 2 MiB: 0 ok\n",
+        "write 1 MiB after the punch: 1048576 ok\n",
+        "filling again: ENOSPC after more than 1 MiB: 1\n",
+        "the same room again: 1\n",
+        "malloc still works: 1\n",
+    ] {
+        assert!(app.contains(line), "missing {line:?}\n{}", out.describe());
+    }
+    assert!(!out.all().contains("panic"), "{}", out.describe());
+}
+
+/// A shared view of a hole that tmpfs has no memory for ends the program with SIGBUS.
+#[test]
+fn a_shared_view_without_memory_for_its_page_is_sigbus() {
+    let out = run_image(&kiln_tests::image("tmpfs_full"), &[], &["map"]);
+    assert_eq!(out.status, 135, "{}", out.describe());
+    assert!(
+        out.app().contains("view of a hole: mapped\ntouching it\n"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.all()
+            .contains("kiln:   no memory for the mapped file's page: SIGBUS"),
+        "{}",
+        out.describe()
+    );
+}
+
 /// Runs test program `name` on the host in a fresh scratch directory and in the VM in `/tmp`
 /// (the directory is its argument) and compares what they print; the host's output must
 /// contain `marker`, so a host run that stopped early cannot pass.

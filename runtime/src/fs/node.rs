@@ -270,6 +270,45 @@ impl<'img> Data<'img> {
         Ok(())
     }
 
+    /// `fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)`: `[offset, offset + len)`
+    /// reads as zeros afterwards; whole pages inside it are freed (zeroed instead with
+    /// `keep_pages`), the size does not change.
+    pub fn punch_hole(
+        &mut self,
+        offset: u64,
+        len: u64,
+        budget: &mut Budget,
+        keep_pages: bool,
+    ) -> Result<(), Errno> {
+        let end = offset.saturating_add(len).min(self.size());
+        if offset >= end {
+            return Ok(());
+        }
+        self.materialize(budget)?;
+        let Data::Pages { pages, .. } = self else {
+            unreachable!("materialize leaves pages")
+        };
+        let page = PAGE_SIZE as u64;
+        let first_whole = offset.div_ceil(page);
+        let last_whole = end / page; // exclusive
+        if keep_pages || first_whole >= last_whole {
+            zero_range(pages, offset, end);
+            return Ok(());
+        }
+        zero_range(pages, offset, first_whole * page);
+        zero_range(pages, last_whole * page, end);
+        for slot in pages
+            .iter_mut()
+            .take(last_whole as usize)
+            .skip(first_whole as usize)
+        {
+            if slot.take().is_some() {
+                budget.refund(page);
+            }
+        }
+        Ok(())
+    }
+
     /// Frees the pages wholly past the end (kept by [`Data::truncate`] while mapped).
     pub fn trim(&mut self, budget: &mut Budget) {
         if let Data::Pages { pages, size } = self {
@@ -578,6 +617,39 @@ mod tests {
         let mut buf = [9u8; 12];
         d.read_at(0, &mut buf);
         assert_eq!(&buf, b"abc\0\0\0x\0\0\0\0\0");
+    }
+
+    #[test]
+    fn punching_a_hole_frees_whole_pages_and_zeroes_the_rest() {
+        let mut b = budget();
+        let mut d = Data::default();
+        d.write_at(0, &[7u8; 4 * PAGE_SIZE], &mut b).unwrap();
+        let before = b.used;
+        // From the middle of page 0 to the middle of page 3: pages 1 and 2 are freed.
+        let (off, len) = (100, 3 * PAGE_SIZE as u64);
+        d.punch_hole(off, len, &mut b, false).unwrap();
+        assert_eq!(before - b.used, 2 * PAGE_SIZE as u64);
+        assert_eq!(d.size(), 4 * PAGE_SIZE as u64);
+        let mut buf = vec![0u8; 4 * PAGE_SIZE];
+        assert_eq!(d.read_at(0, &mut buf), 4 * PAGE_SIZE);
+        let (a, z) = (off as usize, (off + len) as usize);
+        assert!(buf[..a].iter().all(|&x| x == 7));
+        assert!(buf[a..z].iter().all(|&x| x == 0));
+        assert!(buf[z..].iter().all(|&x| x == 7));
+        // Past the end nothing happens; while mapped, pages are zeroed but kept.
+        d.punch_hole(10 * PAGE_SIZE as u64, 5, &mut b, false)
+            .unwrap();
+        let used = b.used;
+        d.punch_hole(0, 4 * PAGE_SIZE as u64, &mut b, true).unwrap();
+        assert_eq!(b.used, used);
+        d.read_at(0, &mut buf);
+        assert!(buf.iter().all(|&x| x == 0));
+        // Archive bytes are copied first.
+        let mut img = Data::Image(b"0123456789");
+        img.punch_hole(2, 3, &mut b, false).unwrap();
+        let mut out = [0u8; 10];
+        img.read_at(0, &mut out);
+        assert_eq!(&out, b"01\0\0\056789");
     }
 
     #[test]

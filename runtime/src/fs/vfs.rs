@@ -916,6 +916,23 @@ impl<'img> Vfs<'img> {
         Ok(())
     }
 
+    /// `fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)` on regular file `ino`.
+    pub fn punch_hole(&mut self, ctx: &Ctx<'_>, ino: Ino, offset: u64, len: u64) -> Result<()> {
+        self.data(ino)?;
+        let Vfs { nodes, budget, .. } = self;
+        let node = nodes
+            .get_mut(ino as usize)
+            .and_then(Option::as_mut)
+            .ok_or(errno::EBADF)?;
+        let Kind::File(file) = &mut node.kind else {
+            return Err(errno::EINVAL);
+        };
+        file.punch_hole(offset, len, budget, node.mapped_shared)?;
+        node.mtime = ctx.now;
+        node.ctime = ctx.now;
+        Ok(())
+    }
+
     // ---- shared mappings -------------------------------------------------------------
 
     /// The address of the page of regular file `ino` that holds byte `index * PAGE_SIZE`, for

@@ -640,26 +640,55 @@ pub fn ftruncate(a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// fallocate(2), checked in Linux's order (`vfs_fallocate`, then tmpfs's modes): mode 0
+/// grows the file (a hole: memory is charged when written, so a later write can still meet
+/// `ENOSPC`), `FALLOC_FL_KEEP_SIZE` alone changes nothing, `FALLOC_FL_PUNCH_HOLE |
+/// FALLOC_FL_KEEP_SIZE` zeroes the range and frees its whole pages; other modes `EOPNOTSUPP`,
+/// as tmpfs.
 pub fn fallocate(a: &[u64; 6]) -> SysResult {
-    let (d, ino, _) =
-        vfs_file(a[0]).map_err(|e| if e == errno::EINVAL { errno::ENODEV } else { e })?;
-    if a[1] != 0 {
-        // Punching holes, zeroing ranges and keep-size are not supported.
-        return Err(errno::EOPNOTSUPP);
-    }
-    let (off, len) = (length_arg(a[2])?, length_arg(a[3])?);
-    if len == 0 {
+    const KEEP_SIZE: u32 = 0x01;
+    const PUNCH_HOLE: u32 = 0x02;
+    const ZERO_RANGE: u32 = 0x10;
+    const SUPPORTED_MASK: u32 = 0x7f;
+    let mode = a[1] as u32;
+    let (off, len) = (a[2] as i64, a[3] as i64);
+    if off < 0 || len <= 0 {
         return Err(errno::EINVAL);
     }
+    if mode & !SUPPORTED_MASK != 0
+        || mode & (PUNCH_HOLE | ZERO_RANGE) == PUNCH_HOLE | ZERO_RANGE
+        || (mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0)
+    {
+        return Err(errno::EOPNOTSUPP);
+    }
+    let d = desc(a[0])?;
     if !d.writable() {
         return Err(errno::EBADF);
     }
-    let end = off.checked_add(len).ok_or(errno::EFBIG)?;
-    with_vfs(|v, ctx| {
-        if v.size(ino)? < end {
-            v.truncate(ctx, ino, end)?;
+    let ino = match d.file.as_any().downcast_ref::<VfsFile>() {
+        Some(f) if f.file_type == FileType::Regular => f.ino,
+        Some(f) if f.file_type == FileType::Directory => return Err(errno::EISDIR),
+        _ if d.file.stat().is_ok_and(|st| st.mode & S_IFMT == S_IFIFO) => {
+            return Err(errno::ESPIPE)
         }
-        Ok(())
+        _ => return Err(errno::ENODEV),
+    };
+    let (off, len) = (off as u64, len as u64);
+    let end = off
+        .checked_add(len)
+        .filter(|&end| end <= vfs_mod::MAX_FILE_SIZE)
+        .ok_or(errno::EFBIG)?;
+    if mode & !(KEEP_SIZE | PUNCH_HOLE) != 0 {
+        return Err(errno::EOPNOTSUPP);
+    }
+    with_vfs(|v, ctx| {
+        if mode & PUNCH_HOLE != 0 {
+            v.punch_hole(ctx, ino, off, len)
+        } else if mode == 0 && v.size(ino)? < end {
+            v.truncate(ctx, ino, end)
+        } else {
+            Ok(())
+        }
     })?;
     Ok(0)
 }
