@@ -148,6 +148,13 @@ fn file_mappings_and_statx_behave_as_on_linux() {
     same_in_a_scratch_dir("mmap_files", "done");
 }
 
+/// preadv/pwritev and their *2 forms, fallocate's modes, renameat2's flags, record and OFD
+/// locks, flock and posix_fadvise.
+#[test]
+fn the_rest_of_the_file_calls_behave_as_on_linux() {
+    same_in_a_scratch_dir("posix_rest", "done");
+}
+
 /// Touching a page of a file view wholly past the end of the file ends the program with
 /// SIGBUS, on Linux and in the VM (whose fault report says why), for shared and private views.
 #[test]

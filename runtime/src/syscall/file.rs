@@ -899,17 +899,67 @@ pub fn fcntl(a: &[u64; 6]) -> SysResult {
     const F_UNLCK: u16 = 2;
     match a[1] {
         F_GETLK | F_OFD_GETLK => {
-            desc(a[0])?;
-            // struct flock: short l_type first; F_UNLCK says nothing would block.
+            let d = desc(a[0])?;
             let out = user_bytes_mut(a[2], 32)?;
+            check_flock(&d, out, true, a[1] == F_OFD_GETLK)?;
+            // F_UNLCK in l_type says nothing would block.
             out[0..2].copy_from_slice(&F_UNLCK.to_ne_bytes());
             Ok(0)
         }
         F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => {
-            desc(a[0])?;
-            user_bytes_mut(a[2], 32)?;
+            let d = desc(a[0])?;
+            let lock = user_bytes_mut(a[2], 32)?;
+            check_flock(&d, lock, false, a[1] != F_SETLK && a[1] != F_SETLKW)?;
             Ok(0)
         }
         _ => super::fs::fcntl(a),
     }
+}
+
+/// Linux's checks of a `struct flock` (`l_type` i16 at 0, `l_whence` i16 at 2, `l_start`
+/// at 8, `l_len` at 16, `l_pid` i32 at 24), in the order `fcntl_getlk`/`fcntl_setlk` make
+/// them: the type, the range (`EINVAL` before the file's start, `EOVERFLOW` past the largest
+/// offset), then for setting the descriptor's access (`EBADF`), and `l_pid` 0 for OFD locks.
+fn check_flock(d: &OpenFile, raw: &[u8], get: bool, ofd: bool) -> Result<(), Errno> {
+    const F_RDLCK: i16 = 0;
+    const F_WRLCK: i16 = 1;
+    const F_UNLCK: i16 = 2;
+    let i16_at = |at: usize| i16::from_ne_bytes([raw[at], raw[at + 1]]);
+    let i64_at = |at: usize| i64::from_ne_bytes(raw[at..at + 8].try_into().unwrap_or([0; 8]));
+    let (l_type, whence, l_start, l_len) = (i16_at(0), i16_at(2), i64_at(8), i64_at(16));
+    let l_pid = i32::from_ne_bytes([raw[24], raw[25], raw[26], raw[27]]);
+    if get && l_type != F_RDLCK && l_type != F_WRLCK {
+        return Err(errno::EINVAL);
+    }
+    let base = match whence {
+        0 => 0,
+        1 => *d.offset.lock() as i64,
+        2 => d.file.stat().map(|st| st.size).unwrap_or(0),
+        _ => return Err(errno::EINVAL),
+    };
+    let mut start = base.checked_add(l_start).ok_or(errno::EOVERFLOW)?;
+    if start < 0 {
+        return Err(errno::EINVAL);
+    }
+    if l_len > 0 && start.checked_add(l_len - 1).is_none() {
+        return Err(errno::EOVERFLOW);
+    }
+    if l_len < 0 {
+        start += l_len;
+        if start < 0 {
+            return Err(errno::EINVAL);
+        }
+    }
+    if !get {
+        match l_type {
+            F_RDLCK if !d.readable() => return Err(errno::EBADF),
+            F_WRLCK if !d.writable() => return Err(errno::EBADF),
+            F_RDLCK | F_WRLCK | F_UNLCK => {}
+            _ => return Err(errno::EINVAL),
+        }
+    }
+    if ofd && l_pid != 0 {
+        return Err(errno::EINVAL);
+    }
+    Ok(())
 }
