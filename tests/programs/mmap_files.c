@@ -98,7 +98,10 @@ static void private_views(void) {
     /* MADV_DONTNEED drops the private copy: the view shows the file again. */
     TRY("madvise DONTNEED", madvise(w, PAGE, MADV_DONTNEED));
     printf("  after DONTNEED the view shows the file: %.4s\n", (char *)w + 5);
+    w[PAGE + 1] = '+';
+    TRY("mprotect PROT_NONE", mprotect(w, 2 * PAGE, PROT_NONE));
     TRY("mprotect read-only", mprotect(w, 2 * PAGE, PROT_READ));
+    printf("  private bytes kept through PROT_NONE: %c %.4s\n", w[PAGE + 1], (char *)w + 5);
     TRY("munmap", munmap(w, 2 * PAGE));
     close(rw);
     close(fd);
@@ -150,7 +153,10 @@ static void shared_views(void) {
     TRY("mprotect read-only", mprotect(p, 2 * PAGE, PROT_READ));
     TRY("pwrite while read-only", pwrite(fd, "ro", 2, 30));
     printf("  view has: %.2s\n", p + 30);
+    TRY("mprotect PROT_NONE", mprotect(p, 2 * PAGE, PROT_NONE));
+    TRY("pwrite while inaccessible", pwrite(fd, "nn", 2, 40));
     TRY("mprotect read-write", mprotect(p, 2 * PAGE, PROT_READ | PROT_WRITE));
+    printf("  view has: %.2s %.2s\n", p + 30, p + 40);
     p[31] = 'W';
     printf("  file has: %c\n", byte_at(fd, 31));
     TRY("munmap the first page", munmap(p, PAGE));
@@ -196,6 +202,25 @@ static void truncation_and_unlink(void) {
     p[5] = '!';
     printf("  view of the unlinked file: %c %d\n", p[5], is_pattern((unsigned char *)p + 6, 6, 10));
     TRY("munmap", munmap(p, 3 * PAGE));
+}
+
+/* Anonymous memory keeps its contents through PROT_NONE, also when moved meanwhile. */
+static void protect_none(void) {
+    printf("== PROT_NONE\n");
+    char *a = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    strcpy(a + PAGE, "anon kept");
+    TRY("mprotect PROT_NONE", mprotect(a, 2 * PAGE, PROT_NONE));
+    TRY("mprotect read-only", mprotect(a, 2 * PAGE, PROT_READ));
+    printf("  %s\n", a + PAGE);
+    TRY("mprotect PROT_NONE", mprotect(a, 2 * PAGE, PROT_NONE));
+    /* Something right after it, so growing moves it. */
+    void *after = mmap(a + 2 * PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    char *b = mremap(a, 2 * PAGE, 16 * PAGE, MREMAP_MAYMOVE);
+    printf("mremap while PROT_NONE: %s\n", b == MAP_FAILED ? err(errno) : "ok");
+    TRY("mprotect read-write", mprotect(b, 16 * PAGE, PROT_READ | PROT_WRITE));
+    printf("  %s, grown part zero: %d\n", b + PAGE, is_zero((unsigned char *)b + 2 * PAGE, 14 * PAGE));
+    TRY("munmap", munmap(b, 16 * PAGE));
+    if (after != MAP_FAILED) munmap(after, PAGE);
 }
 
 static void dev_zero_and_errors(void) {
@@ -347,6 +372,7 @@ int main(int argc, char **argv) {
     private_views();
     shared_views();
     truncation_and_unlink();
+    protect_none();
     dev_zero_and_errors();
     statx_calls();
     printf("done\n");

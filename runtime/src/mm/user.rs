@@ -656,15 +656,14 @@ pub fn mprotect(addr: u64, len: u64, prot: u64) -> Result<u64, Errno> {
     check_wx(app, prot)?;
     app.vm.protect(addr, len, prot)?;
     let end = addr + page_align_up(len).ok_or(errno::EINVAL)?;
-    let shared = shared_ranges(&app.vm, addr, end);
     drop(guard);
     for page in (addr..end).step_by(PAGE_SIZE as usize) {
+        // PROT_NONE hides the pages but keeps their frames: the contents come back with
+        // access, as on Linux.
         match page_flags(prot) {
-            Some(f) => {
-                paging::set_flags(page, f);
-            }
-            None => release_except(Range::new(page, page + PAGE_SIZE), &shared),
-        }
+            Some(f) => paging::set_flags(page, f),
+            None => paging::hide_page(page),
+        };
     }
     Ok(0)
 }
@@ -691,8 +690,15 @@ pub fn mremap(old: u64, old_len: u64, new_len: u64, flags: u64) -> Result<u64, E
         Remap::Moved { from, to } => {
             for off in (0..from.len()).step_by(PAGE_SIZE as usize) {
                 let flags = paging::flags_of(from.start + off);
-                if let (Some(frame), Some(flags)) = (paging::unmap_page(from.start + off), flags) {
-                    if paging::map_page(to.start + off, frame, flags).is_err() {
+                if let Some(frame) = paging::unmap_page(from.start + off) {
+                    // No flags: a hidden (PROT_NONE) page, moved hidden.
+                    let hidden = flags.is_none();
+                    let flags = flags.unwrap_or(F::PRESENT | F::NO_EXECUTE);
+                    let moved = paging::map_page(to.start + off, frame, flags).is_ok();
+                    if moved && hidden {
+                        paging::hide_page(to.start + off);
+                    }
+                    if !moved {
                         if shared.iter().any(|r| r.contains(from.start + off)) {
                             return Err(errno::ENOMEM);
                         }
