@@ -649,7 +649,7 @@ mod tests {
         img.punch_hole(2, 3, &mut b, false).unwrap();
         let mut out = [0u8; 10];
         img.read_at(0, &mut out);
-        assert_eq!(&out, b"01\0\0\056789");
+        assert_eq!(&out, &[b'0', b'1', 0, 0, 0, b'5', b'6', b'7', b'8', b'9']);
     }
 
     #[test]
