@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -232,6 +233,85 @@ static void locks(void) {
     close(fd);
 }
 
+/* A file's size and first bytes, holes as '.'. */
+static void dump(const char *name) {
+    char buf[48];
+    int fd = open(name, O_RDONLY);
+    long n = read(fd, buf, sizeof buf);
+    close(fd);
+    printf("  %s (%ld bytes): ", name, n);
+    for (long i = 0; i < n; i++) putchar(buf[i] ? buf[i] : '.');
+    putchar('\n');
+}
+
+static void copies(void) {
+    printf("== sendfile, copy_file_range\n");
+    put("src", "0123456789abcdefghij");
+    int in = open("src", O_RDONLY);
+    int out = open("dst", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    lseek(in, 2, SEEK_SET);
+    TRY("sendfile from the position", sendfile(out, in, NULL, 5));
+    TRY("  the input position moved", lseek(in, 0, SEEK_CUR));
+    off_t off = 15;
+    TRY("sendfile from an offset, past the end", sendfile(out, in, &off, 100));
+    printf("  offset now %ld\n", (long)off);
+    TRY("  the input position stayed", lseek(in, 0, SEEK_CUR));
+    dump("dst");
+    off = 30;
+    TRY("sendfile at the end", sendfile(out, in, &off, 10));
+    TRY("sendfile count 0", sendfile(out, in, NULL, 0));
+    int p[2];
+    pipe(p);
+    off = 0;
+    TRY("sendfile into a pipe", sendfile(p[1], in, &off, 8));
+    char buf[16] = {0};
+    TRY("  read it from the pipe", read(p[0], buf, sizeof buf));
+    printf("  pipe had: %s\n", buf);
+    off = -1;
+    TRY("sendfile with a negative offset", sendfile(out, in, &off, 1));
+    TRY("sendfile from a write-only descriptor", sendfile(in, out, NULL, 1));
+    int wo = open("src", O_WRONLY);
+    TRY("sendfile from O_WRONLY", sendfile(out, wo, NULL, 1));
+    TRY("sendfile into O_RDONLY", sendfile(in, in, NULL, 1));
+    int app = open("dst", O_WRONLY | O_APPEND);
+    TRY("sendfile into O_APPEND", sendfile(app, in, NULL, 1));
+    TRY("sendfile from a closed descriptor", sendfile(out, 999, NULL, 1));
+
+    int cp = open("cp", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    lseek(in, 0, SEEK_SET);
+    TRY("copy_file_range from the positions", copy_file_range(in, NULL, cp, NULL, 4, 0));
+    TRY("  the output position moved", lseek(cp, 0, SEEK_CUR));
+    loff_t oi = 10, oo = 20;
+    TRY("copy_file_range at offsets", copy_file_range(in, &oi, cp, &oo, 5, 0));
+    printf("  offsets now %ld %ld\n", (long)oi, (long)oo);
+    dump("cp");
+    oi = 18;
+    TRY("copy_file_range past the end", copy_file_range(in, &oi, cp, NULL, 50, 0));
+    TRY("copy_file_range at the end", copy_file_range(in, &oi, cp, NULL, 50, 0));
+    TRY("copy_file_range length 0", copy_file_range(in, NULL, cp, NULL, 0, 0));
+    TRY("copy_file_range flags", copy_file_range(in, NULL, cp, NULL, 1, 1));
+    int dir = open(".", O_RDONLY | O_DIRECTORY);
+    TRY("copy_file_range from a directory", copy_file_range(dir, NULL, cp, NULL, 1, 0));
+    TRY("copy_file_range into a pipe", copy_file_range(in, NULL, p[1], NULL, 1, 0));
+    TRY("copy_file_range into O_APPEND", copy_file_range(in, NULL, app, NULL, 1, 0));
+    TRY("copy_file_range into O_RDONLY", copy_file_range(in, NULL, in, NULL, 1, 0));
+    int self = open("cp", O_RDWR);
+    oi = 0, oo = 2;
+    TRY("copy_file_range overlapping itself", copy_file_range(self, &oi, self, &oo, 4, 0));
+    oi = 0, oo = 30;
+    TRY("copy_file_range within one file", copy_file_range(self, &oi, self, &oo, 4, 0));
+    dump("cp");
+    oi = -5;
+    TRY("copy_file_range negative offset", copy_file_range(in, &oi, cp, NULL, 1, 0));
+    close(self);
+    close(dir);
+    close(cp);
+    close(app);
+    close(wo);
+    close(in);
+    close(out);
+}
+
 static void advice(void) {
     printf("== posix_fadvise (returns the error)\n");
     int fd = open("v", O_RDONLY);
@@ -256,6 +336,7 @@ int main(int argc, char **argv) {
     allocation();
     renames();
     locks();
+    copies();
     advice();
     printf("done\n");
     return 0;

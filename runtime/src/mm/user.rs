@@ -299,8 +299,9 @@ fn resolve_fault(addr: u64, error: u64) -> Result<(), Unresolved> {
     Err(Unresolved::Fault)
 }
 
-/// The last page of a shared file view for which the file system had no memory.
-static NO_FILE_PAGE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// The last page of a shared file view for which the file system had no memory (1, never a
+/// page address, until then).
+static NO_FILE_PAGE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 /// True when a fault at `addr` touched a shared file view for which the file system had no
 /// memory left: SIGBUS, as on Linux.

@@ -455,6 +455,145 @@ pub fn faccessat2(a: &[u64; 6]) -> SysResult {
     do_access(a[0], path_arg(a[1])?, a[2], a[3])
 }
 
+// ---- copies between descriptors -------------------------------------------------------
+
+/// Linux's largest count for one read or write (`MAX_RW_COUNT`).
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
+
+/// The regular VFS file behind a descriptor (`EISDIR` for a directory, `EINVAL` otherwise).
+fn regular_file(d: &OpenFile) -> Result<Ino, Errno> {
+    match d.file.as_any().downcast_ref::<VfsFile>() {
+        Some(f) if f.file_type == FileType::Regular && !f.path_only => Ok(f.ino),
+        Some(f) if f.file_type == FileType::Directory => Err(errno::EISDIR),
+        _ => Err(errno::EINVAL),
+    }
+}
+
+/// An `loff_t *` argument: `None` for NULL, else its value (`EINVAL` if negative).
+fn offset_ptr(ptr: u64) -> Result<Option<u64>, Errno> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let [v] = read_u64s::<1>(ptr)?;
+    if (v as i64) < 0 {
+        return Err(errno::EINVAL);
+    }
+    Ok(Some(v))
+}
+
+/// sendfile(2): from a regular file to any descriptor open for writing (a file, a pipe, a
+/// socket, the console), in 64 KiB steps through the descriptor's own write; from the file
+/// position (moved) or from `*offset` (updated; the position stays). Like Linux: the input
+/// must be readable and the output writable (`EBADF`), the input a regular file and the
+/// output not `O_APPEND` (`EINVAL`); a write that fails after some bytes went ends the copy
+/// with the count so far.
+pub fn sendfile(a: &[u64; 6]) -> SysResult {
+    let (out_fd, in_fd, off_arg) = (a[0], a[1], a[2]);
+    let count = a[3].min(MAX_RW_COUNT);
+    let input = desc(in_fd)?;
+    if !input.readable() {
+        return Err(errno::EBADF);
+    }
+    let given = offset_ptr(off_arg)?;
+    let output = desc(out_fd)?;
+    if !output.writable() {
+        return Err(errno::EBADF);
+    }
+    let ino = regular_file(&input).map_err(|_| errno::EINVAL)?;
+    if output.flags() & O_APPEND != 0 {
+        return Err(errno::EINVAL);
+    }
+    let start = given.unwrap_or_else(|| *input.offset.lock());
+    let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(count.min(1 << 16) as usize)
+        .map_err(|_| errno::ENOMEM)?;
+    buf.resize(count.min(1 << 16) as usize, 0);
+    let mut done = 0u64;
+    while done < count {
+        let want = (count - done).min(buf.len() as u64) as usize;
+        let n = vfs_read(|v| v.read_at(ino, start + done, &mut buf[..want]))?;
+        if n == 0 {
+            break;
+        }
+        let written = match super::fs::write_all(&output, &buf[..n]) {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += written;
+        if written < n as u64 {
+            break;
+        }
+    }
+    match given {
+        Some(_) => crate::mm::user::write_u64s(off_arg, &[start + done])?,
+        None => *input.offset.lock() = start + done,
+    }
+    Ok(done)
+}
+
+/// copy_file_range(2) between regular files of the VFS, checked as Linux does (flags
+/// `EINVAL`; a directory `EISDIR`; anything but regular files `EINVAL`; the input not
+/// readable, the output not writable or `O_APPEND` `EBADF`; overlapping ranges of one file
+/// `EINVAL`); from the positions (moved) or the given offsets (updated). Stops at the end of
+/// the input; a full file system ends it with the count so far (`ENOSPC` if none).
+pub fn copy_file_range(a: &[u64; 6]) -> SysResult {
+    let (in_fd, off_in, out_fd, off_out, len, flags) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    if flags != 0 {
+        return Err(errno::EINVAL);
+    }
+    let (input, output) = (desc(in_fd)?, desc(out_fd)?);
+    let given_in = offset_ptr(off_in)?;
+    let given_out = offset_ptr(off_out)?;
+    let (src, dst) = (regular_file(&input), regular_file(&output));
+    if src == Err(errno::EISDIR) || dst == Err(errno::EISDIR) {
+        return Err(errno::EISDIR);
+    }
+    let (src, dst) = (src?, dst?);
+    if !input.readable() || !output.writable() || output.flags() & O_APPEND != 0 {
+        return Err(errno::EBADF);
+    }
+    let len = len.min(MAX_RW_COUNT);
+    let pos_in = given_in.unwrap_or_else(|| *input.offset.lock());
+    let pos_out = given_out.unwrap_or_else(|| *output.offset.lock());
+    if pos_in.checked_add(len).is_none() || pos_out.checked_add(len).is_none() {
+        return Err(errno::EOVERFLOW);
+    }
+    if src == dst && pos_in < pos_out + len && pos_out < pos_in + len {
+        return Err(errno::EINVAL);
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(len.min(1 << 16) as usize)
+        .map_err(|_| errno::ENOMEM)?;
+    buf.resize(len.min(1 << 16) as usize, 0);
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(buf.len() as u64) as usize;
+        let n = vfs_read(|v| v.read_at(src, pos_in + done, &mut buf[..want]))?;
+        if n == 0 {
+            break;
+        }
+        let written = match with_vfs(|v, ctx| v.write_at(ctx, dst, pos_out + done, &buf[..n])) {
+            Ok(w) => w as u64,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += written;
+        if written < n as u64 {
+            break;
+        }
+    }
+    match given_in {
+        Some(_) => crate::mm::user::write_u64s(off_in, &[pos_in + done])?,
+        None => *input.offset.lock() = pos_in + done,
+    }
+    match given_out {
+        Some(_) => crate::mm::user::write_u64s(off_out, &[pos_out + done])?,
+        None => *output.offset.lock() = pos_out + done,
+    }
+    Ok(done)
+}
+
 // ---- mappings ------------------------------------------------------------------------
 
 /// What `mmap` may make of descriptor `fd`: its kind for [`crate::mm::filemap`], its open

@@ -186,7 +186,7 @@ pub fn init() {
 
 /// A blocking write keeps going until everything is written (as Linux does for pipes and
 /// sockets); it returns what was written if an error ends it part-way.
-fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
+pub(super) fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
     let mut done = 0;
     loop {
         match retry(desc, || desc.write(&data[done..])) {

@@ -90,6 +90,8 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::fstatfs => file::fstatfs,
         nr::umask => file::umask,
         nr::flock => file::flock,
+        nr::sendfile => file::sendfile,
+        nr::copy_file_range => file::copy_file_range,
         nr::fcntl => file::fcntl,
         // sockets
         nr::socket => net::socket,
