@@ -144,12 +144,7 @@ fn sync_files(app: &mut AppSpace) -> FileRefChanges {
     if app.files.is_empty() && !app.vm.iter().any(|m| m.backing.ino().is_some()) {
         return changes;
     }
-    let mut now: BTreeMap<u64, bool> = BTreeMap::new();
-    for m in app.vm.iter() {
-        if let Backing::File { ino, shared, .. } = m.backing {
-            *now.entry(ino).or_insert(false) |= shared;
-        }
-    }
+    let now = app.vm.files();
     for (&ino, &shared) in &now {
         match app.files.get(&ino) {
             None => {

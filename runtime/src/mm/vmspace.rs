@@ -326,6 +326,17 @@ impl VmSpace {
         self.maps.values()
     }
 
+    /// The files the mappings show, each with whether a `MAP_SHARED` mapping shows it.
+    pub fn files(&self) -> BTreeMap<u64, bool> {
+        let mut files = BTreeMap::new();
+        for m in self.maps.values() {
+            if let Backing::File { ino, shared, .. } = m.backing {
+                *files.entry(ino).or_insert(false) |= shared;
+            }
+        }
+        files
+    }
+
     /// Total mapped bytes.
     pub fn mapped_bytes(&self) -> u64 {
         self.maps.values().map(|m| m.len).sum()
@@ -1145,6 +1156,30 @@ mod tests {
                 (6, 2, Backing::Anon),
             ]
         );
+    }
+
+    #[test]
+    fn files_lists_each_mapped_file_once_with_its_sharing() {
+        let mut vm = space(32);
+        let at = |p: u64| Some(BASE + p * P);
+        assert!(vm.files().is_empty());
+        vm.map_backed(at(0), P, R, true, file(4, 0, false)).unwrap();
+        vm.map_backed(at(2), P, R, true, file(4, 5, true)).unwrap();
+        vm.map_backed(at(4), P, R, true, file(9, 0, false)).unwrap();
+        vm.map(at(6), P, R, true).unwrap();
+        assert_eq!(
+            vm.files().into_iter().collect::<Vec<_>>(),
+            [(4, true), (9, false)]
+        );
+        // Unmapping the shared piece leaves the file mapped privately only.
+        vm.unmap(BASE + 2 * P, P).unwrap();
+        assert_eq!(
+            vm.files().into_iter().collect::<Vec<_>>(),
+            [(4, false), (9, false)]
+        );
+        // Replacing a file mapping with anonymous memory drops the file.
+        vm.map(at(4), P, RW, true).unwrap();
+        assert_eq!(vm.files().into_iter().collect::<Vec<_>>(), [(4, false)]);
     }
 
     #[test]

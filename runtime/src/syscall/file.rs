@@ -427,7 +427,13 @@ pub fn statx(a: &[u64; 6]) -> SysResult {
     {
         return Err(errno::EINVAL);
     }
-    let st = stat_at(dirfd, path_arg(a[1])?, flags & !AT_STATX_SYNC_TYPE)?;
+    // Linux 6.11+: a NULL path with AT_EMPTY_PATH means the descriptor itself.
+    let path: &[u8] = if a[1] == 0 && flags & AT_EMPTY_PATH != 0 {
+        b""
+    } else {
+        path_arg(a[1])?
+    };
+    let st = stat_at(dirfd, path, flags & !AT_STATX_SYNC_TYPE)?;
     user_bytes_mut(buf, fd::stat::LINUX_STATX_SIZE as u64)?.copy_from_slice(&st.to_statx());
     Ok(0)
 }
