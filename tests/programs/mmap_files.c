@@ -32,6 +32,7 @@ static const char *err(int e) {
     case EOVERFLOW: return "EOVERFLOW";
     case EFAULT: return "EFAULT";
     case EEXIST: return "EEXIST";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
     default: return "E?";
     }
 }
@@ -257,6 +258,8 @@ static void dev_zero_and_errors(void) {
     TRYMAP("offset not a page multiple", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, ro, 100));
     TRYMAP("length 0", mmap(NULL, 0, PROT_READ, MAP_PRIVATE, ro, 0));
     TRYMAP("neither shared nor private", mmap(NULL, PAGE, PROT_READ, 0, ro, 0));
+    TRYMAP("MAP_SHARED_VALIDATE", mmap(NULL, PAGE, PROT_READ, MAP_SHARED_VALIDATE, ro, 0));
+    TRYMAP("MAP_SHARED_VALIDATE|MAP_SYNC (no DAX)", mmap(NULL, PAGE, PROT_READ, MAP_SHARED_VALIDATE | 0x80000, ro, 0));
     TRYMAP("closed descriptor", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, 999, 0));
     TRYMAP("O_PATH descriptor", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, path, 0));
     TRYMAP("directory", mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, dir, 0));

@@ -12,6 +12,24 @@ pub const MAP_SHARED_VALIDATE: u64 = 0x03;
 pub const MAP_TYPE: u64 = 0x0f;
 pub const MAP_ANONYMOUS: u64 = 0x20;
 
+/// The flags `MAP_SHARED_VALIDATE` accepts (Linux's `LEGACY_MAP_MASK`): shared, private,
+/// fixed, anonymous, growsdown, denywrite, executable, locked, noreserve, populate,
+/// nonblock, stack, hugetlb, uninitialized. Anything else (`MAP_SYNC`, which needs DAX, or
+/// an unknown bit) is `EOPNOTSUPP`.
+pub const LEGACY_MAP_MASK: u64 = 0x03
+    | 0x10
+    | 0x20
+    | 0x100
+    | 0x800
+    | 0x1000
+    | 0x2000
+    | 0x4000
+    | 0x8000
+    | 0x1_0000
+    | 0x2_0000
+    | 0x4_0000
+    | 0x400_0000;
+
 pub const MS_ASYNC: u64 = 1;
 pub const MS_INVALIDATE: u64 = 2;
 pub const MS_SYNC: u64 = 4;
@@ -88,6 +106,7 @@ pub fn check_file_mmap(
         return Err(errno::EOVERFLOW);
     }
     let shared = match flags & MAP_TYPE {
+        MAP_SHARED_VALIDATE if flags & !LEGACY_MAP_MASK != 0 => return Err(errno::EOPNOTSUPP),
         MAP_SHARED | MAP_SHARED_VALIDATE => true,
         MAP_PRIVATE => false,
         _ => return Err(errno::EINVAL),
@@ -188,6 +207,26 @@ mod tests {
         );
         assert_eq!(
             check(R, MAP_SHARED_VALIDATE, 0, Target::Regular, RW),
+            shared
+        );
+        // MAP_SHARED_VALIDATE refuses what it does not know; plain MAP_SHARED ignores it.
+        const MAP_SYNC: u64 = 0x80000;
+        assert_eq!(
+            check(R, MAP_SHARED_VALIDATE | MAP_SYNC, 0, Target::Regular, RW),
+            Err(errno::EOPNOTSUPP)
+        );
+        assert_eq!(
+            check(R, MAP_SHARED | MAP_SYNC, 0, Target::Regular, RW),
+            shared
+        );
+        assert_eq!(
+            check(
+                R,
+                MAP_SHARED_VALIDATE | 0x8000 | 0x10,
+                0,
+                Target::Regular,
+                RW
+            ),
             shared
         );
     }
