@@ -275,6 +275,48 @@ static void dev_zero_and_errors(void) {
     TRY("munmap", munmap(anon, PAGE));
 }
 
+/* /proc/self/maps shows a shared file view (offset, device, inode) and anonymous memory. */
+static void proc_maps(void) {
+    printf("== /proc/self/maps\n");
+    make_file("mapped", 3 * PAGE);
+    int fd = open("mapped", O_RDWR);
+    char *s = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * PAGE);
+    char *a = mmap(NULL, 3 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct stat st;
+    fstat(fd, &st);
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) {
+        printf("fopen: %s\n", err(errno));
+        return;
+    }
+    char line[512];
+    int stack = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, off, ino;
+        unsigned maj, min;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s %lx %x:%x %lu", &lo, &hi, perms, &off, &maj, &min, &ino) != 7) {
+            bad++;
+            continue;
+        }
+        if (lo <= (unsigned long)s && (unsigned long)s < hi)
+            printf("shared view: %s offset %lx, dev and inode agree with fstat: %d\n", perms,
+                   off + ((unsigned long)s - lo), makedev(maj, min) == st.st_dev && ino == st.st_ino);
+        if (lo <= (unsigned long)a && (unsigned long)a < hi)
+            printf("anonymous: %s offset %lx %02x:%02x inode %lu\n", perms, off, maj, min, ino);
+        if (strstr(line, "[stack]")) stack = 1;
+    }
+    fclose(f);
+    printf("a [stack] line: %d, malformed lines: %d\n", stack, bad);
+    int w = open("/proc/self/maps", O_WRONLY);
+    TRY("open /proc/self/maps for writing", w < 0 ? -1 : 0);
+    TRY("write to it", write(w, "x", 1));
+    close(w);
+    munmap(s, PAGE);
+    munmap(a, 3 * PAGE);
+    close(fd);
+}
+
 /* struct statx of <linux/stat.h> (musl 1.2.3 has none). */
 struct kstatx_ts { int64_t tv_sec; uint32_t tv_nsec; int32_t reserved; };
 struct kstatx {
@@ -377,6 +419,7 @@ int main(int argc, char **argv) {
     truncation_and_unlink();
     protect_none();
     dev_zero_and_errors();
+    proc_maps();
     statx_calls();
     printf("done\n");
     return 0;

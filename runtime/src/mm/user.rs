@@ -737,6 +737,78 @@ pub fn madvise(addr: u64, len: u64, advice: u64) -> Result<u64, Errno> {
     Ok(0)
 }
 
+/// The contents of `/proc/self/maps` now: the image's segments (named `exe`), the brk heap,
+/// the mappings (file views with their offset, device and inode) and the main stack, in
+/// address order, in Linux's format.
+pub fn maps_text(exe: &str) -> alloc::string::String {
+    use super::vmspace::maps_line;
+    let img = paging::image_layout();
+    let page_up = |a: u64| page_align_up(a).unwrap_or(a);
+    let mut out = alloc::string::String::new();
+    let image = [
+        (img.start, img.text.0, Prot::READ),
+        (img.text.0, page_up(img.text.1), Prot::READ | Prot::EXEC),
+        (
+            img.data.0,
+            page_up(img.syms_start),
+            Prot::READ | Prot::WRITE,
+        ),
+        (page_up(img.syms_start), page_up(img.end), Prot::READ),
+    ];
+    for (start, end, prot) in image.into_iter().filter(|(s, e, _)| s < e) {
+        let range = Range::new(start, end);
+        maps_line(
+            &mut out,
+            range,
+            prot,
+            false,
+            start - img.start,
+            (0, 0),
+            0,
+            exe,
+        );
+    }
+    let guard = APP.lock();
+    let Some(app) = guard.as_ref() else {
+        return out;
+    };
+    let heap_end = page_up(app.brk);
+    if heap_end > app.brk_start {
+        let heap = Range::new(app.brk_start, heap_end);
+        maps_line(
+            &mut out,
+            heap,
+            Prot::READ | Prot::WRITE,
+            false,
+            0,
+            (0, 0),
+            0,
+            "[heap]",
+        );
+    }
+    let dev = (
+        crate::fd::stat::major(crate::fs::DEV),
+        crate::fd::stat::minor(crate::fs::DEV),
+    );
+    for m in app.vm.iter() {
+        // The main stack is one mapping unless mprotect split it.
+        let name = if app.stack.start <= m.start && m.end() <= app.stack.end {
+            "[stack]"
+        } else {
+            ""
+        };
+        match m.backing {
+            Backing::Anon => maps_line(&mut out, m.range(), m.prot, false, 0, (0, 0), 0, name),
+            Backing::File {
+                ino,
+                offset,
+                shared,
+            } => maps_line(&mut out, m.range(), m.prot, shared, offset, dev, ino, name),
+        }
+    }
+    out
+}
+
 /// Pages of RAM given to the program so far, and the frames still free (for sysinfo).
 pub fn memory_stats() -> (u64, u64) {
     let f = frames::FRAMES.lock();

@@ -243,6 +243,46 @@ impl From<VmError> for Errno {
     }
 }
 
+/// Appends one line of `/proc/self/maps` in Linux's format: `start-end perms offset
+/// major:minor inode`, then, for a named area, spaces up to column 73 and the name.
+#[allow(clippy::too_many_arguments)] // one argument per column of the line
+pub fn maps_line(
+    out: &mut alloc::string::String,
+    range: Range,
+    prot: Prot,
+    shared: bool,
+    offset: u64,
+    dev: (u32, u32),
+    ino: u64,
+    name: &str,
+) {
+    use core::fmt::Write;
+    let begin = out.len();
+    let flag = |p: Prot, c: char| if prot.contains(p) { c } else { '-' };
+    let _ = write!(
+        out,
+        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
+        range.start,
+        range.end,
+        flag(Prot::READ, 'r'),
+        flag(Prot::WRITE, 'w'),
+        flag(Prot::EXEC, 'x'),
+        if shared { 's' } else { 'p' },
+        offset,
+        dev.0,
+        dev.1,
+        ino
+    );
+    if !name.is_empty() {
+        while out.len() - begin < 72 {
+            out.push(' ');
+        }
+        out.push(' ');
+        out.push_str(name);
+    }
+    out.push('\n');
+}
+
 /// The outcome of [`VmSpace::map`].
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Mapped {
@@ -1180,6 +1220,50 @@ mod tests {
         // Replacing a file mapping with anonymous memory drops the file.
         vm.map(at(4), P, RW, true).unwrap();
         assert_eq!(vm.files().into_iter().collect::<Vec<_>>(), [(4, false)]);
+    }
+
+    #[test]
+    fn maps_lines_look_like_linux() {
+        let mut out = alloc::string::String::new();
+        // From a Linux host's /proc/self/maps.
+        maps_line(
+            &mut out,
+            Range::new(0x555a_81a4_7000, 0x555a_81a4_d000),
+            Prot::READ | Prot::EXEC,
+            false,
+            0x2000,
+            (0xfe, 0),
+            247282,
+            "/usr/bin/head",
+        );
+        maps_line(
+            &mut out,
+            Range::new(0x7f1c_5c00_0000, 0x7f1c_5c02_1000),
+            RW,
+            false,
+            0,
+            (0, 0),
+            0,
+            "",
+        );
+        maps_line(
+            &mut out,
+            Range::new(0x1000, 0x3000),
+            RW,
+            true,
+            0x4000,
+            (0, 0x1a),
+            12,
+            "[stack]",
+        );
+        assert_eq!(
+            out,
+            "555a81a47000-555a81a4d000 r-xp 00002000 fe:00 247282                     \
+             /usr/bin/head\n\
+             7f1c5c000000-7f1c5c021000 rw-p 00000000 00:00 0 \n\
+             00001000-00003000 rw-s 00004000 00:1a 12                                 \
+             [stack]\n"
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use crate::errno::{self, Errno, SysResult};
 use crate::fd::{self, Events, File, OpenFile, Whence};
 use crate::fs::consts::*;
 use crate::fs::{
-    self as vfs_mod, dev, system::VFS, Ctx, Device, FdInfo, FileType, Ino, ProcFds, TimeSet,
-    Timespec, Vfs, PATH_MAX, ROOT,
+    self as vfs_mod, dev, system::VFS, Ctx, Device, FdInfo, FileType, Ino, Opened, ProcFds,
+    TimeSet, Timespec, Vfs, PATH_MAX, ROOT,
 };
 use crate::mm::filemap::{Access, Target};
 use crate::mm::user::{bytes_mut as user_bytes_mut, cstr, read_u64s};
@@ -122,6 +122,8 @@ pub struct VfsFile {
     path: Vec<u8>,
     /// Opened with `O_PATH`: names the file, gives no access to it (mmap is `EBADF`).
     path_only: bool,
+    /// A `/proc` file without a write operation: writes are `EINVAL`, as on Linux.
+    read_only: bool,
 }
 
 impl core::fmt::Debug for VfsFile {
@@ -151,6 +153,9 @@ impl File for VfsFile {
     }
 
     fn write(&self, desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        if self.read_only {
+            return Err(errno::EINVAL);
+        }
         let mut off = desc.offset.lock();
         if desc.flags() & O_APPEND != 0 {
             let (n, end) = with_vfs(|v, ctx| v.append(ctx, self.ino, data))?;
@@ -169,6 +174,9 @@ impl File for VfsFile {
     }
 
     fn pwrite(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
+        if self.read_only {
+            return Err(errno::EINVAL);
+        }
         with_vfs(|v, ctx| v.write_at(ctx, self.ino, offset, data))
     }
 
@@ -296,9 +304,54 @@ fn to_fd_stat(s: vfs_mod::Stat) -> fd::Stat {
 
 // ---- open ----------------------------------------------------------------------------
 
+/// The inode of `/proc/self/maps`, looked up at its first open.
+static MAPS_INO: Mutex<Ino> = Mutex::new(0);
+
+/// Opening `/proc/self/maps` gives a snapshot of the mappings made now, in a nameless file
+/// (Linux generates the text as it is read; a snapshot at open is what a reader that opens,
+/// reads and closes sees either way). Writes to it fail with `EINVAL`, as on Linux.
+fn open_maps(opened: &Opened) -> Result<Option<Opened>, Errno> {
+    if opened.file_type != FileType::Regular {
+        return Ok(None);
+    }
+    let mut maps_ino = *MAPS_INO.lock();
+    if maps_ino == 0 {
+        maps_ino = with_vfs(|v, ctx| v.lookup(ctx, ROOT, b"/proc/self/maps", true)).unwrap_or(0);
+        *MAPS_INO.lock() = maps_ino;
+    }
+    if opened.ino != maps_ino {
+        return Ok(None);
+    }
+    let exe = with_vfs(|v, ctx| v.readlink(ctx, ROOT, b"/proc/self/exe")).unwrap_or_default();
+    let text = crate::mm::user::maps_text(core::str::from_utf8(&exe).unwrap_or(""));
+    let ino = with_vfs(|v, ctx| {
+        v.release(opened.ino);
+        let ino = v.create_anon(ctx, FileType::Regular, 0o444)?;
+        match v.write_at(ctx, ino, 0, text.as_bytes()) {
+            Ok(n) if n == text.len() => Ok(ino),
+            Ok(_) => {
+                v.release(ino);
+                Err(errno::ENOMEM)
+            }
+            Err(e) => {
+                v.release(ino);
+                Err(e)
+            }
+        }
+    })?;
+    Ok(Some(Opened {
+        ino,
+        file_type: FileType::Regular,
+        created: false,
+    }))
+}
+
 fn do_open(dirfd: u64, path: &[u8], flags: u32, mode: u32) -> SysResult {
     let start = base(dirfd, path)?;
     let opened = with_vfs(|v, ctx| v.open(ctx, start, path, flags, mode))?;
+    let maps = open_maps(&opened)?;
+    let read_only = maps.is_some();
+    let opened = maps.unwrap_or(opened);
     let file: Arc<dyn File> = match opened.file_type {
         FileType::CharDevice(Device::Console | Device::Tty) => {
             with_vfs(|v, _| {
@@ -330,6 +383,7 @@ fn do_open(dirfd: u64, path: &[u8], flags: u32, mode: u32) -> SysResult {
             file_type,
             path: absolute(start, path),
             path_only: flags & O_PATH != 0,
+            read_only,
         }),
     };
     let keep = O_ACCMODE | O_NONBLOCK | O_APPEND | O_CLOEXEC;
