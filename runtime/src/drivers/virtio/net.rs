@@ -81,6 +81,11 @@ impl VirtioNet {
         };
         net.repost();
         net.irq = irq::register(found.gsi, found.mode);
+        // A frame that arrived before the line was routed has raised it already, while the
+        // I/O APIC still took it for a masked edge and ignored it: a level that never falls
+        // again raises nothing more, and the network would stay deaf. Lower it; the stack's
+        // first poll picks up whatever the device has used so far.
+        net.raw.ack_interrupt();
         if net.irq.is_none() {
             kinfo!(
                 "net: no I/O APIC serves interrupt line {}; the network is polled at 10 ms",
