@@ -34,12 +34,14 @@ on_every_platform!(
     tcp_echo_many_connections_and_bulk_transfers,
     thread_per_connection_server_and_a_thread_computing_beside_a_blocked_accept,
     user_networking_gives_dhcp_slaac_and_forwards_a_megabyte_of_tcp,
+    a_guest_booted_while_the_host_sends_answers_ping,
 );
 
 /// The pc board: its PCI INTx lines reach the I/O APIC through the PIIX's PIRQ links (ISA
-/// IRQs), unlike q35's; ping and TCP echo with both NICs.
+/// IRQs), unlike q35's; ping and TCP echo with both NICs, and with a virtio-net that has only
+/// the legacy interface.
 mod pc {
-    use kiln_tests::netns::{PC_E1000, PC_VIRTIO};
+    use kiln_tests::netns::{PC_E1000, PC_VIRTIO, PC_VIRTIO_LEGACY};
 
     #[test]
     fn virtio_static_addresses_answer_ping() {
@@ -59,6 +61,16 @@ mod pc {
     #[test]
     fn e1000_tcp_echo() {
         super::tcp_echo_many_connections_and_bulk_transfers(&PC_E1000);
+    }
+
+    #[test]
+    fn virtio_legacy_static_addresses_answer_ping() {
+        super::static_addresses_answer_ping(&PC_VIRTIO_LEGACY);
+    }
+
+    #[test]
+    fn virtio_legacy_tcp_echo() {
+        super::tcp_echo_many_connections_and_bulk_transfers(&PC_VIRTIO_LEGACY);
     }
 }
 
@@ -94,6 +106,37 @@ fn static_addresses_answer_ping(p: &Platform) {
     ns.ping(true, &format!("{GUEST_LL}%{TAP}")).unwrap();
     // An address the guest does not have gets no answer: the test can fail.
     assert!(ns.ping(false, "10.77.0.3").is_err());
+    nic_driven(p, &seen);
+}
+
+/// A UDP broadcast every 2 ms to the discard port, from the host side of the tap.
+const BROADCASTS: &str = "import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+while True:
+    s.sendto(b'kiln', ('10.77.0.255', 9))
+    time.sleep(0.002)
+";
+
+/// Frames that arrive while the guest boots do not leave it deaf: the host broadcasts from
+/// before QEMU starts, so the NIC raises its interrupt line around the time the driver
+/// routes it (virtio-net on q35 used to miss that edge and never hear the network again:
+/// no ping answered in about half of such boots).
+fn a_guest_booted_while_the_host_sends_answers_ping(p: &Platform) {
+    let mut ns = Netns::new("busy");
+    let sender = ns
+        .command("python3")
+        .args(["-c", BROADCASTS])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("running python3 (run ./kiln doctor --install)");
+    ns.keep(sender);
+    let rx = ns.boot_with(p.machine, p.options, &static_append(), 20);
+    let mut seen = Vec::new();
+    expect_static_addresses(&rx, &mut seen);
+    expect_line(&rx, &mut seen, "net_idle: up for 20 s");
+    ns.ping(false, GUEST4).unwrap();
+    ns.ping(true, GUEST6).unwrap();
     nic_driven(p, &seen);
 }
 

@@ -344,6 +344,13 @@ pub const PC_E1000: Platform = Platform {
     options: &["--nic", "e1000"],
 };
 
+/// pc with a virtio-net-pci that has only the legacy interface (I/O ports; VirtualBox's
+/// virtio-net is one): `./kiln run --nic virtio-legacy`.
+pub const PC_VIRTIO_LEGACY: Platform = Platform {
+    machine: "pc",
+    options: &["--nic", "virtio-legacy"],
+};
+
 impl Platform {
     /// True if the platform's NIC is the Intel e1000.
     pub fn is_e1000(&self) -> bool {
