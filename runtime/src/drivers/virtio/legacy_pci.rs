@@ -163,9 +163,9 @@ impl Transport for LegacyPciTransport {
         // The device derives the rings' places from the PFN and its own queue size: the
         // driver's queue must have that size and the legacy layout.
         let device_size = self.queue_size(queue);
-        let legacy_layout = descriptors % LEGACY_PAGE == 0
+        let legacy_layout = descriptors.is_multiple_of(LEGACY_PAGE)
             && driver_area == descriptors + 16 * u64::from(size)
-            && device_area % LEGACY_PAGE == 0;
+            && device_area.is_multiple_of(LEGACY_PAGE);
         if u32::from(device_size) != size || !legacy_layout {
             kinfo!(
                 "net: legacy virtio queue {} has {} entries, the driver {}: not set up",
