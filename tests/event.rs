@@ -286,8 +286,8 @@ impl Drop for Server {
 #[test]
 fn http_callback_serves_curl_and_wrk_over_ipv4_and_ipv6_on_the_host() {
     let server = Server::start(&example_host_binary("http-callback"));
-    let port4 = server.port("listening on 0.0.0.0:");
     let port6 = server.port("listening on [::]:");
+    let port4 = server.port("listening on 0.0.0.0:");
     let v4 = format!("http://127.0.0.1:{port4}");
     let v6 = format!("http://[::1]:{port6}");
     http_callback_routes(&http::host, &v4);

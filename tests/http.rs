@@ -135,7 +135,7 @@ fn http_callback_serves_curl_and_wrk_over_ipv4_and_ipv6(p: &Platform) {
         "http-callback",
         "http-callback",
         "PORT=80",
-        &["listening on 0.0.0.0:80", "listening on [::]:80"],
+        &["listening on [::]:80", "IPv4 served on [::]:80"],
     );
     let tools = |t: &str| ns.command(t);
     for base in [format!("http://{GUEST4}"), format!("http://[{GUEST6}]")] {
