@@ -43,20 +43,34 @@ struct conn {
 
 static int epfd;
 
-/* The Date header's value, recomputed when the second changes. */
-static const char *http_date(void)
+/* Formats the head of a response (status line and headers, through the blank line). */
+static int format_head(char *buf, size_t size, int status, const char *reason, size_t body_len,
+                       bool keep)
 {
-    static char buf[64];
-    static time_t cached = -1;
+    static char date[64];
+    static time_t date_at = -1;
     time_t now = time(NULL);
-    if (now != cached) {
+    if (now != date_at) {
         struct tm tm;
         gmtime_r(&now, &tm);
-        strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        cached = now;
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        date_at = now;
     }
-    return buf;
+    return snprintf(buf, size,
+                    "HTTP/1.1 %d %s\r\nServer: kiln-http-hello\r\nDate: %s\r\n"
+                    "Content-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
+                    status, reason, date,
+                    status == 200 ? "text/html; charset=utf-8" : "text/plain", body_len,
+                    keep ? "keep-alive" : "close");
 }
+
+/* The whole 200 response (head + page) for keep-alive [1] and close [0], remade when the
+ * second (the Date header) changes: the common answer is one memcpy. */
+static struct {
+    time_t at;
+    size_t head_len, len;
+    char bytes[512];
+} ok_cache[2] = {{.at = -1}, {.at = -1}};
 
 static void conn_free(struct conn *c)
 {
@@ -78,23 +92,34 @@ static void conn_interest(struct conn *c)
 /* Appends one response to the output buffer; false if it does not fit (yet). */
 static bool respond(struct conn *c, int status, const char *reason, bool head_only, bool keep)
 {
-    const char *body = status == 200 ? page : reason;
-    size_t body_len = status == 200 ? sizeof page - 1 : strlen(reason);
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\nServer: kiln-http-hello\r\nDate: %s\r\n"
-                     "Content-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
-                     status, reason, http_date(),
-                     status == 200 ? "text/html; charset=utf-8" : "text/plain", body_len,
-                     keep ? "keep-alive" : "close");
-    size_t total = (size_t)n + (head_only ? 0 : body_len);
+    char buf[512];
+    const char *bytes = buf;
+    size_t head_len, len;
+    if (status == 200) {
+        time_t now = time(NULL);
+        if (ok_cache[keep].at != now) {
+            int n = format_head(ok_cache[keep].bytes, sizeof ok_cache[keep].bytes, 200, "OK",
+                                sizeof page - 1, keep);
+            memcpy(ok_cache[keep].bytes + n, page, sizeof page - 1);
+            ok_cache[keep].head_len = (size_t)n;
+            ok_cache[keep].len = (size_t)n + sizeof page - 1;
+            ok_cache[keep].at = now;
+        }
+        bytes = ok_cache[keep].bytes;
+        head_len = ok_cache[keep].head_len;
+        len = ok_cache[keep].len;
+    } else { /* the reason phrase is the body */
+        size_t body_len = strlen(reason);
+        head_len = (size_t)format_head(buf, sizeof buf - body_len, status, reason, body_len, keep);
+        memcpy(buf + head_len, reason, body_len);
+        len = head_len + body_len;
+    }
+    size_t total = head_only ? head_len : len;
     if (c->out_off > 0 && c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
     if (c->out_len + total > OUT_MAX)
         return false;
-    memcpy(c->out + c->out_len, head, (size_t)n);
-    if (!head_only)
-        memcpy(c->out + c->out_len + n, body, body_len);
+    memcpy(c->out + c->out_len, bytes, total);
     c->out_len += total;
     if (!keep)
         c->closing = true;

@@ -14,7 +14,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace {
 
@@ -218,10 +217,9 @@ extern "C" void OS_start()
 		std::printf("IPv4 served on [::]:%u\n", port);
 		err4 = 0;
 	}
-	for (auto [host, err] : {std::pair{"::", err6}, std::pair{"0.0.0.0", err4}}) {
-		if (err != 0) {
-			std::printf("cannot listen on %s port %u: %s\n", host, port, std::strerror(err));
-			kiln::shutdown(1);
-		}
+	const char *host = err6 != 0 ? "::" : "0.0.0.0";
+	if (int err = err6 != 0 ? err6 : err4) {
+		std::printf("cannot listen on %s port %u: %s\n", host, port, std::strerror(err));
+		kiln::shutdown(1);
 	}
 }
