@@ -67,29 +67,78 @@ fn http_hello_pages(tools: Tools, base: &str) {
     // HEAD: the same headers, no body.
     let (body, log) = curl(tools, &["-I"], &[&root]);
     assert!(body.starts_with("HTTP/1.1 200 OK\r\n"), "{body}");
-    assert!(body.contains(&format!("Content-Length: {length}\r\n")), "{body}");
+    assert!(
+        body.contains(&format!("Content-Length: {length}\r\n")),
+        "{body}"
+    );
     assert!(!body.contains("Hello from Kiln"), "HEAD sent a body\n{log}");
 
     // A missing page, then the page on the same connection.
     let missing = format!("{base}/missing");
-    let (body, log) = curl(
-        tools,
-        &["-w", "[%{http_code}]"],
-        &[&missing, &root],
-    );
+    let (body, log) = curl(tools, &["-w", "[%{http_code}]"], &[&missing, &root]);
     assert_eq!(body, format!("Not Found[404]{PAGE}[200]"), "{log}");
     assert_reused(&log);
+
+    pipelined(tools, base);
 
     // Connection: close is honoured: the answer says so and curl opens a second connection.
     let (body, log) = curl(tools, &["-H", "Connection: close"], &[&root, &root]);
     assert_eq!(body, format!("{PAGE}{PAGE}"), "{log}");
-    assert_eq!(header(&log, "connection").as_deref(), Some("close"), "{log}");
+    assert_eq!(
+        header(&log, "connection").as_deref(),
+        Some("close"),
+        "{log}"
+    );
     assert!(!log.contains("Re-using existing connection"), "{log}");
+}
+
+/// A Python client (python3 from Debian) that writes 100 GETs of / and a HEAD in one send,
+/// then a request with `Connection: close` and one more after it, and reads to the end:
+/// prints the number of 200 answers, the bodies, and whether the connection was closed.
+const PIPELINE_CLIENT: &str = r#"
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.create_connection((host, port), timeout=20)
+get = b"GET / HTTP/1.1\r\nHost: kiln\r\n\r\n"
+s.sendall(get * 100 + b"HEAD / HTTP/1.1\r\nHost: kiln\r\n\r\n"
+          + b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n" + get)
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print("answers", data.count(b"HTTP/1.1 200 OK\r\n"))
+print("bodies", data.count(b"<h1>Hello from Kiln!</h1>"))
+print("closed after", data.count(b"Connection: close\r\n"))
+"#;
+
+/// Pipelining: 100 requests in one write are answered in order on one connection, the
+/// HEAD without a body, and nothing after the request that said `Connection: close`.
+fn pipelined(tools: Tools, base: &str) {
+    let authority = base.trim_start_matches("http://");
+    let (host, port) = match authority.rsplit_once("]:") {
+        Some((h, p)) => (h.trim_start_matches('['), p),
+        None if authority.starts_with('[') => (authority.trim_matches(['[', ']']), "80"),
+        None => authority.split_once(':').unwrap_or((authority, "80")),
+    };
+    let (out, _) = http::run_tool(tools("python3").args(["-c", PIPELINE_CLIENT, host, port]));
+    assert_eq!(
+        out, "answers 102\nbodies 101\nclosed after 1\n",
+        "pipelined requests"
+    );
 }
 
 /// Boots `dir`'s image `name` on `p` with the static addresses and `append` (before `--`),
 /// waits for `ready` and both addresses; returns the namespace (dropping it ends the guest).
-fn boot_server(p: &Platform, tag: &str, dir: &str, name: &str, append: &str, ready: &[&str]) -> Netns {
+fn boot_server(
+    p: &Platform,
+    tag: &str,
+    dir: &str,
+    name: &str,
+    append: &str,
+    ready: &[&str],
+) -> Netns {
     let mut ns = Netns::new(tag);
     let img = example_image(dir, name);
     let append = format!("{} {append}", static_append());
