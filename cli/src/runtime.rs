@@ -90,7 +90,10 @@ fn build_libcxx_archive(out_dir: &Path) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(Failure::new(
             1,
-            format!("objcopy failed to copy {} (is libc++-dev installed?)", source.display()),
+            format!(
+                "objcopy failed to copy {} (is libc++-dev installed?)",
+                source.display()
+            ),
         )
         .into());
     }
