@@ -74,7 +74,7 @@ pub const LIBCXX_RENAMES: [&str; 1] = ["strerror_r=__kiln_gnu_strerror_r"];
 fn build_libcxx_archive(out_dir: &Path) -> Result<()> {
     let source = Path::new(toolchain::LLVM_LIB).join("libc++.a");
     let archive = out_dir.join("libc++.a");
-    if is_up_to_date(&archive, &[source.clone()]) {
+    if is_up_to_date(&archive, std::slice::from_ref(&source)) {
         return Ok(());
     }
     let objcopy = toolchain::find_in_path("objcopy")
