@@ -81,6 +81,12 @@ impl VirtioNet {
         };
         net.repost();
         net.irq = irq::register(found.gsi, found.mode);
+        // A frame that arrived before the line was routed raised it while its I/O APIC entry
+        // was still the reset default, masked and edge-triggered: QEMU's I/O APIC ignores an
+        // edge on a masked pin and, once the entry is level-triggered, waits for the next
+        // rise, which never comes while the device holds the line up. Acknowledging lowers
+        // it; the first poll takes whatever arrived.
+        net.raw.ack_interrupt();
         if net.irq.is_none() {
             kinfo!(
                 "net: no I/O APIC serves interrupt line {}; the network is polled at 10 ms",
