@@ -8,7 +8,8 @@
 //! guest's BSD sockets (branch `net`): their host runs are tests here today; their guest runs
 //! are written and marked `#[ignore]` until the runtime implements sockets — then remove the
 //! `ignore` lines. The HTTP and UDP examples are driven by real clients (curl, wrk, std's
-//! UdpSocket) over 127.0.0.1 and ::1 on the host; in the guest that needs a tap device.
+//! UdpSocket) over 127.0.0.1 and ::1 on the host; http-callback in a VM, over a tap, is in
+//! tests/http.rs (the curl and wrk helpers are the harness's, `kiln_tests::http`).
 
 use kiln_tests::http::{self, http_callback_routes, wrk_without_errors};
 use kiln_tests::{
