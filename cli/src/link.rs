@@ -40,7 +40,7 @@ pub fn link(opts: &LinkOptions) -> Result<()> {
         archives.push(runtime_archive());
     }
     if opts.cxx {
-        archives.push(libcxx_archive());
+        crate::runtime::ensure_libcxx()?;
     }
     for archive in &archives {
         if !archive.is_file() {

@@ -48,6 +48,18 @@ pub fn ensure_shim() -> Result<PathBuf> {
     Ok(out_dir.canonicalize().unwrap_or(out_dir))
 }
 
+/// Makes `target/kiln/libc++.a` if it is missing or older than Debian's (what `kiln link
+/// --cxx` needs beyond the archives above; build trees configured before it existed get it
+/// at their next C++ link).
+pub fn ensure_libcxx() -> Result<()> {
+    let _guard = BUILDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let out_dir = kiln_dir();
+    fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    build_libcxx_archive(&out_dir)
+}
+
 /// The localized runtime archive `kiln link` uses.
 pub fn runtime_archive() -> PathBuf {
     kiln_dir().join("libkiln_runtime.a")
