@@ -2,9 +2,9 @@
 //! epoll) and examples-cpp/http-callback (the kiln/os.hpp event API), each booted on a tap in
 //! a private network namespace on every platform (microvm, q35 with virtio-net, q35 with the
 //! e1000) and given static addresses; `curl` checks pages, headers and keep-alive reuse
-//! (two URLs in one curl run), and `wrk -c 100 -d 10s` must end without a single socket error
-//! or non-2xx answer, over IPv4 and over IPv6. http-hello is also served through QEMU's user
-//! networking (`./kiln run -p HOSTPORT:80`, host loopback, no root) to curl and to wrk with 4
+//! (two URLs in one curl run), a Python client checks pipelining (http-hello), and
+//! `wrk -c 100 -d 10s` must end without a single socket error or non-2xx answer, over IPv4
+//! and over IPv6. http-hello is also served through QEMU's user networking (`./kiln run -p HOSTPORT:80`, host loopback, no root) to curl and to wrk with 4
 //! connections (QEMU's forward accepts one pending connection at a time: see
 //! [`USERNET_CONNECTIONS`]).
 //!
