@@ -28,7 +28,7 @@
 //! then on (before, slirp's connection to it fails and the host's client sees its connection
 //! closed), so the tests wait for both console lines.
 
-use kiln_tests::netns::{expect_line, expect_static_addresses, lines, static_append};
+use kiln_tests::netns::{expect_line, expect_static_addresses, lines, static_append, wait_for};
 use kiln_tests::netns::{Netns, Platform, GUEST4};
 use kiln_tests::{example_image, image, kiln, on_every_platform, root};
 use std::io::Write;
@@ -37,6 +37,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
 /// The line a guest on user networking prints once slirp's DHCP server gave it its address.
 const SLIRP_ADDRESS: &str = "kiln: net: eth0 10.0.2.15/24 gw 10.0.2.2";
@@ -81,6 +82,11 @@ impl Guest {
         guest
     }
 
+    /// Runs tests/clients/echo_client.py on the host (see [`echo_client`]).
+    fn client(&mut self, args: &[&str]) -> String {
+        echo_client(Command::new("python3"), args, &self.rx, &mut self.seen)
+    }
+
     fn expect(&mut self, line: &str) {
         expect_line(&self.rx, &mut self.seen, line);
     }
@@ -114,20 +120,29 @@ fn free_port(udp: bool) -> u16 {
     addr.expect("a free loopback port").port()
 }
 
-/// Runs tests/clients/echo_client.py on the host; panics with its output unless every check
-/// passed.
-fn echo_client(args: &[&str]) -> String {
-    let out = Command::new("python3")
+/// Runs tests/clients/echo_client.py with `args` through `python` (the host's, or one in a
+/// namespace); panics with its output and the guest's console unless every check passed.
+fn echo_client(
+    mut python: Command,
+    args: &[&str],
+    rx: &Receiver<String>,
+    seen: &mut Vec<String>,
+) -> String {
+    let out = python
         .arg(root().join("tests/clients/echo_client.py"))
         .args(args)
         .output()
         .expect("running python3 (run ./kiln doctor --install)");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "echo_client {args:?} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        // Whatever the guest printed meanwhile.
+        wait_for(rx, seen, Duration::from_secs(1), |_| false);
+        panic!(
+            "echo_client {args:?} failed:\n{text}\n{}\nthe console:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            seen.join("\n")
+        );
+    }
     text
 }
 
@@ -148,7 +163,7 @@ fn udp_echo_through_a_port_forward(p: &Platform) {
         &["7"],
         "udp-echo: listening on port 7",
     );
-    let out = echo_client(&["udp", "127.0.0.1", &port.to_string(), "200"]);
+    let out = guest.client(&["udp", "127.0.0.1", &port.to_string(), "200"]);
     assert!(out.contains("udp echoes: 200/200"), "{out}");
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.send_to(b"quit", ("127.0.0.1", port)))
@@ -167,7 +182,7 @@ fn tcp_echo_through_a_port_forward(p: &Platform) {
         &["7"],
         "tcp-echo: listening on port 7",
     );
-    let out = echo_client(&[
+    let out = guest.client(&[
         "tcp",
         "127.0.0.1",
         &port.to_string(),
@@ -204,7 +219,7 @@ fn backlog_holds_a_burst_through_a_port_forward(p: &Platform) {
         &["7", BACKLOG, BURST],
         "listen_burst: listening on port 7, backlog 512",
     );
-    let out = echo_client(&[
+    let out = guest.client(&[
         "burst",
         "127.0.0.1",
         &tcp.to_string(),
@@ -233,7 +248,15 @@ fn backlog_holds_a_burst_on_a_tap(p: &Platform) {
         "listen_burst: listening on port 7, backlog 512",
     );
     expect_static_addresses(&rx, &mut seen);
-    let out = ns.echo_client(&["burst", GUEST4, "7", "7", BURST]);
+    // The host learns the guest's MAC address first, so the burst tests the backlog, not
+    // 300 connects queued behind one ARP request.
+    ns.ping(false, GUEST4).unwrap();
+    let out = echo_client(
+        ns.command("python3"),
+        &["burst", GUEST4, "7", "7", BURST],
+        &rx,
+        &mut seen,
+    );
     assert!(out.contains("burst connects: 300/300 (0 failed)"), "{out}");
     assert!(out.contains("burst connections echoed: 300/300"), "{out}");
     // Over the tap every handshake completed before "go": all 300 waited in the backlog.

@@ -137,13 +137,23 @@ def burst(host, port, udp_port, count, paced=False, timeout=60):
             sel.unregister(key.fileobj)
             connected[key.data] = key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     refused = sum(1 for e in connected.values() if e != 0)
-    print(f"burst connects: {len(connected) - refused}/{count} ({refused} failed)")
+    errors = sorted({os.strerror(e) for e in connected.values() if e != 0})
+    print(f"burst connects: {len(connected) - refused}/{count} ({refused} failed)"
+          + (f": {', '.join(errors)}" if errors else ""))
     for i, c in enumerate(conns):
         if connected.get(i) == 0:
             c.setblocking(True)
             c.sendall(b"burst %d\n" % i)
+    # "go" is a datagram: sent again each second until the first echo arrives.
     u = socket.socket(family, socket.SOCK_DGRAM)
-    u.sendto(b"go", (host, udp_port))
+    waiting = [c for i, c in enumerate(conns) if connected.get(i) == 0]
+    while waiting and time.time() < deadline:
+        u.sendto(b"go", (host, udp_port))
+        readable = selectors.DefaultSelector()
+        for c in waiting:
+            readable.register(c, selectors.EVENT_READ)
+        if readable.select(timeout=1):
+            break
     ok = 0
     for i, c in enumerate(conns):
         if connected.get(i) != 0:
