@@ -376,6 +376,32 @@ pub const Q35_E1000: Platform = Platform {
     options: &["--nic", "e1000"],
 };
 
+/// pc (i440FX/PIIX3) with virtio-net on PCI: INTx through the PIIX's PIRQ links to an ISA
+/// IRQ (not part of [`on_every_platform!`]; tests/net.rs runs a subset on it).
+pub const PC_VIRTIO: Platform = Platform {
+    machine: "pc",
+    options: &[],
+};
+/// pc with the Intel e1000.
+pub const PC_E1000: Platform = Platform {
+    machine: "pc",
+    options: &["--nic", "e1000"],
+};
+
+/// pc with a virtio-net-pci that has only the legacy interface (I/O ports; VirtualBox's
+/// virtio-net is one): `./kiln run --nic virtio-legacy`.
+pub const PC_VIRTIO_LEGACY: Platform = Platform {
+    machine: "pc",
+    options: &["--nic", "virtio-legacy"],
+};
+
+impl Platform {
+    /// True if the platform's NIC is the Intel e1000.
+    pub fn is_e1000(&self) -> bool {
+        self.options.contains(&"e1000")
+    }
+}
+
 /// Runs the network test `fn NAME(&Platform)` once per platform, as the tests
 /// `NAME::microvm`, `NAME::q35_virtio` and `NAME::q35_e1000`.
 #[macro_export]

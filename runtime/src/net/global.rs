@@ -65,12 +65,19 @@ pub fn init(cmdline: &Cmdline<'_>, mmio: &[MmioDevice]) {
     let mut seed = [0u8; 8];
     crate::kernel::fill_random(&mut seed);
     let mut stack = Stack::new(device, mac, config, now(), u64::from_ne_bytes(seed));
+    stack.set_room_check(heap_has_room);
     stack.poll(now());
     print_log(&mut stack);
     let dns = stack.take_dns_change();
     *NET.lock() = Some(stack);
     write_resolv_conf(dns);
     crate::sched::register(&NET_SOURCE);
+}
+
+/// Whether the kernel heap can give `bytes` and keep 1 MiB spare (the socket calls' ENOBUFS
+/// rule), for the listeners that arm sockets as connections arrive.
+fn heap_has_room(bytes: usize) -> bool {
+    crate::mm::heap::usage().1 >= bytes + (1 << 20)
 }
 
 /// The first network device that starts: virtio-net (PCI or MMIO) when there is one, else

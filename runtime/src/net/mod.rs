@@ -4,10 +4,12 @@
 //! - [`config`]: `kiln.ip=` and friends, parsed and checked;
 //! - [`stack`]: the interface over any smoltcp `Device`, addresses and their announcements;
 //! - [`socket`]: TCP/UDP sockets by number, non-blocking, with readiness;
+//! - [`gate`]: drops the SYNs for listeners whose backlog is full, before smoltcp sees them;
 //! - `global` (kernel only): the one interface over the network device, `poll()` and
 //!   `next_wakeup()` for the runtime's wait path.
 
 pub mod config;
+pub mod gate;
 pub mod socket;
 pub mod stack;
 

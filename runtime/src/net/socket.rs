@@ -3,9 +3,13 @@
 //! close) and readiness for poll/select/epoll. Non-blocking throughout: a call that would wait
 //! returns `EAGAIN` (or `EINPROGRESS` for connect), and the caller blocks on readiness.
 //!
-//! smoltcp's TCP socket in listen state accepts one connection, so `listen(backlog)` arms
-//! `backlog` listening sockets on the endpoint and `accept` re-arms one for each connection
-//! it takes (DESIGN.md §8). A closed TCP socket stays in smoltcp until its FIN exchange ends.
+//! smoltcp's TCP socket in listen state accepts one connection, so a listener keeps one idle
+//! listening socket armed beside its pending connections (in their handshake or waiting for
+//! `accept`), re-armed before every frame the interface takes in, up to `backlog` pending
+//! (DESIGN.md §8). With the backlog full, the interface drops new SYNs for the listener
+//! ([`super::gate`]) instead of letting smoltcp refuse them, and the peer's retransmission
+//! gets in once `accept` made room, as on Linux. A closed TCP socket stays in smoltcp until
+//! its FIN exchange ends.
 #![forbid(unsafe_code)]
 
 use alloc::vec;
@@ -23,12 +27,9 @@ use crate::errno::Errno;
 pub const TCP_BUFFER: usize = 32 * 1024;
 pub const UDP_BUFFER: usize = 64 * 1024;
 pub const UDP_PACKETS: usize = 32;
-/// The largest listen backlog honoured (`SOMAXCONN`-like).
-pub const MAX_BACKLOG: usize = 128;
-/// At most this many listening sockets are armed per listener, whatever the backlog: each
-/// carries its buffers from the start (2 × TCP_BUFFER), so a backlog of 128 would pin 8 MiB.
-/// More simultaneous handshakes than this, before accept runs, are refused.
-pub const MAX_ARMED: usize = 128;
+/// The largest listen backlog honoured (Linux's default `net.core.somaxconn`). Each pending
+/// connection holds its buffers (2 × TCP_BUFFER), taken as connections arrive, not at listen.
+pub const MAX_BACKLOG: usize = 4096;
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;
 
 /// A socket's number in the table.
@@ -83,6 +84,8 @@ pub struct Table {
     /// Closed TCP sockets finishing their FIN exchange.
     orphans: Vec<SocketHandle>,
     next_port: u16,
+    /// Whether `bytes` more may be taken from the heap for socket buffers now.
+    room: fn(usize) -> bool,
 }
 
 impl Table {
@@ -92,7 +95,31 @@ impl Table {
             entries: Vec::new(),
             orphans: Vec::new(),
             next_port: EPHEMERAL.start() + (seed % span) as u16,
+            room: |_| true,
         }
+    }
+
+    /// Arms every listener whose backlog has room with an idle listening socket, and drops
+    /// pending connections that were reset before `accept`. Returns the listeners that have
+    /// no idle socket (backlog full, or no memory for one): the SYNs the gate must drop.
+    pub(super) fn arm_listeners(
+        &mut self,
+        sockets: &mut SocketSet<'static>,
+    ) -> Vec<IpListenEndpoint> {
+        let mut full = Vec::new();
+        for e in self.entries.iter_mut().flatten() {
+            if let Entry::TcpListen {
+                local,
+                armed,
+                backlog,
+            } = e
+            {
+                if !arm(sockets, *local, armed, *backlog, self.room) {
+                    full.push(*local);
+                }
+            }
+        }
+        full
     }
 
     fn get(&self, id: SockId) -> Result<&Entry, Errno> {
@@ -154,6 +181,38 @@ fn new_udp() -> udp::Socket<'static> {
             vec![0; UDP_BUFFER],
         ),
     )
+}
+
+/// Keeps one idle listening socket on `local` beside the pending connections in `armed`, as
+/// long as fewer than `backlog` are pending and `room` allows its buffers; drops pending
+/// connections that were reset. True when an idle socket listens.
+fn arm(
+    sockets: &mut SocketSet<'static>,
+    local: IpListenEndpoint,
+    armed: &mut Vec<SocketHandle>,
+    backlog: usize,
+    room: fn(usize) -> bool,
+) -> bool {
+    armed.retain(|&h| {
+        let reset = sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed;
+        if reset {
+            sockets.remove(h);
+        }
+        !reset
+    });
+    let idle = |h: &SocketHandle| sockets.get::<tcp::Socket>(*h).state() == tcp::State::Listen;
+    if armed.iter().any(idle) {
+        return true;
+    }
+    if armed.len() >= backlog || !room(2 * TCP_BUFFER) {
+        return false;
+    }
+    let mut s = new_tcp();
+    if s.listen(local).is_err() {
+        return false;
+    }
+    armed.push(sockets.add(s));
+    true
 }
 
 /// A listening socket's connection that finished its handshake (or already got a FIN).
@@ -270,14 +329,15 @@ impl<D: Device> Stack<D> {
         Ok(local)
     }
 
-    /// Starts listening with `backlog` connections waiting at most (at least 1).
+    /// Starts listening with `backlog` connections pending at most (at least 1).
     pub fn listen(&mut self, id: SockId, backlog: usize) -> Result<(), Errno> {
         let backlog = backlog.clamp(1, MAX_BACKLOG);
-        let local = match self.sock.get(id)? {
+        let local = match self.sock.get_mut(id)? {
             Entry::TcpIdle { local } => *local,
-            Entry::TcpListen { .. } => {
+            Entry::TcpListen { backlog: b, .. } => {
                 // Linux lets listen() change the backlog of a listening socket.
-                return self.rearm(id, Some(backlog));
+                *b = backlog;
+                return self.rearm(id);
             }
             Entry::Udp { .. } => return Err(Errno::EOPNOTSUPP),
             Entry::TcpStream { .. } => return Err(Errno::EINVAL),
@@ -291,28 +351,28 @@ impl<D: Device> Stack<D> {
             armed: Vec::new(),
             backlog,
         };
-        self.rearm(id, None)
+        self.rearm(id)
     }
 
-    /// Tops the listener's armed sockets up to its backlog.
-    fn rearm(&mut self, id: SockId, backlog: Option<usize>) -> Result<(), Errno> {
+    /// Arms the listener with an idle listening socket if its backlog has room.
+    fn rearm(&mut self, id: SockId) -> Result<(), Errno> {
+        let room = self.sock.room;
         let Entry::TcpListen {
             local,
             armed,
-            backlog: b,
+            backlog,
         } = self.sock.get_mut(id)?
         else {
             return Err(Errno::EINVAL);
         };
-        if let Some(n) = backlog {
-            *b = n;
-        }
-        while armed.len() < (*b).min(MAX_ARMED) {
-            let mut s = new_tcp();
-            s.listen(*local).map_err(|_| Errno::EINVAL)?;
-            armed.push(self.sockets.add(s));
-        }
+        arm(&mut self.sockets, *local, armed, *backlog, room);
         Ok(())
+    }
+
+    /// Sets the check for heap room that arming a listening socket (2 × TCP_BUFFER) passes
+    /// first; without room the listener's SYNs are dropped, not refused.
+    pub fn set_room_check(&mut self, room: fn(usize) -> bool) {
+        self.sock.room = room;
     }
 
     /// Takes one established connection: its socket and the peer. `EAGAIN` when none waits.
@@ -333,7 +393,7 @@ impl<D: Device> Stack<D> {
             .get::<tcp::Socket>(handle)
             .remote_endpoint()
             .ok_or(Errno::ECONNABORTED)?;
-        self.rearm(id, None)?;
+        self.rearm(id)?;
         let new = self.sock.insert(Entry::TcpStream {
             handle,
             connecting: false,
@@ -799,49 +859,102 @@ mod tests {
         assert_eq!(s.socket_count(), 1);
     }
 
+    /// Clients connecting to `port` at once.
+    fn connect_all(s: &mut Stack<Loopback>, port: u16, n: usize) -> Vec<SockId> {
+        (0..n)
+            .map(|_| {
+                let c = s.socket(Proto::Tcp);
+                s.connect(c, ep(port)).unwrap();
+                c
+            })
+            .collect()
+    }
+
+    fn connected(s: &mut Stack<Loopback>, clients: &[SockId]) -> usize {
+        clients
+            .iter()
+            .filter(|&&c| s.readiness(c).unwrap().writable && s.take_error(c).unwrap().is_none())
+            .count()
+    }
+
     #[test]
-    fn backlog_is_honoured_and_rearmed_at_accept() {
+    fn backlog_is_honoured_and_a_syn_beyond_it_waits_for_accept() {
         let mut s = stack();
         let mut t = 0;
         let l = s.socket(Proto::Tcp);
         s.bind(l, listen_ep(80)).unwrap();
         s.listen(l, 2).unwrap();
-        let clients: Vec<SockId> = (0..3)
-            .map(|_| {
-                let c = s.socket(Proto::Tcp);
-                s.connect(c, ep(80)).unwrap();
-                c
-            })
-            .collect();
-        // Two connections complete; the third is refused (no socket listens for it).
-        run_until(&mut s, &mut t, |s| {
-            clients
-                .iter()
-                .all(|&c| s.readiness(c).unwrap() != Readiness::default())
-        });
-        let refused: Vec<_> = clients.iter().map(|&c| s.take_error(c).unwrap()).collect();
-        assert_eq!(
-            refused
-                .iter()
-                .filter(|e| **e == Some(Errno::ECONNREFUSED))
-                .count(),
-            1,
-            "{refused:?}"
-        );
-        // The server side completes when the clients' ACKs arrive.
-        let mut accepted = 0;
+        let clients = connect_all(&mut s, 80, 3);
+        // Two connections complete; the third's SYN is dropped, not refused: it keeps
+        // retransmitting (smoltcp's first retransmission is 1 s later).
+        run_until(&mut s, &mut t, |s| connected(s, &clients) == 2);
+        let third = *clients
+            .iter()
+            .find(|&&c| s.readiness(c).unwrap() == Readiness::default())
+            .expect("one client still connecting");
+        for _ in 0..300 {
+            t += 10;
+            s.poll(Instant::from_millis(t));
+        }
+        assert_eq!(s.readiness(third).unwrap(), Readiness::default());
+        assert_eq!(s.take_error(third).unwrap(), None, "not refused");
+        // accept makes room in the backlog: the retransmitted SYN gets in.
+        assert!(s.accept(l).is_ok());
+        run_until(&mut s, &mut t, |s| connected(s, &clients) == 3);
+        let mut accepted = 1;
         run_until(&mut s, &mut t, |s| {
             if s.accept(l).is_ok() {
                 accepted += 1;
             }
-            accepted == 2
+            accepted == 3
         });
         assert_eq!(s.accept(l), Err(Errno::EAGAIN));
-        // accept re-armed the backlog: a new client gets in.
+        // The listener armed again: a new client gets in.
         let c = s.socket(Proto::Tcp);
         s.connect(c, ep(80)).unwrap();
         run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
         assert!(s.accept(l).is_ok());
+    }
+
+    #[test]
+    fn a_burst_of_connects_waits_in_the_backlog_without_accept() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp);
+        s.bind(l, listen_ep(7)).unwrap();
+        s.listen(l, 512).unwrap();
+        // 300 SYNs reach the interface in one poll, before any accept.
+        let clients = connect_all(&mut s, 7, 300);
+        run_until(&mut s, &mut t, |s| connected(s, &clients) == 300);
+        // The clients' ACKs reach the listener in the next poll.
+        t += 10;
+        s.poll(Instant::from_millis(t));
+        let mut accepted = 0;
+        while s.accept(l).is_ok() {
+            accepted += 1;
+        }
+        assert_eq!(accepted, 300);
+    }
+
+    #[test]
+    fn without_heap_room_syns_wait_instead_of_being_refused() {
+        let mut s = stack();
+        let mut t = 0;
+        s.set_room_check(|_| false);
+        let l = s.socket(Proto::Tcp);
+        s.listen(l, 8).unwrap();
+        let port = s.local_endpoint(l).unwrap().unwrap().port;
+        let clients = connect_all(&mut s, port, 1);
+        for _ in 0..200 {
+            t += 10;
+            s.poll(Instant::from_millis(t));
+        }
+        assert_eq!(s.take_error(clients[0]).unwrap(), None, "not refused");
+        assert_eq!(connected(&mut s, &clients), 0);
+        s.set_room_check(|_| true);
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        assert!(s.accept(l).is_ok());
+        assert_eq!(connected(&mut s, &clients), 1);
     }
 
     #[test]

@@ -10,7 +10,9 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::phy::Device;
 use smoltcp::socket::dhcpv4;
 use smoltcp::time::{Duration, Instant};
@@ -20,6 +22,7 @@ use smoltcp::wire::{
 };
 
 use super::config::{Ipv4Mode, NetConfig, MAX_DNS};
+use super::gate::Gate;
 
 /// The interface's name in messages (there is one).
 pub const IFNAME: &str = "eth0";
@@ -122,16 +125,44 @@ impl<D: Device> Stack<D> {
     pub fn poll(&mut self, now: Instant) -> bool {
         let mut changed = false;
         loop {
-            let r = self.iface.poll(now, &mut self.device, &mut self.sockets);
+            let r = self.poll_interface(now);
             let dhcp = self.dhcp_event();
             let reaped = self.sock.reap_closed(&mut self.sockets);
-            changed |= r == PollResult::SocketStateChanged || dhcp || reaped;
+            changed |= r || dhcp || reaped;
             // A DHCP change or a closed socket may leave more work for this instant.
             if !(dhcp || reaped) {
                 break;
             }
         }
         self.announce();
+        changed
+    }
+
+    /// smoltcp's `Interface::poll`, with the listeners re-armed before each received frame
+    /// and the SYNs for full backlogs dropped ([`super::gate`]). True when some socket's
+    /// state may have changed.
+    fn poll_interface(&mut self, now: Instant) -> bool {
+        let mut changed = false;
+        self.iface.poll_maintenance(now);
+        loop {
+            let full = self.sock.arm_listeners(&mut self.sockets);
+            let mut gate = Gate::new(&mut self.device, &full);
+            match self
+                .iface
+                .poll_ingress_single(now, &mut gate, &mut self.sockets)
+            {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => changed = true,
+            }
+        }
+        while self
+            .iface
+            .poll_egress(now, &mut self.device, &mut self.sockets)
+            == PollResult::SocketStateChanged
+        {
+            changed = true;
+        }
         changed
     }
 
