@@ -157,7 +157,12 @@ fn build_runtime_archive(out_dir: &Path) -> Result<()> {
         .into());
     }
     let out = out_dir.join("libkiln_runtime.a");
-    if is_up_to_date(&out, &[built.clone(), abi.clone()]) {
+    // Rebuilt whenever an input differs from what the last build read, not only when it is
+    // newer: cargo switching back to an older cached runtime (another feature set, a reverted
+    // patch) makes an input older than the output, and that build must be taken too.
+    let stamp = out_dir.join("libkiln_runtime.inputs");
+    let inputs = input_stamp(&[built.clone(), abi.clone()]);
+    if out.is_file() && fs::read_to_string(&stamp).ok().as_deref() == Some(inputs.as_str()) {
         return Ok(());
     }
 
@@ -179,7 +184,29 @@ fn build_runtime_archive(out_dir: &Path) -> Result<()> {
         Ok(())
     });
     let _ = fs::remove_dir_all(&work);
-    result
+    result?;
+    write_atomically(&stamp, inputs.as_bytes())
+}
+
+/// One line per input: its path, size and modification time in nanoseconds.
+fn input_stamp(inputs: &[PathBuf]) -> String {
+    inputs
+        .iter()
+        .map(|input| {
+            let (len, nanos) = input
+                .metadata()
+                .map(|m| {
+                    let nanos = m
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_nanos());
+                    (m.len(), nanos)
+                })
+                .unwrap_or((0, 0));
+            format!("{} {len} {nanos}\n", input.display())
+        })
+        .collect()
 }
 
 /// Merges the members of `archive` into `work/kiln_runtime.o` and makes every symbol not
@@ -345,4 +372,36 @@ fn is_up_to_date(output: &Path, inputs: &[PathBuf]) -> bool {
     inputs
         .iter()
         .all(|input| mtime(input).is_some_and(|t| t <= built))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// An input that becomes *older* (cargo switching back to a cached build) changes the
+    /// stamp, as does one that changes size; an untouched one does not.
+    #[test]
+    fn the_input_stamp_follows_older_inputs_too() {
+        let dir = std::env::temp_dir().join(format!("kiln-stamp-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("libkiln_runtime.a");
+        fs::write(&input, b"new build").unwrap();
+        let first = input_stamp(&[input.clone()]);
+        assert_eq!(first, input_stamp(&[input.clone()]));
+
+        let older = SystemTime::now() - Duration::from_secs(3600);
+        fs::File::options()
+            .write(true)
+            .open(&input)
+            .unwrap()
+            .set_modified(older)
+            .unwrap();
+        let second = input_stamp(&[input.clone()]);
+        assert_ne!(first, second);
+
+        fs::write(&input, b"another build").unwrap();
+        assert_ne!(second, input_stamp(&[input.clone()]));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
