@@ -387,8 +387,8 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let input = dir.join("libkiln_runtime.a");
         fs::write(&input, b"new build").unwrap();
-        let first = input_stamp(&[input.clone()]);
-        assert_eq!(first, input_stamp(&[input.clone()]));
+        let first = input_stamp(std::slice::from_ref(&input));
+        assert_eq!(first, input_stamp(std::slice::from_ref(&input)));
 
         let older = SystemTime::now() - Duration::from_secs(3600);
         fs::File::options()
@@ -397,11 +397,11 @@ mod tests {
             .unwrap()
             .set_modified(older)
             .unwrap();
-        let second = input_stamp(&[input.clone()]);
+        let second = input_stamp(std::slice::from_ref(&input));
         assert_ne!(first, second);
 
         fs::write(&input, b"another build").unwrap();
-        assert_ne!(second, input_stamp(&[input.clone()]));
+        assert_ne!(second, input_stamp(std::slice::from_ref(&input)));
         fs::remove_dir_all(&dir).unwrap();
     }
 }
