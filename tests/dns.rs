@@ -10,7 +10,10 @@
 //! Network traffic goes to 127.0.0.1 and ::1 only. Nothing skips: a missing tool fails with
 //! a message to run `./kiln doctor --install`.
 
-use kiln_tests::{kiln, root, run_image, run_ok, run_with_deadline, work_dir};
+use kiln_tests::netns::{
+    expect_static_addresses, static_append, wait_for, Netns, Platform, GUEST4, GUEST6,
+};
+use kiln_tests::{kiln, on_every_platform, root, run_image, run_ok, run_with_deadline, work_dir};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
@@ -159,9 +162,9 @@ fn query(id: u16, name: &str, qtype: u16, qclass: u16, edns: Option<u16>) -> Vec
 
 fn udp_exchange(host: &str, port: u16, msg: &[u8]) -> Option<Vec<u8>> {
     let sock = UdpSocket::bind(if host.contains(':') {
-        "[::1]:0"
+        "[::]:0"
     } else {
-        "127.0.0.1:0"
+        "0.0.0.0:0"
     })
     .expect("bind a UDP socket");
     sock.set_read_timeout(Some(Duration::from_millis(400)))
@@ -506,52 +509,60 @@ const CASES: &[Case] = &[
 fn check_every_case(targets: &[(&str, u16, u16)]) {
     let mut checked = 0;
     for case in CASES {
-        for client in [Client::Dig, Client::Kdig] {
-            for &(host, udp_port, tcp_port) in targets {
-                for tcp in [false, true] {
-                    for edns in [false, true] {
-                        let port = if tcp { tcp_port } else { udp_port };
-                        let got = ask(client, host, port, tcp, edns, case.question);
-                        let mut flags = set(&["qr"]);
-                        if case.aa {
-                            flags.insert("aa".into());
-                        }
-                        let expected = Answer {
-                            status: case.status.into(),
-                            flags,
-                            edns_udp: edns.then_some(1232),
-                            answer: match client {
-                                Client::Dig => set(case.answer),
-                                // kdig sends the query name in lower case.
-                                Client::Kdig => case
-                                    .answer
-                                    .iter()
-                                    .map(|l| match l.split_once(' ') {
-                                        Some((owner, rest)) => {
-                                            format!("{} {rest}", owner.to_lowercase())
-                                        }
-                                        None => l.to_string(),
-                                    })
-                                    .collect(),
-                            },
-                            authority: set(case.authority),
-                            additional: set(case.additional),
-                        };
-                        assert_eq!(
-                            got,
-                            expected,
-                            "{client:?} @{host} -p {port} {} {} {:?}",
-                            if tcp { "tcp" } else { "udp" },
-                            if edns { "edns" } else { "no edns" },
-                            case.question
-                        );
-                        checked += 1;
-                    }
-                }
-            }
+        for &target in targets {
+            checked += check_case(case, target);
         }
     }
     assert_eq!(checked, CASES.len() * 8 * targets.len());
+}
+
+/// Asks one case of a target (host, UDP port, TCP port) with dig and kdig, over UDP and TCP,
+/// with and without EDNS; returns how many answers it compared.
+fn check_case(case: &Case, (host, udp_port, tcp_port): (&str, u16, u16)) -> usize {
+    let mut checked = 0;
+    for client in [Client::Dig, Client::Kdig] {
+        for tcp in [false, true] {
+            for edns in [false, true] {
+                let port = if tcp { tcp_port } else { udp_port };
+                let got = ask(client, host, port, tcp, edns, case.question);
+                let mut flags = set(&["qr"]);
+                if case.aa {
+                    flags.insert("aa".into());
+                }
+                let expected = Answer {
+                    status: case.status.into(),
+                    flags,
+                    edns_udp: edns.then_some(1232),
+                    answer: match client {
+                        Client::Dig => set(case.answer),
+                        // kdig sends the query name in lower case.
+                        Client::Kdig => case
+                            .answer
+                            .iter()
+                            .map(|l| match l.split_once(' ') {
+                                Some((owner, rest)) => {
+                                    format!("{} {rest}", owner.to_lowercase())
+                                }
+                                None => l.to_string(),
+                            })
+                            .collect(),
+                    },
+                    authority: set(case.authority),
+                    additional: set(case.additional),
+                };
+                assert_eq!(
+                    got,
+                    expected,
+                    "{client:?} @{host} -p {port} {} {} {:?}",
+                    if tcp { "tcp" } else { "udp" },
+                    if edns { "edns" } else { "no edns" },
+                    case.question
+                );
+                checked += 1;
+            }
+        }
+    }
+    checked
 }
 
 #[test]
@@ -1280,3 +1291,93 @@ fn kiln_image_with_the_event_front_end_serves_over_kiln_run_p() {
 fn kiln_image_with_the_posix_front_end_serves_over_kiln_run_p() {
     serves_from_a_kiln_image("posix", true);
 }
+
+// ---- over a tap: IPv6 (and IPv4) transport to the guest ----
+
+/// Runs `f` on a thread that has joined the network namespace of `ns`: the sockets it opens
+/// and the processes it starts (dig, kdig) live there, next to the guest's tap.
+fn inside<T: Send>(ns: &Netns, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                enter_namespace(ns.name());
+                f()
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Moves the calling thread (only) into the network namespace `name` (`ip netns` made it).
+fn enter_namespace(name: &str) {
+    use std::os::fd::AsRawFd;
+    extern "C" {
+        fn setns(fd: std::ffi::c_int, nstype: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    const CLONE_NEWNET: std::ffi::c_int = 0x4000_0000;
+    let path = format!("/run/netns/{name}");
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+    // SAFETY: setns reads a descriptor that `file` keeps open for the call and a flag; it
+    // changes only this thread's network namespace and touches no memory of ours.
+    let rc = unsafe { setns(file.as_raw_fd(), CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns({path}): {}", std::io::Error::last_os_error());
+}
+
+/// Boots the `frontend` image on a tap in a private namespace with the static addresses
+/// (10.77.0.2 and fd77::2) on platform `p`, and runs the dig/kdig cases over IPv6 (UDP and
+/// TCP, with and without EDNS, both clients), the malformed datagrams and pipelining over
+/// IPv6, and the cases again over IPv4 on the same guest: one server on port 53 answers both
+/// families at once (the event front end's "::" + "0.0.0.0", the POSIX one's dual-stack
+/// "::"; the runtime may or may not keep IPv6 sockets IPv6-only).
+fn serves_over_ipv6_on_a_tap(p: &Platform, frontend: &str) {
+    let image = kiln_image(frontend);
+    let mut ns = Netns::new(&format!("dns-{frontend}"));
+    let rx = ns.boot_image(p.machine, p.options, &static_append(), image, &[]);
+    let mut seen = Vec::new();
+    expect_static_addresses(&rx, &mut seen);
+    let listening = wait_for(&rx, &mut seen, Duration::from_secs(60), |l| {
+        l.contains("dns-server: listening on port 53 ")
+    });
+    assert!(
+        listening.is_some(),
+        "the {frontend} front end did not start:\n{}",
+        seen.join("\n")
+    );
+    inside(&ns, || {
+        let probe = query(1, "kiln.test", 6, 1, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while udp_exchange(GUEST6, 53, &probe).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "no answer from [{GUEST6}]:53 within 30 s"
+            );
+        }
+        let started = Instant::now();
+        check_every_case(&[(GUEST6, 53, 53)]);
+        check_malformed(GUEST6, 53, 53);
+        check_pipelining(&[(GUEST6, 53), (GUEST4, 53)]);
+        // IPv4 on the same guest at the same time (the whole table runs over IPv4 through
+        // `kiln run -p`): an answer and an rcode, with both clients, UDP and TCP, +-EDNS.
+        for case in CASES
+            .iter()
+            .filter(|c| c.question == ["www.kiln.test", "A"] || c.status == "NXDOMAIN")
+        {
+            check_case(case, (GUEST4, 53, 53));
+        }
+        eprintln!(
+            "{frontend} on {}: checked in {:?}",
+            p.machine,
+            started.elapsed()
+        );
+    });
+}
+
+fn event_front_end_over_ipv6(p: &Platform) {
+    serves_over_ipv6_on_a_tap(p, "event");
+}
+
+fn posix_front_end_over_ipv6(p: &Platform) {
+    serves_over_ipv6_on_a_tap(p, "posix");
+}
+
+on_every_platform!(event_front_end_over_ipv6, posix_front_end_over_ipv6);
