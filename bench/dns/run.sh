@@ -92,8 +92,8 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.01)
 end = time.time() + 120
 while time.time() < end:
-    s.sendto(query, (server, 53))
-    try:
+    try:  # sending can fail or block while the guest does not answer ARP yet
+        s.sendto(query, (server, 53))
         if s.recv(512)[:2] == query[:2]:
             print((time.time_ns() - start) // 1000000)
             break
