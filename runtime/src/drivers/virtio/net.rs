@@ -8,7 +8,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::batched::{Batched, Hold};
+use super::batched::{Batched, Control};
 use super::hal::KilnHal;
 use super::Found;
 use crate::arch::irq::{self, Irq};
@@ -39,7 +39,7 @@ struct TxSide {
 pub struct VirtioNet {
     raw: Raw,
     /// Holds back the receive queue's notifications while `repost` adds buffers.
-    hold: Hold,
+    control: Control,
     rx_bufs: Vec<Box<[u8]>>,
     /// Receive buffer slot owned by the device, by token.
     rx_slot: [Option<usize>; QUEUE_SIZE],
@@ -61,7 +61,7 @@ impl core::fmt::Debug for VirtioNet {
 impl VirtioNet {
     /// Initializes the device, posts every receive buffer, and routes its interrupt.
     pub fn new(found: Found) -> Result<VirtioNet, virtio_drivers::Error> {
-        let (transport, hold) = Batched::new(found.transport);
+        let (transport, control) = Batched::new(found.transport);
         let mut raw = Raw::new(transport)?;
         let mac = raw.mac_address();
         let mut net = VirtioNet {
@@ -80,7 +80,7 @@ impl VirtioNet {
             irq: None,
             mac,
             bad_lengths: 0,
-            hold,
+            control,
             raw: {
                 raw.enable_interrupts();
                 raw
@@ -124,7 +124,8 @@ impl VirtioNet {
     /// be notified at all) with the last.
     fn repost(&mut self) {
         while let Some(slot) = self.rx_done.pop() {
-            self.hold.set(!self.rx_done.is_empty());
+            self.control
+                .hold_receive_notifications(!self.rx_done.is_empty());
             // SAFETY: the buffer is not touched again until `receive_complete` returns it.
             match unsafe { self.raw.receive_begin(&mut self.rx_bufs[slot]) } {
                 Ok(token) if (token as usize) < QUEUE_SIZE => {
@@ -138,13 +139,15 @@ impl VirtioNet {
                 }
             }
         }
-        self.hold.set(false);
+        self.control.hold_receive_notifications(false);
     }
 }
 
 impl TxSide {
-    /// Takes back buffers the device has sent.
-    fn reap(&mut self, raw: &mut Raw) {
+    /// Takes back buffers the device has sent, then asks for an interrupt only after half of
+    /// all buffers more are sent: only with more than half in flight can the driver run short,
+    /// and the next poll takes back whatever was sent meanwhile.
+    fn reap(&mut self, raw: &mut Raw, control: &Control) {
         while let Some(token) = raw.poll_transmit() {
             let Some((slot, len)) = self.inflight.get_mut(token as usize).and_then(Option::take)
             else {
@@ -154,6 +157,7 @@ impl TxSide {
             let _ = unsafe { raw.transmit_complete(token, &self.bufs[slot][..len]) };
             self.free.push(slot);
         }
+        control.defer_transmit_interrupts((self.bufs.len() / 2) as u16);
     }
 }
 
@@ -209,7 +213,7 @@ impl Device for VirtioNet {
         if self.rx_done.len() >= REPOST_BATCH {
             self.repost();
         }
-        self.tx.reap(&mut self.raw);
+        self.tx.reap(&mut self.raw, &self.control);
         if self.tx.free.is_empty() || !self.raw.can_send() {
             return None;
         }
@@ -243,7 +247,7 @@ impl Device for VirtioNet {
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
-        self.tx.reap(&mut self.raw);
+        self.tx.reap(&mut self.raw, &self.control);
         if self.tx.free.is_empty() || !self.raw.can_send() {
             return None;
         }
