@@ -143,12 +143,8 @@ impl Transport for Batched {
         device_area: PhysAddr,
     ) {
         if queue == TRANSMIT_QUEUE {
-            self.shared
-                .tx_avail
-                .store(driver_area as u64, Ordering::Relaxed);
-            self.shared
-                .tx_used
-                .store(device_area as u64, Ordering::Relaxed);
+            self.shared.tx_avail.store(driver_area, Ordering::Relaxed);
+            self.shared.tx_used.store(device_area, Ordering::Relaxed);
             self.shared.tx_size.store(size as u64, Ordering::Relaxed);
         }
         self.inner
