@@ -669,6 +669,34 @@ fn check_rcodes((host, udp_port, tcp_port): (&str, u16, u16)) {
     }
 }
 
+/// Types the demo zone lacks, from lab.test.zone: HINFO and RFC 3597's generic form.
+const LAB_CASES: &[Case] = &[
+    Case {
+        question: &["hinfo.lab.test", "HINFO"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r#"hinfo.lab.test. 3600 IN HINFO "PDP-11" "UNIX""#],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["generic.lab.test", "TYPE65280"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r"generic.lab.test. 3600 IN TYPE65280 \# 4 0A000001"],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["generic2.lab.test", "TYPE65281"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r"generic2.lab.test. 3600 IN TYPE65281 \# 0"],
+        authority: &[],
+        additional: &[],
+    },
+];
+
 /// TC: twelve TXT records of lab.test. do not fit in 512 bytes; with EDNS 1232 they do, and
 /// over TCP always (both clients). Needs lab.test.zone loaded.
 fn check_truncation((host, udp_port, tcp_port): (&str, u16, u16)) {
@@ -752,6 +780,10 @@ fn notimp_badvers_formerr_and_truncation() {
     assert_eq!(rcode(&resp), 1, "FORMERR expected: {resp:?}");
     check_truncation(("127.0.0.1", port, port));
     check_truncation(("::1", port, port));
+    for case in LAB_CASES {
+        check_case(case, ("127.0.0.1", port, port));
+        check_case(case, ("::1", port, port));
+    }
 }
 
 #[test]
@@ -1429,11 +1461,12 @@ fn enter_namespace(name: &str) {
 }
 
 /// Boots the `frontend` image on a tap in a private namespace with the static addresses
-/// (10.77.0.2 and fd77::2) on platform `p`, and runs the dig/kdig cases over IPv6 (UDP and
-/// TCP, with and without EDNS, both clients), the malformed datagrams and pipelining over
-/// IPv6, and the cases again over IPv4 on the same guest: one server on port 53 answers both
-/// families at once (the event front end's "::" + "0.0.0.0", the POSIX one's dual-stack
-/// "::"; the runtime may or may not keep IPv6 sockets IPv6-only).
+/// (10.77.0.2 and fd77::2) on platform `p`, serving kiln.test. and lab.test. from zone files,
+/// and runs the dig/kdig cases, the rcodes, truncation and lab.test.'s HINFO and RFC 3597
+/// types over IPv6 (UDP and TCP, with and without EDNS, both clients), the malformed
+/// datagrams and pipelining over IPv6, and some cases over IPv4 on the same guest: one server
+/// on port 53 answers both families at once (the event front end's "::" + "0.0.0.0", the
+/// POSIX one's dual-stack "::"; the runtime may or may not keep IPv6 sockets IPv6-only).
 fn serves_over_ipv6_on_a_tap(p: &Platform, frontend: &str) {
     let image = kiln_image(frontend);
     let mut ns = Netns::new(&format!("dns-{frontend}"));
@@ -1471,6 +1504,9 @@ fn serves_over_ipv6_on_a_tap(p: &Platform, frontend: &str) {
         check_every_case(&[(GUEST6, 53, 53)]);
         check_rcodes((GUEST6, 53, 53));
         check_truncation((GUEST6, 53, 53));
+        for case in LAB_CASES {
+            check_case(case, (GUEST6, 53, 53));
+        }
         check_malformed(GUEST6, 53, 53);
         check_pipelining(&[(GUEST6, 53), (GUEST4, 53)]);
         // IPv4 on the same guest at the same time (the whole table runs over IPv4 through
