@@ -3,14 +3,20 @@
 //! differential run against Knot DNS; malformed datagrams; TCP pipelining; zone-file errors;
 //! the libFuzzer targets; the same sources built as a static musl+libc++ twin, as C++20
 //! with clang and libc++, and as Kiln images: both front ends (event, the default, and
-//! posix) booted once each with `./kiln run -p` and checked with the same dig/kdig cases,
+//! posix) booted with `./kiln run -p` and checked with the same dig/kdig cases, rcodes,
 //! malformed datagrams and pipelining over IPv4 (QEMU user networking forwards from
-//! 127.0.0.1; IPv6 transport to the guest would need a tap and is not tested here yet).
+//! 127.0.0.1), and booted on a tap in a private network namespace on every platform
+//! (microvm, q35 virtio, q35 e1000) and checked the same way over IPv6 (fd77::2), with
+//! truncation and IPv4 on the same guest.
 //!
-//! Network traffic goes to 127.0.0.1 and ::1 only. Nothing skips: a missing tool fails with
-//! a message to run `./kiln doctor --install`.
+//! Network traffic goes to 127.0.0.1, ::1 and the private namespaces only. Nothing skips: a
+//! missing tool fails with a message to run `./kiln doctor --install`; the tap tests need
+//! root (CI runs as root) and fail with a message saying so without it.
 
-use kiln_tests::{kiln, root, run_image, run_ok, run_with_deadline, work_dir};
+use kiln_tests::netns::{
+    expect_static_addresses, static_append, wait_for, Netns, Platform, GUEST4, GUEST6,
+};
+use kiln_tests::{kiln, on_every_platform, root, run_image, run_ok, run_with_deadline, work_dir};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
@@ -159,9 +165,9 @@ fn query(id: u16, name: &str, qtype: u16, qclass: u16, edns: Option<u16>) -> Vec
 
 fn udp_exchange(host: &str, port: u16, msg: &[u8]) -> Option<Vec<u8>> {
     let sock = UdpSocket::bind(if host.contains(':') {
-        "[::1]:0"
+        "[::]:0"
     } else {
-        "127.0.0.1:0"
+        "0.0.0.0:0"
     })
     .expect("bind a UDP socket");
     sock.set_read_timeout(Some(Duration::from_millis(400)))
@@ -272,7 +278,6 @@ fn ask(
     };
     cmd.arg(format!("@{server}"))
         .args(["-p", &port.to_string()])
-        .args(question)
         .args(["+norecurse", "+nomultiline", "+nocookie"]);
     cmd.arg(if tcp { "+tcp" } else { "+notcp" });
     match (client, edns) {
@@ -280,6 +285,8 @@ fn ask(
         (Client::Dig, false) => cmd.args(["+noedns", "+ignore"]),
         (Client::Kdig, false) => cmd.args(["+noedns", "+ignore"]),
     };
+    // Last, so that its options (e.g. +edns=1) override the defaults above.
+    cmd.args(question);
     let out = run_with_deadline(&mut cmd, Duration::from_secs(30));
     assert!(
         out.status == 0 || !out.stdout.is_empty(),
@@ -506,52 +513,219 @@ const CASES: &[Case] = &[
 fn check_every_case(targets: &[(&str, u16, u16)]) {
     let mut checked = 0;
     for case in CASES {
-        for client in [Client::Dig, Client::Kdig] {
-            for &(host, udp_port, tcp_port) in targets {
-                for tcp in [false, true] {
-                    for edns in [false, true] {
-                        let port = if tcp { tcp_port } else { udp_port };
-                        let got = ask(client, host, port, tcp, edns, case.question);
-                        let mut flags = set(&["qr"]);
-                        if case.aa {
-                            flags.insert("aa".into());
-                        }
-                        let expected = Answer {
-                            status: case.status.into(),
-                            flags,
-                            edns_udp: edns.then_some(1232),
-                            answer: match client {
-                                Client::Dig => set(case.answer),
-                                // kdig sends the query name in lower case.
-                                Client::Kdig => case
-                                    .answer
-                                    .iter()
-                                    .map(|l| match l.split_once(' ') {
-                                        Some((owner, rest)) => {
-                                            format!("{} {rest}", owner.to_lowercase())
-                                        }
-                                        None => l.to_string(),
-                                    })
-                                    .collect(),
-                            },
-                            authority: set(case.authority),
-                            additional: set(case.additional),
-                        };
-                        assert_eq!(
-                            got,
-                            expected,
-                            "{client:?} @{host} -p {port} {} {} {:?}",
-                            if tcp { "tcp" } else { "udp" },
-                            if edns { "edns" } else { "no edns" },
-                            case.question
-                        );
-                        checked += 1;
-                    }
+        for &target in targets {
+            checked += check_case(case, target);
+        }
+    }
+    assert_eq!(checked, CASES.len() * 8 * targets.len());
+}
+
+/// Asks one case of a target (host, UDP port, TCP port) with dig and kdig, over UDP and TCP,
+/// with and without EDNS; returns how many answers it compared.
+fn check_case(case: &Case, (host, udp_port, tcp_port): (&str, u16, u16)) -> usize {
+    let mut checked = 0;
+    for client in [Client::Dig, Client::Kdig] {
+        for tcp in [false, true] {
+            for edns in [false, true] {
+                let port = if tcp { tcp_port } else { udp_port };
+                let got = ask(client, host, port, tcp, edns, case.question);
+                let mut flags = set(&["qr"]);
+                if case.aa {
+                    flags.insert("aa".into());
+                }
+                let expected = Answer {
+                    status: case.status.into(),
+                    flags,
+                    edns_udp: edns.then_some(1232),
+                    answer: match client {
+                        Client::Dig => set(case.answer),
+                        // kdig sends the query name in lower case.
+                        Client::Kdig => case
+                            .answer
+                            .iter()
+                            .map(|l| match l.split_once(' ') {
+                                Some((owner, rest)) => {
+                                    format!("{} {rest}", owner.to_lowercase())
+                                }
+                                None => l.to_string(),
+                            })
+                            .collect(),
+                    },
+                    authority: set(case.authority),
+                    additional: set(case.additional),
+                };
+                assert_eq!(
+                    got,
+                    expected,
+                    "{client:?} @{host} -p {port} {} {} {:?}",
+                    if tcp { "tcp" } else { "udp" },
+                    if edns { "edns" } else { "no edns" },
+                    case.question
+                );
+                checked += 1;
+            }
+        }
+    }
+    checked
+}
+
+/// An rcode the answer table does not reach: asked with `clients`, over UDP and TCP, with
+/// EDNS (`+edns=0`) and without as `edns` lists; the answer has `status`, only the QR flag,
+/// no records, and an OPT (of version 0, 1232 bytes) exactly when the query had one and
+/// `opt` is set.
+struct RcodeCase {
+    clients: &'static [Client],
+    question: &'static [&'static str],
+    edns: &'static [bool],
+    status: &'static str,
+    opt: bool,
+}
+
+const BOTH: &[Client] = &[Client::Dig, Client::Kdig];
+
+const RCODE_CASES: &[RcodeCase] = &[
+    // No question at all (kdig cannot send one without).
+    RcodeCase {
+        clients: &[Client::Dig],
+        question: &["+header-only"],
+        edns: &[false, true],
+        status: "FORMERR",
+        opt: false,
+    },
+    // Meta types are not questions: OPT (41) and TSIG (250).
+    RcodeCase {
+        clients: BOTH,
+        question: &["kiln.test", "TYPE41"],
+        edns: &[false, true],
+        status: "FORMERR",
+        opt: true,
+    },
+    RcodeCase {
+        clients: BOTH,
+        question: &["kiln.test", "TYPE250"],
+        edns: &[false, true],
+        status: "FORMERR",
+        opt: true,
+    },
+    // Opcode STATUS (kdig cannot set an opcode).
+    RcodeCase {
+        clients: &[Client::Dig],
+        question: &["kiln.test", "+opcode=status"],
+        edns: &[false, true],
+        status: "NOTIMP",
+        opt: true,
+    },
+    // EDNS version 1: BADVERS, answered with an OPT of version 0 (only with EDNS, by nature).
+    RcodeCase {
+        clients: &[Client::Dig],
+        question: &["kiln.test", "SOA", "+edns=1", "+noednsnegotiation"],
+        edns: &[true],
+        status: "BADVERS",
+        opt: true,
+    },
+    RcodeCase {
+        clients: &[Client::Kdig],
+        question: &["kiln.test", "SOA", "+edns=1"],
+        edns: &[true],
+        status: "BADVERS",
+        opt: true,
+    },
+    // A class other than IN, CH and ANY.
+    RcodeCase {
+        clients: BOTH,
+        question: &["-c", "CLASS4", "kiln.test", "SOA"],
+        edns: &[false, true],
+        status: "REFUSED",
+        opt: true,
+    },
+];
+
+/// Asks every [`RCODE_CASES`] entry of a target (host, UDP port, TCP port) and compares
+/// field by field.
+fn check_rcodes((host, udp_port, tcp_port): (&str, u16, u16)) {
+    for case in RCODE_CASES {
+        for &client in case.clients {
+            for tcp in [false, true] {
+                for &edns in case.edns {
+                    let port = if tcp { tcp_port } else { udp_port };
+                    let got = ask(client, host, port, tcp, edns, case.question);
+                    let expected = Answer {
+                        status: case.status.into(),
+                        flags: set(&["qr"]),
+                        edns_udp: (edns && case.opt).then_some(1232),
+                        ..Answer::default()
+                    };
+                    assert_eq!(
+                        got,
+                        expected,
+                        "{client:?} @{host} -p {port} {} {} {:?}",
+                        if tcp { "tcp" } else { "udp" },
+                        if edns { "edns" } else { "no edns" },
+                        case.question
+                    );
                 }
             }
         }
     }
-    assert_eq!(checked, CASES.len() * 8 * targets.len());
+}
+
+/// Types the demo zone lacks, from lab.test.zone: HINFO and RFC 3597's generic form.
+const LAB_CASES: &[Case] = &[
+    Case {
+        question: &["hinfo.lab.test", "HINFO"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r#"hinfo.lab.test. 3600 IN HINFO "PDP-11" "UNIX""#],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["generic.lab.test", "TYPE65280"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r"generic.lab.test. 3600 IN TYPE65280 \# 4 0A000001"],
+        authority: &[],
+        additional: &[],
+    },
+    Case {
+        question: &["generic2.lab.test", "TYPE65281"],
+        status: "NOERROR",
+        aa: true,
+        answer: &[r"generic2.lab.test. 3600 IN TYPE65281 \# 0"],
+        authority: &[],
+        additional: &[],
+    },
+];
+
+/// TC: twelve TXT records of lab.test. do not fit in 512 bytes; with EDNS 1232 they do, and
+/// over TCP always (both clients). Needs lab.test.zone loaded.
+fn check_truncation((host, udp_port, tcp_port): (&str, u16, u16)) {
+    for client in [Client::Dig, Client::Kdig] {
+        let question = &["big.lab.test", "TXT"];
+        let small = ask(client, host, udp_port, false, false, question);
+        assert!(small.flags.contains("tc"), "{client:?} @{host} {small:?}");
+        assert!(small.answer.is_empty(), "{client:?} @{host} {small:?}");
+        let big = ask(client, host, udp_port, false, true, question);
+        assert!(!big.flags.contains("tc"), "{client:?} @{host} {big:?}");
+        assert_eq!(big.answer.len(), 12, "{client:?} @{host} {big:?}");
+        for edns in [false, true] {
+            let tcp = ask(client, host, tcp_port, true, edns, question);
+            assert!(!tcp.flags.contains("tc"), "{client:?} @{host} {tcp:?}");
+            assert_eq!(tcp.answer.len(), 12, "{client:?} @{host} {tcp:?}");
+        }
+    }
+    // An EDNS payload below 512 counts as 512; the answer then needs TC.
+    let resp = udp_exchange(host, udp_port, &query(9, "big.lab.test", 16, 1, Some(100)))
+        .expect("an answer");
+    assert!(resp[2] & 0x02 != 0, "TC expected");
+}
+
+#[test]
+fn formerr_notimp_badvers_and_refused_over_udp_and_tcp_ipv4_and_ipv6() {
+    let server = start_ours(&[]);
+    let port = server.port;
+    check_rcodes(("127.0.0.1", port, port));
+    check_rcodes(("::1", port, port));
 }
 
 #[test]
@@ -604,39 +778,12 @@ fn notimp_badvers_formerr_and_truncation() {
     two[5] = 2;
     let resp = udp_exchange("127.0.0.1", port, &two).expect("an answer to a 2-question query");
     assert_eq!(rcode(&resp), 1, "FORMERR expected: {resp:?}");
-    // TC: twelve TXT records do not fit in 512 bytes; with EDNS 1232 they do; TCP always.
-    for client in [Client::Dig, Client::Kdig] {
-        let small = ask(
-            client,
-            "127.0.0.1",
-            port,
-            false,
-            false,
-            &["big.lab.test", "TXT"],
-        );
-        assert!(small.flags.contains("tc"), "{client:?} {small:?}");
-        assert!(small.answer.is_empty(), "{client:?} {small:?}");
-        let big = ask(
-            client,
-            "127.0.0.1",
-            port,
-            false,
-            true,
-            &["big.lab.test", "TXT"],
-        );
-        assert!(!big.flags.contains("tc"), "{client:?} {big:?}");
-        assert_eq!(big.answer.len(), 12, "{client:?} {big:?}");
-        let tcp = ask(client, "::1", port, true, false, &["big.lab.test", "TXT"]);
-        assert_eq!(tcp.answer.len(), 12, "{client:?} {tcp:?}");
+    check_truncation(("127.0.0.1", port, port));
+    check_truncation(("::1", port, port));
+    for case in LAB_CASES {
+        check_case(case, ("127.0.0.1", port, port));
+        check_case(case, ("::1", port, port));
     }
-    // EDNS payload below 512 counts as 512; the answer then needs TC.
-    let resp = udp_exchange(
-        "127.0.0.1",
-        port,
-        &query(9, "big.lab.test", 16, 1, Some(100)),
-    )
-    .expect("an answer");
-    assert!(resp[2] & 0x02 != 0, "TC expected");
 }
 
 #[test]
@@ -1254,6 +1401,7 @@ fn serves_from_a_kiln_image(frontend: &str, split_ports: bool) {
         assert!(console.contains(&tcp_hint), "no {tcp_hint:?}:\n{console}");
     }
     check_every_case(&[("127.0.0.1", udp, tcp)]);
+    check_rcodes(("127.0.0.1", udp, tcp));
     check_malformed("127.0.0.1", udp, tcp);
     check_pipelining(&[("127.0.0.1", tcp)]);
     let got = ask(
@@ -1280,3 +1428,109 @@ fn kiln_image_with_the_event_front_end_serves_over_kiln_run_p() {
 fn kiln_image_with_the_posix_front_end_serves_over_kiln_run_p() {
     serves_from_a_kiln_image("posix", true);
 }
+
+// ---- over a tap: IPv6 (and IPv4) transport to the guest ----
+
+/// Runs `f` on a thread that has joined the network namespace of `ns`: the sockets it opens
+/// and the processes it starts (dig, kdig) live there, next to the guest's tap.
+fn inside<T: Send>(ns: &Netns, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                enter_namespace(ns.name());
+                f()
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Moves the calling thread (only) into the network namespace `name` (`ip netns` made it).
+fn enter_namespace(name: &str) {
+    use std::os::fd::AsRawFd;
+    extern "C" {
+        fn setns(fd: std::ffi::c_int, nstype: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    const CLONE_NEWNET: std::ffi::c_int = 0x4000_0000;
+    let path = format!("/run/netns/{name}");
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+    // SAFETY: setns reads a descriptor that `file` keeps open for the call and a flag; it
+    // changes only this thread's network namespace and touches no memory of ours.
+    let rc = unsafe { setns(file.as_raw_fd(), CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns({path}): {}", std::io::Error::last_os_error());
+}
+
+/// Boots the `frontend` image on a tap in a private namespace with the static addresses
+/// (10.77.0.2 and fd77::2) on platform `p`, serving kiln.test. and lab.test. from zone files,
+/// and runs the dig/kdig cases, the rcodes, truncation and lab.test.'s HINFO and RFC 3597
+/// types over IPv6 (UDP and TCP, with and without EDNS, both clients), the malformed
+/// datagrams and pipelining over IPv6, and some cases over IPv4 on the same guest: one server
+/// on port 53 answers both families at once (the event front end's "::" + "0.0.0.0", the
+/// POSIX one's dual-stack "::"; the runtime may or may not keep IPv6 sockets IPv6-only).
+fn serves_over_ipv6_on_a_tap(p: &Platform, frontend: &str) {
+    let image = kiln_image(frontend);
+    let mut ns = Netns::new(&format!("dns-{frontend}"));
+    // The zones as files (kiln.test.zone is the built-in zone; lab.test. has the big TXT).
+    let zones = src().join("zones");
+    let mut options = p.options.to_vec();
+    options.extend(["--files", zones.to_str().expect("a UTF-8 path")]);
+    let rx = ns.boot_image(
+        p.machine,
+        &options,
+        &static_append(),
+        image,
+        &["/kiln.test.zone", "/lab.test.zone"],
+    );
+    let mut seen = Vec::new();
+    expect_static_addresses(&rx, &mut seen);
+    let listening = wait_for(&rx, &mut seen, Duration::from_secs(60), |l| {
+        l.contains("dns-server: listening on port 53 ")
+    });
+    assert!(
+        listening.is_some(),
+        "the {frontend} front end did not start:\n{}",
+        seen.join("\n")
+    );
+    inside(&ns, || {
+        let probe = query(1, "kiln.test", 6, 1, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while udp_exchange(GUEST6, 53, &probe).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "no answer from [{GUEST6}]:53 within 30 s"
+            );
+        }
+        let started = Instant::now();
+        check_every_case(&[(GUEST6, 53, 53)]);
+        check_rcodes((GUEST6, 53, 53));
+        check_truncation((GUEST6, 53, 53));
+        for case in LAB_CASES {
+            check_case(case, (GUEST6, 53, 53));
+        }
+        check_malformed(GUEST6, 53, 53);
+        check_pipelining(&[(GUEST6, 53), (GUEST4, 53)]);
+        // IPv4 on the same guest at the same time (the whole table runs over IPv4 through
+        // `kiln run -p`): an answer and an rcode, with both clients, UDP and TCP, +-EDNS.
+        for case in CASES
+            .iter()
+            .filter(|c| c.question == ["www.kiln.test", "A"] || c.status == "NXDOMAIN")
+        {
+            check_case(case, (GUEST4, 53, 53));
+        }
+        eprintln!(
+            "{frontend} on {}: checked in {:?}",
+            p.machine,
+            started.elapsed()
+        );
+    });
+}
+
+fn event_front_end_over_ipv6(p: &Platform) {
+    serves_over_ipv6_on_a_tap(p, "event");
+}
+
+fn posix_front_end_over_ipv6(p: &Platform) {
+    serves_over_ipv6_on_a_tap(p, "posix");
+}
+
+on_every_platform!(event_front_end_over_ipv6, posix_front_end_over_ipv6);

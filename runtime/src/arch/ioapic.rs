@@ -1,6 +1,8 @@
 //! The I/O APIC(s): route an interrupt line (GSI) to a vector on this CPU, mask and unmask it.
 //! Where they are and which GSIs each serves comes from the MADT (`boot::madt`).
 
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use spin::Once;
 
 use crate::boot::madt::{LineMode, Madt};
@@ -14,6 +16,15 @@ const LEVEL: u32 = 1 << 15;
 const ACTIVE_LOW: u32 = 1 << 13;
 
 static MADT: Once<Madt> = Once::new();
+
+/// How many GSIs keep their redirection entry's low word cached.
+const CACHED_GSIS: usize = 64;
+
+/// The low word `route` wrote for each GSI (unmasked; 0: not routed, as a routed entry always
+/// has a vector of at least 0x10). Masking and unmasking write it back with the mask bit
+/// changed instead of reading the entry first: a level-triggered line is masked and unmasked
+/// once per interrupt, and each register access is a trap to the hypervisor.
+static LOW: [AtomicU32; CACHED_GSIS] = [const { AtomicU32::new(0) }; CACHED_GSIS];
 
 fn read(base: u64, reg: u32) -> u32 {
     // SAFETY: `base` is an I/O APIC's register window, mapped uncached by `init`; selecting a
@@ -65,13 +76,19 @@ pub fn route(gsi: u32, vector: u8, mode: LineMode, apic_id: u8) -> bool {
     }
     write(base, REDIRECTION_BASE + 2 * pin + 1, (apic_id as u32) << 24);
     write(base, REDIRECTION_BASE + 2 * pin, low);
+    if let Some(cached) = LOW.get(gsi as usize) {
+        cached.store(low, Ordering::Relaxed);
+    }
     true
 }
 
 fn set_mask(gsi: u32, masked: bool) {
     if let Some((base, pin)) = pin_of(gsi) {
         let reg = REDIRECTION_BASE + 2 * pin;
-        let low = read(base, reg);
+        let low = match LOW.get(gsi as usize).map(|c| c.load(Ordering::Relaxed)) {
+            Some(low) if low != 0 => low,
+            _ => read(base, reg),
+        };
         write(base, reg, if masked { low | MASKED } else { low & !MASKED });
     }
 }

@@ -26,7 +26,11 @@ use crate::errno::Errno;
 /// Buffer sizes per socket (Linux's defaults are larger; these suit a small VM).
 pub const TCP_BUFFER: usize = 32 * 1024;
 pub const UDP_BUFFER: usize = 64 * 1024;
-pub const UDP_PACKETS: usize = 32;
+/// Datagrams a UDP socket queues each way. As many as the NIC's receive ring holds (virtio-net
+/// 256): when the program has not run for a while, one poll of the interface moves the whole
+/// ring into the socket, and small datagrams (a DNS query is ~40 bytes) would otherwise be
+/// dropped for want of a slot while `UDP_BUFFER` is nearly empty. About 16 KiB each way.
+pub const UDP_PACKETS: usize = 256;
 /// The largest listen backlog honoured (Linux's default `net.core.somaxconn`). Each pending
 /// connection holds its buffers (2 × TCP_BUFFER), taken as connections arrive, not at listen.
 pub const MAX_BACKLOG: usize = 4096;

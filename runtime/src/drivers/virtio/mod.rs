@@ -2,6 +2,7 @@
 //! allocator, discovery over PCI and the command line's virtio-mmio windows, the network
 //! device as a smoltcp `Device`, and the entropy device as a seed source.
 
+pub mod batched;
 pub mod hal;
 pub mod legacy_pci;
 pub mod net;

@@ -8,14 +8,13 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use super::batched::{Batched, Control};
+use super::hal::KilnHal;
+use super::Found;
+use crate::arch::irq::{self, Irq};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
-
-use super::hal::KilnHal;
-use super::transport::AnyTransport;
-use super::Found;
-use crate::arch::irq::{self, Irq};
 
 /// Descriptors per queue (a power of two every virtio-net of QEMU and Firecracker allows).
 const QUEUE_SIZE: usize = 256;
@@ -23,8 +22,12 @@ const QUEUE_SIZE: usize = 256;
 const BUF_LEN: usize = 2048;
 /// Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header.
 const MAX_FRAME: usize = 1514;
+/// Consumed receive buffers are given back to the device this many at a time: each time
+/// costs a notification (a trap to the hypervisor), and the device keeps the other
+/// `QUEUE_SIZE - REPOST_BATCH` buffers meanwhile.
+const REPOST_BATCH: usize = 16;
 
-type Raw = VirtIONetRaw<KilnHal, AnyTransport, QUEUE_SIZE>;
+type Raw = VirtIONetRaw<KilnHal, Batched, QUEUE_SIZE>;
 
 /// The transmit side: buffers, which are free, which are with the device (by token).
 struct TxSide {
@@ -35,6 +38,8 @@ struct TxSide {
 
 pub struct VirtioNet {
     raw: Raw,
+    /// Holds back the receive queue's notifications while `repost` adds buffers.
+    control: Control,
     rx_bufs: Vec<Box<[u8]>>,
     /// Receive buffer slot owned by the device, by token.
     rx_slot: [Option<usize>; QUEUE_SIZE],
@@ -56,7 +61,8 @@ impl core::fmt::Debug for VirtioNet {
 impl VirtioNet {
     /// Initializes the device, posts every receive buffer, and routes its interrupt.
     pub fn new(found: Found) -> Result<VirtioNet, virtio_drivers::Error> {
-        let mut raw = Raw::new(found.transport)?;
+        let (transport, control) = Batched::new(found.transport);
+        let mut raw = Raw::new(transport)?;
         let mac = raw.mac_address();
         let mut net = VirtioNet {
             rx_bufs: (0..QUEUE_SIZE)
@@ -74,6 +80,7 @@ impl VirtioNet {
             irq: None,
             mac,
             bad_lengths: 0,
+            control,
             raw: {
                 raw.enable_interrupts();
                 raw
@@ -118,26 +125,34 @@ impl VirtioNet {
         true
     }
 
-    /// Gives consumed receive buffers back to the device.
+    /// Gives consumed receive buffers back to the device, notifying it once (when it asks to
+    /// be notified at all) with the last.
     fn repost(&mut self) {
         while let Some(slot) = self.rx_done.pop() {
+            self.control
+                .hold_receive_notifications(!self.rx_done.is_empty());
             // SAFETY: the buffer is not touched again until `receive_complete` returns it.
             match unsafe { self.raw.receive_begin(&mut self.rx_bufs[slot]) } {
                 Ok(token) if (token as usize) < QUEUE_SIZE => {
                     self.rx_slot[token as usize] = Some(slot)
                 }
                 _ => {
+                    // The ring is full: the device has buffers, and a notification held
+                    // back above is not needed to make it use them.
                     self.rx_done.push(slot);
                     break;
                 }
             }
         }
+        self.control.hold_receive_notifications(false);
     }
 }
 
 impl TxSide {
-    /// Takes back buffers the device has sent.
-    fn reap(&mut self, raw: &mut Raw) {
+    /// Takes back buffers the device has sent, then asks for an interrupt only after half of
+    /// all buffers more are sent: only with more than half in flight can the driver run short,
+    /// and the next poll takes back whatever was sent meanwhile.
+    fn reap(&mut self, raw: &mut Raw, control: &Control) {
         while let Some(token) = raw.poll_transmit() {
             let Some((slot, len)) = self.inflight.get_mut(token as usize).and_then(Option::take)
             else {
@@ -147,6 +162,7 @@ impl TxSide {
             let _ = unsafe { raw.transmit_complete(token, &self.bufs[slot][..len]) };
             self.free.push(slot);
         }
+        control.defer_transmit_interrupts((self.bufs.len() / 2) as u16);
     }
 }
 
@@ -199,8 +215,10 @@ impl Device for VirtioNet {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        self.repost();
-        self.tx.reap(&mut self.raw);
+        if self.rx_done.len() >= REPOST_BATCH {
+            self.repost();
+        }
+        self.tx.reap(&mut self.raw, &self.control);
         if self.tx.free.is_empty() || !self.raw.can_send() {
             return None;
         }
@@ -234,7 +252,7 @@ impl Device for VirtioNet {
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
-        self.tx.reap(&mut self.raw);
+        self.tx.reap(&mut self.raw, &self.control);
         if self.tx.free.is_empty() || !self.raw.can_send() {
             return None;
         }
