@@ -61,7 +61,6 @@ pub struct Stack<D: Device> {
     announced: Vec<IpCidr>,
     /// Lines for the console, taken by `take_log`.
     log: Vec<String>,
-    pub(super) sock: super::socket::Table,
 }
 
 impl<D: Device> core::fmt::Debug for Stack<D> {
@@ -104,7 +103,6 @@ impl<D: Device> Stack<D> {
             config,
             announced: Vec::new(),
             log: Vec::new(),
-            sock: super::socket::Table::new(seed),
         };
         stack.announce();
         stack
@@ -121,10 +119,9 @@ impl<D: Device> Stack<D> {
         loop {
             let r = self.iface.poll(now, &mut self.device, &mut self.sockets);
             let dhcp = self.dhcp_event();
-            let reaped = self.sock.reap_closed(&mut self.sockets);
-            changed |= r == PollResult::SocketStateChanged || dhcp || reaped;
-            // A DHCP change or a closed socket may leave more work for this instant.
-            if !(dhcp || reaped) {
+            changed |= r == PollResult::SocketStateChanged || dhcp;
+            // A DHCP change may leave more work for this instant.
+            if !dhcp {
                 break;
             }
         }

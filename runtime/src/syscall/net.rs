@@ -18,7 +18,7 @@ use crate::errno::{self, Errno, SysResult};
 use crate::fd::stat::S_IFSOCK;
 use crate::fd::{Events, File, OpenFile, Stat, O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use crate::mm::user::{self, bytes as user_bytes, bytes_mut as user_bytes_mut};
-use crate::net::socket::{Proto, SockId};
+use crate::net::socket::{Family, Proto, SockId};
 
 const AF_UNIX: u64 = 1;
 const AF_INET: u64 = 2;
@@ -302,18 +302,14 @@ pub fn socket(a: &[u64; 6]) -> SysResult {
         _ => return Err(errno::ESOCKTNOSUPPORT),
     };
     check_memory(1)?;
-    let id = match crate::net::with(|s| s.socket(proto)) {
-        Some(id) => id,
-        None => {
-            static ONCE: spin::Once<()> = spin::Once::new();
-            ONCE.call_once(|| {
-                kinfo!(
-                    "socket: the VM has no network device (kiln run -p ... or --net) -> ENETDOWN"
-                )
-            });
-            return Err(errno::ENETDOWN);
-        }
+    // Linux's default: an AF_INET6 socket also takes IPv4 until IPV6_V6ONLY is set.
+    let family = if domain == AF_INET {
+        Family::V4
+    } else {
+        Family::Dual
     };
+    // The network (at least `lo`) exists from boot on.
+    let id = crate::net::with(|s| s.socket(proto, family)).ok_or(errno::ENETDOWN)?;
     let flags = O_RDWR
         | if kind & SOCK_NONBLOCK != 0 {
             O_NONBLOCK
@@ -813,7 +809,12 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
             s.stack(|st| st.set_nodelay(s.id, on)).map(|_| 0)
         }
         (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => read_int(val, len).map(|_| 0),
-        (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => flag(&s.v6only),
+        (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => {
+            let on = read_int(val, len)? != 0;
+            s.stack(|st| st.set_v6only(s.id, on))?;
+            s.v6only.store(on, Ordering::Relaxed);
+            Ok(0)
+        }
         (IPPROTO_IP, _)
         | (IPPROTO_IPV6, _)
         | (SOL_SOCKET, _)
