@@ -314,16 +314,29 @@ impl<D: Device> Net<D> {
             }
             changed = true;
         }
+        if changed {
+            self.settle_all();
+        }
         changed
+    }
+
+    /// Settles every connection after a poll, so a handshake that completed is seen as
+    /// such even if the connection is reset before the program looks (ECONNRESET, not
+    /// ECONNREFUSED).
+    fn settle_all(&mut self) {
+        for i in 0..self.sock.entries.len() {
+            let _ = self.settle(SockId(i as u32));
+        }
     }
 
     /// Delivers what sockets queued on `lo` if anything is due now (a cheap check
     /// otherwise). True when some socket's state may have changed.
     pub fn deliver_lo(&mut self, now: Instant) -> bool {
-        if self.lo.poll_delay(now) != Some(Duration::ZERO) {
+        if self.lo.poll_delay(now) != Some(Duration::ZERO) || !self.lo.poll(now) {
             return false;
         }
-        self.lo.poll(now)
+        self.settle_all();
+        true
     }
 
     /// When `poll` must run next even if nothing arrives (`None`: only on input).
@@ -1339,5 +1352,192 @@ mod tests {
         run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().readable);
         let mut buf = [0u8; 8];
         assert_eq!(s.recv(c, &mut buf).unwrap(), 5);
+    }
+
+    fn lo4(port: u16) -> IpEndpoint {
+        IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::LOCALHOST), port)
+    }
+
+    fn lo6(port: u16) -> IpEndpoint {
+        IpEndpoint::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), port)
+    }
+
+    fn at(addr: &str, port: u16) -> IpListenEndpoint {
+        IpListenEndpoint {
+            addr: Some(addr.parse().unwrap()),
+            port,
+        }
+    }
+
+    #[test]
+    fn without_a_nic_tcp_over_127_0_0_1_and_ipv6_loopback() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::Dual);
+        s.bind(l, listen_ep(8080)).unwrap();
+        s.listen(l, 4).unwrap();
+        for (dest, v4) in [(lo4(8080), true), (lo6(8080), false)] {
+            let c = s.socket(Proto::Tcp, if v4 { Family::V4 } else { Family::Dual });
+            s.connect(c, dest).unwrap();
+            run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+            let (a, peer) = s.accept(l).unwrap();
+            assert_eq!(peer.addr, dest.addr, "the client's address is the loopback one");
+            let mine = s.local_endpoint(c).unwrap().unwrap();
+            assert_eq!((mine.addr, mine.port), (Some(dest.addr), peer.port));
+            assert_eq!(s.peer_endpoint(c).unwrap(), dest);
+            assert_eq!(s.local_endpoint(a).unwrap().unwrap().addr, Some(dest.addr));
+            run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().writable);
+            assert_eq!(s.send(c, b"ping").unwrap(), 4);
+            run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().readable);
+            let mut buf = [0u8; 8];
+            assert_eq!(s.recv(a, &mut buf).unwrap(), 4);
+            assert_eq!(&buf[..4], b"ping");
+            s.close(c).unwrap();
+            run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().rdhup);
+            s.close(a).unwrap();
+        }
+        // Nothing reaches eth0: there is none.
+        let c = s.socket(Proto::Tcp, Family::V4);
+        assert_eq!(s.connect(c, ep(80)), Err(Errno::ENETUNREACH));
+        let u = s.socket(Proto::Udp, Family::V4);
+        assert_eq!(s.send_to(u, b"x", ep(53)), Err(Errno::ENETUNREACH));
+    }
+
+    #[test]
+    fn a_wildcard_listener_accepts_from_eth0_and_lo() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::Dual);
+        s.bind(l, listen_ep(80)).unwrap();
+        s.listen(l, 8).unwrap();
+        let (on_eth, on_lo) = (s.socket(Proto::Tcp, Family::V4), s.socket(Proto::Tcp, Family::V4));
+        s.connect(on_eth, ep(80)).unwrap();
+        s.connect(on_lo, lo4(80)).unwrap();
+        let mut peers = Vec::new();
+        run_until(&mut s, &mut t, |s| {
+            if let Ok((_, p)) = s.accept(l) {
+                peers.push(p.addr);
+            }
+            peers.len() == 2
+        });
+        peers.sort_by_key(|a| a.to_string());
+        assert_eq!(peers, [ME, IpAddress::Ipv4(Ipv4Address::LOCALHOST)]);
+    }
+
+    #[test]
+    fn a_listener_on_127_0_0_1_is_not_reached_over_eth0_and_vice_versa() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V4);
+        s.bind(l, at("127.0.0.1", 81)).unwrap();
+        s.listen(l, 1).unwrap();
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, ep(81)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert_eq!(s.take_error(c).unwrap(), Some(Errno::ECONNREFUSED));
+        let e = s.socket(Proto::Tcp, Family::V4);
+        s.bind(e, at("10.77.0.2", 82)).unwrap();
+        s.listen(e, 1).unwrap();
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, lo4(82)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert_eq!(s.take_error(c).unwrap(), Some(Errno::ECONNREFUSED));
+    }
+
+    #[test]
+    fn udp_over_lo_reaches_a_wildcard_socket_and_the_reply_comes_back() {
+        for mut s in [no_nic(), stack()] {
+            let mut t = 0;
+            let server = s.socket(Proto::Udp, Family::Dual);
+            s.bind(server, listen_ep(53)).unwrap();
+            for (dest, family) in [(lo4(53), Family::V4), (lo6(53), Family::V6)] {
+                let client = s.socket(Proto::Udp, family);
+                assert_eq!(s.send_to(client, b"query", dest).unwrap(), 5);
+                run_until(&mut s, &mut t, |s| s.readiness(server).unwrap().readable);
+                let mut buf = [0u8; 8];
+                let (n, from) = s.recv_from(server, &mut buf).unwrap();
+                assert_eq!((&buf[..n], from.addr), (&b"query"[..], dest.addr));
+                assert_eq!(s.send_to(server, b"answer", from).unwrap(), 6);
+                run_until(&mut s, &mut t, |s| s.readiness(client).unwrap().readable);
+                let (n, from) = s.recv_from(client, &mut buf).unwrap();
+                assert_eq!((&buf[..n], from), (&b"answer"[..6], dest));
+            }
+        }
+    }
+
+    #[test]
+    fn v6only_decides_whether_0_0_0_0_conflicts_with_ipv6_wildcard() {
+        let mut s = no_nic();
+        let dual = s.socket(Proto::Tcp, Family::Dual);
+        s.bind(dual, listen_ep(7000)).unwrap();
+        let v4 = s.socket(Proto::Tcp, Family::V4);
+        assert_eq!(s.bind(v4, listen_ep(7000)), Err(Errno::EADDRINUSE));
+        assert_eq!(s.bind(v4, at("127.0.0.1", 7000)), Err(Errno::EADDRINUSE));
+        let six = s.socket(Proto::Tcp, Family::Dual);
+        s.set_v6only(six, true).unwrap();
+        s.bind(six, listen_ep(7001)).unwrap();
+        assert_eq!(s.set_v6only(six, false), Err(Errno::EINVAL), "bound already");
+        s.bind(v4, listen_ep(7001)).unwrap();
+        let other6 = s.socket(Proto::Udp, Family::V6);
+        s.bind(other6, listen_ep(7001)).unwrap();
+        let loop6 = s.socket(Proto::Tcp, Family::V6);
+        assert_eq!(s.bind(loop6, at("::1", 7001)), Err(Errno::EADDRINUSE));
+        // A v6-only socket takes no IPv4.
+        let c = s.socket(Proto::Tcp, Family::V6);
+        assert_eq!(s.connect(c, lo4(7001)), Err(Errno::ENETUNREACH));
+        assert_eq!(s.bind(c, at("127.0.0.1", 1)), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn v6only_and_ipv4_listeners_on_one_port_each_get_their_family_over_lo() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let six = s.socket(Proto::Tcp, Family::V6);
+        s.bind(six, listen_ep(9000)).unwrap();
+        s.listen(six, 2).unwrap();
+        let four = s.socket(Proto::Tcp, Family::V4);
+        s.bind(four, listen_ep(9000)).unwrap();
+        s.listen(four, 2).unwrap();
+        for (dest, listener) in [(lo4(9000), four), (lo6(9000), six)] {
+            let c = s.socket(Proto::Tcp, Family::Dual);
+            s.connect(c, dest).unwrap();
+            run_until(&mut s, &mut t, |s| s.readiness(listener).unwrap().readable);
+            assert_eq!(s.accept(listener).unwrap().1.addr, dest.addr);
+        }
+    }
+
+    #[test]
+    fn a_reset_is_econnreset_once_then_epipe_and_end_of_stream() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V4);
+        s.listen(l, 1).unwrap();
+        let port = s.local_endpoint(l).unwrap().unwrap().port;
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, lo4(port)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        let (a, _) = s.accept(l).unwrap();
+        s.abort(a).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert!(s.readiness(c).unwrap().hup);
+        let mut buf = [0u8; 4];
+        assert_eq!(s.recv(c, &mut buf), Err(Errno::ECONNRESET));
+        assert_eq!(s.recv(c, &mut buf), Ok(0));
+        assert_eq!(s.send(c, b"x"), Err(Errno::EPIPE));
+    }
+
+    #[test]
+    fn a_full_backlog_on_lo_refuses_further_connections() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V4);
+        s.bind(l, listen_ep(99)).unwrap();
+        s.listen(l, 1).unwrap();
+        let (c1, c2) = (s.socket(Proto::Tcp, Family::V4), s.socket(Proto::Tcp, Family::V4));
+        s.connect(c1, lo4(99)).unwrap();
+        s.connect(c2, lo4(99)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c2).unwrap().error);
+        assert_eq!(s.take_error(c2).unwrap(), Some(Errno::ECONNREFUSED));
+        assert!(s.accept(l).is_ok());
     }
 }
