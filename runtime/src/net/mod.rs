@@ -5,6 +5,7 @@
 //! - [`config`]: `kiln.ip=` and friends, parsed and checked;
 //! - [`stack`]: eth0 over any smoltcp `Device`, addresses and their announcements;
 //! - [`loopback`]: `lo`, 127.0.0.1/8 and ::1, over smoltcp's loopback device;
+//! - [`netlink`]: the `NETLINK_ROUTE` dumps `getifaddrs` reads (interfaces, addresses);
 //! - [`socket`]: both interfaces ([`socket::Net`]) and TCP/UDP sockets by number over them,
 //!   routed by destination, non-blocking, with readiness;
 //! - `global` (kernel only): the network over the NIC (if any) and `lo`, `poll()` and
@@ -12,6 +13,7 @@
 
 pub mod config;
 pub mod loopback;
+pub mod netlink;
 pub mod socket;
 pub mod stack;
 

@@ -35,6 +35,9 @@ use crate::errno::Errno;
 pub const TCP_BUFFER: usize = 32 * 1024;
 pub const UDP_BUFFER: usize = 64 * 1024;
 pub const UDP_PACKETS: usize = 32;
+/// The receive side of a UDP socket on `lo` (see `new_udp`).
+pub const LO_UDP_BUFFER: usize = 208 * 1024;
+pub const LO_UDP_PACKETS: usize = 256;
 /// The largest listen backlog honoured (`SOMAXCONN`-like).
 pub const MAX_BACKLOG: usize = 128;
 /// At most this many listening sockets are armed per listener, whatever the backlog: each
@@ -227,11 +230,17 @@ fn new_lo_tcp() -> tcp::Socket<'static> {
     s
 }
 
-fn new_udp() -> udp::Socket<'static> {
+fn new_udp(via: Via) -> udp::Socket<'static> {
+    // On `lo` a burst of sends is delivered within the sending calls, before the receiver
+    // runs: its side holds as much as Linux's default receive buffer (212992 bytes).
+    let (rx_packets, rx_bytes) = match via {
+        Via::Eth => (UDP_PACKETS, UDP_BUFFER),
+        Via::Lo => (LO_UDP_PACKETS, LO_UDP_BUFFER),
+    };
     udp::Socket::new(
         udp::PacketBuffer::new(
-            vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
-            vec![0; UDP_BUFFER],
+            vec![udp::PacketMetadata::EMPTY; rx_packets],
+            vec![0; rx_bytes],
         ),
         udp::PacketBuffer::new(
             vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
@@ -297,6 +306,16 @@ impl<D: Device> Net<D> {
     /// eth0, when the VM has a NIC.
     pub fn eth(&mut self) -> Option<&mut Stack<D>> {
         self.eth.as_mut()
+    }
+
+    /// eth0, when the VM has a NIC (to read).
+    pub fn eth_ref(&self) -> Option<&Stack<D>> {
+        self.eth.as_ref()
+    }
+
+    /// `lo`'s addresses.
+    pub fn lo_addresses(&self) -> &[smoltcp::wire::IpCidr] {
+        self.lo.iface.ip_addrs()
     }
 
     /// Runs both interfaces: what `lo`'s sockets sent is delivered, eth0's device is
@@ -929,7 +948,7 @@ impl<D: Device> Net<D> {
         if via == Via::Lo && at.addr.is_none() {
             at.addr = family.lo_addr();
         }
-        let mut s = new_udp();
+        let mut s = new_udp(via);
         s.bind(at).map_err(|_| Errno::EINVAL)?;
         let sock = self.add(via, s)?;
         if let Entry::Udp { on, .. } = self.sock.get_mut(id)? {
