@@ -147,6 +147,9 @@ enum Entry {
         fin_sent: bool,
         /// The connection was reset; reported once (ECONNRESET).
         reset: bool,
+        /// connect() has not yet reported the outcome of the connection it started: the
+        /// next connect() does (0 or the error), as Linux's does, later ones are EISCONN.
+        unreported: bool,
         error: Option<Errno>,
     },
     /// A UDP socket: one smoltcp socket per interface it has used or can receive on, made
@@ -696,6 +699,7 @@ impl<D: Device> Net<D> {
                 connecting: false,
                 fin_sent: false,
                 reset: false,
+                unreported: false,
                 error: None,
             },
             family,
@@ -704,8 +708,11 @@ impl<D: Device> Net<D> {
     }
 
     /// Starts connecting to `remote`; the connection is made when the socket becomes
-    /// writable (or fails with a pending error). UDP: sets the default destination.
-    pub fn connect(&mut self, id: SockId, remote: IpEndpoint) -> Result<(), Errno> {
+    /// writable (or fails with a pending error). On a socket already connecting:
+    /// `EALREADY`; once it is done, the first call reports the outcome (`Ok` or the error)
+    /// and later ones `EISCONN`, as on Linux. UDP: `EOPNOTSUPP` (the syscall layer records
+    /// the default destination). True when this call started a connection.
+    pub fn connect(&mut self, id: SockId, remote: IpEndpoint) -> Result<bool, Errno> {
         if remote.port == 0 {
             return Err(Errno::ECONNREFUSED);
         }
@@ -751,14 +758,26 @@ impl<D: Device> Net<D> {
                     connecting: true,
                     fin_sent: false,
                     reset: false,
+                    unreported: true,
                     error: None,
                 };
-                Ok(())
+                Ok(true)
             }
-            Entry::TcpStream {
-                connecting: true, ..
-            } => Err(Errno::EALREADY),
-            Entry::TcpStream { .. } => Err(Errno::EISCONN),
+            Entry::TcpStream { .. } => {
+                self.settle(id)?;
+                match self.sock.get_mut(id)? {
+                    Entry::TcpStream {
+                        connecting: true, ..
+                    } => Err(Errno::EALREADY),
+                    Entry::TcpStream {
+                        unreported, error, ..
+                    } if *unreported => {
+                        *unreported = false;
+                        error.take().map_or(Ok(false), Err)
+                    }
+                    _ => Err(Errno::EISCONN),
+                }
+            }
             Entry::TcpListen { .. } => Err(Errno::EINVAL),
             Entry::Udp { .. } => Err(Errno::EOPNOTSUPP),
         }
@@ -834,9 +853,13 @@ impl<D: Device> Net<D> {
     }
 
     /// Sends on a connected TCP socket: bytes queued, `EAGAIN` when the buffer is full,
-    /// `EPIPE` after shutdown or close by the peer, `ENOTCONN` before connecting.
+    /// `EPIPE` after shutdown or close by the peer, and on a socket that never connected
+    /// (as Linux's).
     pub fn send(&mut self, id: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let sock = self.stream(id)?;
+        let sock = match self.stream(id) {
+            Err(e) if e == Errno::ENOTCONN => return Err(Errno::EPIPE),
+            r => r?,
+        };
         let s = self.tcp_mut(sock);
         if !s.may_send() {
             return Err(Errno::EPIPE);

@@ -118,7 +118,14 @@ impl File for SocketFile {
 
     fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
         match self.proto {
-            Proto::Tcp => self.stack(|s| s.send(self.id, data)),
+            Proto::Tcp => {
+                let r = self.stack(|s| s.send(self.id, data));
+                if r == Err(errno::EPIPE) {
+                    // write() has no MSG_NOSIGNAL: EPIPE raises SIGPIPE, as send() does.
+                    super::process::raise_sigpipe();
+                }
+                r
+            }
             Proto::Udp => {
                 let peer = (*self.peer.lock()).ok_or(errno::EDESTADDRREQ)?;
                 self.stack(|s| s.send_to(self.id, data, peer))
@@ -527,7 +534,10 @@ pub fn connect(a: &[u64; 6]) -> SysResult {
         *s.peer.lock() = Some(remote);
         return Ok(0);
     }
-    s.stack(|st| st.connect(s.id, remote))?;
+    if !s.stack(|st| st.connect(s.id, remote))? {
+        // The outcome of an earlier non-blocking connect, now reported.
+        return Ok(0);
+    }
     if d.nonblocking() {
         return Err(errno::EINPROGRESS);
     }
@@ -547,10 +557,8 @@ pub fn connect(a: &[u64; 6]) -> SysResult {
             e
         }
     })?;
-    match s.stack(|st| st.take_error(s.id))? {
-        Some(e) => Err(e),
-        None => Ok(0),
-    }
+    // The outcome, reported by connect as on Linux (later calls: EISCONN).
+    s.stack(|st| st.connect(s.id, remote)).map(|_| 0)
 }
 
 // ---- sending and receiving ----
