@@ -6,7 +6,8 @@
 //! The BSD socket layer: the echo examples (examples-c/udp-echo, tcp-echo) serve real
 //! clients (tests/clients/echo_client.py) over IPv4 and IPv6 on the tap: UDP echo, 1,000
 //! sequential and 200 concurrent TCP connections, and a bulk transfer each way with equal
-//! sha256.
+//! sha256. A program talking to itself over the guest's loopback (tests/programs/loopback.c)
+//! prints what it prints on Linux while eth0 is up.
 //!
 //! These tests need root (network namespaces, tap devices) and iproute2, iputils-ping and
 //! dnsmasq-base: without them they fail and say so; CI runs them as root. Traffic stays
@@ -17,7 +18,9 @@ use kiln_tests::netns::{
     expect_line, expect_static_addresses, lines, static_append, wait_for, Netns, GUEST4, GUEST6,
     GUEST_LL, HOST4, TAP,
 };
-use kiln_tests::{example_image, image, kiln, on_every_platform};
+use kiln_tests::{
+    example_image, host_binary, image, kiln, on_every_platform, run_host, strip_kiln_lines,
+};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -353,4 +356,42 @@ fn thread_per_connection_server_and_a_thread_computing_beside_a_blocked_accept()
     let out = ns.echo_client(&["tcp", GUEST4, "7", "10", "100", "0"]);
     assert!(out.contains("tcp concurrent connections: 100/100"), "{out}");
     expect_line(&rx, &mut seen, "thread_echo: served 110 connections");
+}
+
+on_every_platform!(loopback_beside_a_nic);
+
+/// Guest loopback while eth0 is up on the tap: tests/programs/loopback.c (serving and
+/// connecting to itself over 127.0.0.1 and ::1, TCP and UDP, blocking and with epoll) prints
+/// what it prints on Linux. tests/diff.rs runs it in a guest without a NIC.
+fn loopback_beside_a_nic(p: &Platform) {
+    let host = run_host(&host_binary("loopback"), &[], &[]);
+    host.assert_status(0);
+    let mut ns = Netns::new("lo");
+    let rx = ns.boot_image(
+        p.machine,
+        p.options,
+        &static_append(),
+        &image("loopback"),
+        &[],
+    );
+    let mut seen = Vec::new();
+    let status = wait_for(&rx, &mut seen, Duration::from_secs(120), |l| {
+        l.trim().starts_with("kiln: exit status")
+    });
+    let console = seen.join("\n");
+    assert_eq!(
+        status.as_deref().map(str::trim),
+        Some("kiln: exit status 0"),
+        "{console}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.trim() == format!("kiln: net: eth0 {GUEST4}/24 gw {HOST4}")),
+        "eth0 never came up:\n{console}"
+    );
+    assert_eq!(
+        strip_kiln_lines(&(console.clone() + "\n")),
+        strip_kiln_lines(&host.stdout),
+        "the guest's output (with a NIC) differs from Linux's:\n{console}"
+    );
 }
