@@ -87,7 +87,7 @@ fn push_u32(out: &mut Vec<u8>, v: u32) {
 }
 
 fn align4(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -194,11 +194,16 @@ pub fn answer(request: &[u8], links: &[Link], addrs: &[(u32, IpCidr)]) -> Result
         let flags = u16::from_ne_bytes([msg[6], msg[7]]);
         let seq = u32::from_ne_bytes([msg[8], msg[9], msg[10], msg[11]]);
         // rtgenmsg / ifinfomsg / ifaddrmsg all start with the family.
-        let family = msg.get(16).copied().filter(|_| len > 16).unwrap_or(AF_UNSPEC);
-        let wants = |a: &IpCidr| match (family, a) {
-            (AF_UNSPEC, _) => true,
-            (AF_INET, IpCidr::Ipv4(_)) | (AF_INET6, IpCidr::Ipv6(_)) => true,
-            _ => false,
+        let family = msg
+            .get(16)
+            .copied()
+            .filter(|_| len > 16)
+            .unwrap_or(AF_UNSPEC);
+        let wants = |a: &IpCidr| {
+            matches!(
+                (family, a),
+                (AF_UNSPEC, _) | (AF_INET, IpCidr::Ipv4(_)) | (AF_INET6, IpCidr::Ipv6(_))
+            )
         };
         match kind {
             RTM_GETLINK if flags & NLM_F_DUMP == NLM_F_DUMP => {
@@ -278,7 +283,11 @@ mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!((m[0].0, m[0].1), (RTM_NEWLINK, 1));
         let body = &m[0].2;
-        assert_eq!(u32::from_ne_bytes(body[4..8].try_into().unwrap()), 1, "index");
+        assert_eq!(
+            u32::from_ne_bytes(body[4..8].try_into().unwrap()),
+            1,
+            "index"
+        );
         // The first attribute: IFLA_IFNAME "lo\0".
         assert_eq!(&body[16..23], &[7, 0, 3, 0, b'l', b'o', 0]);
         assert_eq!((m[1].0, m[1].1), (NLMSG_DONE, 1));

@@ -131,9 +131,7 @@ struct Sock {
 #[derive(Debug)]
 enum Entry {
     /// A TCP socket that is neither listening nor connected; maybe bound.
-    TcpIdle {
-        local: Option<IpListenEndpoint>,
-    },
+    TcpIdle { local: Option<IpListenEndpoint> },
     TcpListen {
         local: IpListenEndpoint,
         /// eth0's armed at listen and re-armed at accept, `lo`'s armed by each connect.
@@ -394,14 +392,26 @@ impl<D: Device> Net<D> {
         match via {
             Via::Lo => &self.lo.sockets,
             // A socket is on eth0 only if eth0 exists, and it never goes away.
-            Via::Eth => &self.eth.as_ref().expect("a socket on eth0 without eth0").sockets,
+            Via::Eth => {
+                &self
+                    .eth
+                    .as_ref()
+                    .expect("a socket on eth0 without eth0")
+                    .sockets
+            }
         }
     }
 
     fn sockets_mut(&mut self, via: Via) -> &mut SocketSet<'static> {
         match via {
             Via::Lo => &mut self.lo.sockets,
-            Via::Eth => &mut self.eth.as_mut().expect("a socket on eth0 without eth0").sockets,
+            Via::Eth => {
+                &mut self
+                    .eth
+                    .as_mut()
+                    .expect("a socket on eth0 without eth0")
+                    .sockets
+            }
         }
     }
 
@@ -631,9 +641,12 @@ impl<D: Device> Net<D> {
             let Some(slot) = slot else { continue };
             let local = match (proto, &slot.entry) {
                 (Proto::Tcp, Entry::TcpListen { local, .. })
-                | (Proto::Udp, Entry::Udp {
-                    local: Some(local), ..
-                }) => local,
+                | (
+                    Proto::Udp,
+                    Entry::Udp {
+                        local: Some(local), ..
+                    },
+                ) => local,
                 _ => continue,
             };
             if local.port != dest.port {
@@ -676,21 +689,32 @@ impl<D: Device> Net<D> {
     }
 
     /// Takes one established connection: its socket and the peer. `EAGAIN` when none waits.
+    ///
+    /// On eth0 a wildcard listener is armed for both families (smoltcp's listen endpoint has
+    /// none); a connection of a family the listener does not take (an IPv4 one reaching an
+    /// `IPV6_V6ONLY` listener) is reset here rather than accepted.
     pub fn accept(&mut self, id: SockId) -> Result<(SockId, IpEndpoint), Errno> {
-        let Entry::TcpListen { armed, .. } = self.sock.get(id)? else {
-            return Err(Errno::EINVAL);
-        };
-        let Some(i) = armed.iter().position(|&s| acceptable(self.tcp(s))) else {
-            return Err(Errno::EAGAIN);
-        };
-        let Entry::TcpListen { armed, .. } = self.sock.get_mut(id)? else {
-            return Err(Errno::EINVAL);
-        };
-        let sock = armed.remove(i);
         let family = self.sock.slot(id)?.family;
-        let Some(peer) = self.tcp(sock).remote_endpoint() else {
-            self.sockets_mut(sock.via).remove(sock.handle);
-            return Err(Errno::ECONNABORTED);
+        let (sock, peer) = loop {
+            let Entry::TcpListen { armed, .. } = self.sock.get(id)? else {
+                return Err(Errno::EINVAL);
+            };
+            let Some(i) = armed.iter().position(|&s| acceptable(self.tcp(s))) else {
+                return Err(Errno::EAGAIN);
+            };
+            let Entry::TcpListen { armed, .. } = self.sock.get_mut(id)? else {
+                return Err(Errno::EINVAL);
+            };
+            let sock = armed.remove(i);
+            let s = self.tcp(sock);
+            match s.remote_endpoint() {
+                Some(peer) if family.admits(&peer.addr) => break (sock, peer),
+                _ => {
+                    self.tcp_mut(sock).abort();
+                    self.sock.orphans.push(sock);
+                    self.rearm(id, None)?;
+                }
+            }
         };
         self.rearm(id, None)?;
         let new = self.sock.insert(
@@ -1423,7 +1447,10 @@ mod tests {
             s.connect(c, dest).unwrap();
             run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
             let (a, peer) = s.accept(l).unwrap();
-            assert_eq!(peer.addr, dest.addr, "the client's address is the loopback one");
+            assert_eq!(
+                peer.addr, dest.addr,
+                "the client's address is the loopback one"
+            );
             let mine = s.local_endpoint(c).unwrap().unwrap();
             assert_eq!((mine.addr, mine.port), (Some(dest.addr), peer.port));
             assert_eq!(s.peer_endpoint(c).unwrap(), dest);
@@ -1452,7 +1479,10 @@ mod tests {
         let l = s.socket(Proto::Tcp, Family::Dual);
         s.bind(l, listen_ep(80)).unwrap();
         s.listen(l, 8).unwrap();
-        let (on_eth, on_lo) = (s.socket(Proto::Tcp, Family::V4), s.socket(Proto::Tcp, Family::V4));
+        let (on_eth, on_lo) = (
+            s.socket(Proto::Tcp, Family::V4),
+            s.socket(Proto::Tcp, Family::V4),
+        );
         s.connect(on_eth, ep(80)).unwrap();
         s.connect(on_lo, lo4(80)).unwrap();
         let mut peers = Vec::new();
@@ -1518,7 +1548,11 @@ mod tests {
         let six = s.socket(Proto::Tcp, Family::Dual);
         s.set_v6only(six, true).unwrap();
         s.bind(six, listen_ep(7001)).unwrap();
-        assert_eq!(s.set_v6only(six, false), Err(Errno::EINVAL), "bound already");
+        assert_eq!(
+            s.set_v6only(six, false),
+            Err(Errno::EINVAL),
+            "bound already"
+        );
         s.bind(v4, listen_ep(7001)).unwrap();
         let other6 = s.socket(Proto::Udp, Family::V6);
         s.bind(other6, listen_ep(7001)).unwrap();
@@ -1575,11 +1609,34 @@ mod tests {
         let l = s.socket(Proto::Tcp, Family::V4);
         s.bind(l, listen_ep(99)).unwrap();
         s.listen(l, 1).unwrap();
-        let (c1, c2) = (s.socket(Proto::Tcp, Family::V4), s.socket(Proto::Tcp, Family::V4));
+        let (c1, c2) = (
+            s.socket(Proto::Tcp, Family::V4),
+            s.socket(Proto::Tcp, Family::V4),
+        );
         s.connect(c1, lo4(99)).unwrap();
         s.connect(c2, lo4(99)).unwrap();
         run_until(&mut s, &mut t, |s| s.readiness(c2).unwrap().error);
         assert_eq!(s.take_error(c2).unwrap(), Some(Errno::ECONNREFUSED));
+        assert!(s.accept(l).is_ok());
+    }
+
+    #[test]
+    fn on_eth0_an_ipv6_only_listener_resets_ipv4_connections_at_accept() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V6);
+        s.bind(l, listen_ep(443)).unwrap();
+        s.listen(l, 2).unwrap();
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, ep(443)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        assert_eq!(s.accept(l), Err(Errno::EAGAIN));
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert_eq!(s.take_error(c).unwrap(), Some(Errno::ECONNRESET));
+        let six = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(six, IpEndpoint::new("fd77::2".parse().unwrap(), 443))
+            .unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
         assert!(s.accept(l).is_ok());
     }
 }

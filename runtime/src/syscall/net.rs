@@ -610,7 +610,9 @@ fn send_on(
 
 pub fn sendto(a: &[u64; 6]) -> SysResult {
     if let Some(d) = netlink_of(a[0])? {
-        return netlink(&d).request(user_bytes(a[1], a[2])?).map(|n| n as u64);
+        return netlink(&d)
+            .request(user_bytes(a[1], a[2])?)
+            .map(|n| n as u64);
     }
     let d = socket_of(a[0])?;
     let s = sock(&d);
