@@ -61,6 +61,9 @@ impl Lo {
             let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::LOCALHOST), 8));
             let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
         });
+        // Every frame on `lo` was sent by the guest to a loopback destination: take them all,
+        // so all of 127.0.0.0/8 answers, as on Linux.
+        iface.set_any_ip(true);
         Lo {
             device,
             iface,

@@ -1639,4 +1639,25 @@ mod tests {
         run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
         assert!(s.accept(l).is_ok());
     }
+
+    #[test]
+    fn all_of_127_0_0_0_8_is_local() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V4);
+        s.bind(l, at("127.0.0.2", 80)).unwrap();
+        s.listen(l, 1).unwrap();
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, IpEndpoint::new("127.0.0.2".parse().unwrap(), 80))
+            .unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        let (_, peer) = s.accept(l).unwrap();
+        assert_eq!(peer.addr, IpAddress::Ipv4(Ipv4Address::LOCALHOST));
+        let u = s.socket(Proto::Udp, Family::V4);
+        s.bind(u, at("127.1.2.3", 53)).unwrap();
+        let v = s.socket(Proto::Udp, Family::V4);
+        let to = IpEndpoint::new("127.1.2.3".parse().unwrap(), 53);
+        s.send_to(v, b"q", to).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(u).unwrap().readable);
+    }
 }
