@@ -18,6 +18,7 @@
 //! IPv6 and, unless `IPV6_V6ONLY`, IPv4 too. Bind conflicts follow that, as on Linux.
 #![forbid(unsafe_code)]
 
+use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -81,15 +82,6 @@ impl Family {
             (Family::V4, Family::V6) | (Family::V6, Family::V4)
         )
     }
-
-    /// The loopback address a wildcard binding of this family answers on `lo` (`None`: both).
-    fn lo_addr(self) -> Option<IpAddress> {
-        match self {
-            Family::V4 => Some(IpAddress::Ipv4(Ipv4Address::LOCALHOST)),
-            Family::V6 => Some(IpAddress::Ipv6(Ipv6Address::LOCALHOST)),
-            Family::Dual => None,
-        }
-    }
 }
 
 /// What a socket is ready for, as poll(2) reports it.
@@ -151,10 +143,12 @@ enum Entry {
         error: Option<Errno>,
     },
     /// A UDP socket: one smoltcp socket per interface it has used or can receive on, made
-    /// on demand (bound to `local`).
+    /// on demand (bound to `local`), and datagrams handed over from a wildcard socket of the
+    /// other family that caught them (`Net::sort_families`), read first.
     Udp {
         local: Option<IpListenEndpoint>,
         on: Vec<Sock>,
+        handed: VecDeque<(Vec<u8>, IpEndpoint)>,
     },
 }
 
@@ -335,9 +329,95 @@ impl<D: Device> Net<D> {
             changed = true;
         }
         if changed {
+            self.sort_families();
             self.settle_all();
         }
         changed
+    }
+
+    /// Hands what a wildcard socket of one family caught for the other family to the
+    /// socket it is for (or drops it, resetting a connection, when there is none): smoltcp
+    /// matches a wildcard endpoint whatever the family, so with `0.0.0.0` and an
+    /// `IPV6_V6ONLY` `::` on one port either may catch the other's traffic.
+    fn sort_families(&mut self) {
+        for i in 0..self.sock.entries.len() {
+            let id = SockId(i as u32);
+            let Some(slot) = &self.sock.entries[i] else {
+                continue;
+            };
+            let family = slot.family;
+            if family == Family::Dual {
+                continue;
+            }
+            match &slot.entry {
+                Entry::Udp {
+                    local: Some(local),
+                    on,
+                    ..
+                } if local.addr.is_none() => {
+                    let (port, on) = (local.port, on.clone());
+                    for s in on {
+                        self.hand_over_datagrams(id, family, port, s);
+                    }
+                }
+                Entry::TcpListen { local, armed, .. } if local.addr.is_none() => {
+                    let caught: Vec<Sock> = armed
+                        .iter()
+                        .copied()
+                        .filter(|&s| {
+                            let t = self.tcp(s);
+                            acceptable(t)
+                                && t.local_endpoint().is_some_and(|l| !family.admits(&l.addr))
+                        })
+                        .collect();
+                    for s in caught {
+                        self.hand_over_connection(id, s);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn hand_over_datagrams(&mut self, id: SockId, family: Family, port: u16, s: Sock) {
+        loop {
+            let Ok((data, meta)) = self.udp_mut(s).peek() else {
+                return;
+            };
+            if family.admits(&meta.endpoint.addr) {
+                return;
+            }
+            let (data, from) = (data.to_vec(), meta.endpoint);
+            let to = IpEndpoint::new(meta.local_address.unwrap_or(from.addr), port);
+            let _ = self.udp_mut(s).recv();
+            let Some(r) = self.receiver(Proto::Udp, &to).filter(|&r| r != id) else {
+                continue;
+            };
+            if let Ok(Entry::Udp { handed, .. }) = self.sock.get_mut(r) {
+                if handed.len() < LO_UDP_PACKETS {
+                    handed.push_back((data, from));
+                }
+            }
+        }
+    }
+
+    fn hand_over_connection(&mut self, id: SockId, s: Sock) {
+        if let Ok(Entry::TcpListen { armed, .. }) = self.sock.get_mut(id) {
+            armed.retain(|&a| a != s);
+        }
+        let to = self.tcp(s).local_endpoint();
+        match to.and_then(|to| self.receiver(Proto::Tcp, &to)) {
+            Some(r) if r != id => {
+                if let Ok(Entry::TcpListen { armed, .. }) = self.sock.get_mut(r) {
+                    armed.push(s);
+                }
+            }
+            _ => {
+                self.tcp_mut(s).abort();
+                self.sock.orphans.push(s);
+            }
+        }
+        let _ = self.rearm(id, None);
     }
 
     /// Settles every connection after a poll, so a handshake that completed is seen as
@@ -355,6 +435,7 @@ impl<D: Device> Net<D> {
         if self.lo.poll_delay(now) != Some(Duration::ZERO) || !self.lo.poll(now) {
             return false;
         }
+        self.sort_families();
         self.settle_all();
         true
     }
@@ -452,6 +533,7 @@ impl<D: Device> Net<D> {
             Proto::Udp => Entry::Udp {
                 local: None,
                 on: Vec::new(),
+                handed: VecDeque::new(),
             },
         };
         self.sock.insert(entry, family)
@@ -913,7 +995,12 @@ impl<D: Device> Net<D> {
 
     /// Like [`Net::recv`] but leaves the bytes queued (MSG_PEEK); UDP: the next datagram.
     pub fn peek(&mut self, id: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
-        if let Entry::Udp { on, .. } = self.sock.get(id)? {
+        if let Entry::Udp { on, handed, .. } = self.sock.get(id)? {
+            if let Some((data, _)) = handed.front() {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                return Ok(n);
+            }
             let Some(&s) = on.iter().find(|&&s| self.udp(s).can_recv()) else {
                 return Err(Errno::EAGAIN);
             };
@@ -953,6 +1040,11 @@ impl<D: Device> Net<D> {
 
     /// The sender of the next datagram without taking it (recvfrom with MSG_PEEK).
     pub fn peek_from(&mut self, id: SockId) -> Result<IpEndpoint, Errno> {
+        if let Entry::Udp { handed, .. } = self.sock.get(id)? {
+            if let Some((_, from)) = handed.front() {
+                return Ok(*from);
+            }
+        }
         let s = self.udp_ready(id)?.ok_or(Errno::EAGAIN)?;
         self.udp_mut(s)
             .peek()
@@ -981,20 +1073,15 @@ impl<D: Device> Net<D> {
     }
 
     /// The UDP socket's smoltcp socket on `via`, made (bound to its local endpoint) if it
-    /// has none there yet. On `lo` a wildcard binding of one family takes that family's
-    /// loopback address, so the other family's datagrams are not delivered to it.
+    /// has none there yet.
     fn udp_on(&mut self, id: SockId, via: Via) -> Result<Sock, Errno> {
-        let family = self.sock.slot(id)?.family;
-        let Entry::Udp { local, on } = self.sock.get(id)? else {
+        let Entry::Udp { local, on, .. } = self.sock.get(id)? else {
             return Err(Errno::EOPNOTSUPP);
         };
         if let Some(&s) = on.iter().find(|s| s.via == via) {
             return Ok(s);
         }
-        let mut at = local.ok_or(Errno::EINVAL)?;
-        if via == Via::Lo && at.addr.is_none() {
-            at.addr = family.lo_addr();
-        }
+        let at = local.ok_or(Errno::EINVAL)?;
         let mut s = new_udp(via);
         s.bind(at).map_err(|_| Errno::EINVAL)?;
         let sock = self.add(via, s)?;
@@ -1038,6 +1125,13 @@ impl<D: Device> Net<D> {
     /// Receives one datagram: its length (cut to `buf`, the rest dropped as Linux does) and
     /// sender.
     pub fn recv_from(&mut self, id: SockId, buf: &mut [u8]) -> Result<(usize, IpEndpoint), Errno> {
+        if let Entry::Udp { handed, .. } = self.sock.get_mut(id)? {
+            if let Some((data, from)) = handed.pop_front() {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                return Ok((n, from));
+            }
+        }
         let s = self.udp_ready(id)?.ok_or(Errno::EAGAIN)?;
         match self.udp_mut(s).recv() {
             Ok((data, meta)) => {
@@ -1128,8 +1222,8 @@ impl<D: Device> Net<D> {
                     }
                 }
             }
-            Entry::Udp { on, .. } => Readiness {
-                readable: on.iter().any(|&s| self.udp(s).can_recv()),
+            Entry::Udp { on, handed, .. } => Readiness {
+                readable: !handed.is_empty() || on.iter().any(|&s| self.udp(s).can_recv()),
                 writable: on.iter().all(|&s| self.udp(s).can_send()),
                 ..Readiness::default()
             },
@@ -1172,6 +1266,9 @@ impl<D: Device> Net<D> {
     pub fn pending_bytes(&mut self, id: SockId) -> Result<usize, Errno> {
         Ok(match self.sock.get(id)? {
             Entry::TcpStream { sock, .. } => self.tcp(*sock).recv_queue(),
+            Entry::Udp { handed, .. } if !handed.is_empty() => {
+                handed.front().map_or(0, |d| d.0.len())
+            }
             Entry::Udp { .. } => match self.udp_ready(id)? {
                 Some(s) => self.udp_mut(s).peek().map_or(0, |(d, _)| d.len()),
                 None => 0,
@@ -1621,7 +1718,7 @@ mod tests {
     }
 
     #[test]
-    fn on_eth0_an_ipv6_only_listener_resets_ipv4_connections_at_accept() {
+    fn on_eth0_an_ipv6_only_listener_resets_ipv4_connections() {
         let mut s = stack();
         let mut t = 0;
         let l = s.socket(Proto::Tcp, Family::V6);
@@ -1629,9 +1726,8 @@ mod tests {
         s.listen(l, 2).unwrap();
         let c = s.socket(Proto::Tcp, Family::V4);
         s.connect(c, ep(443)).unwrap();
-        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
-        assert_eq!(s.accept(l), Err(Errno::EAGAIN));
         run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert_eq!(s.accept(l), Err(Errno::EAGAIN));
         assert_eq!(s.take_error(c).unwrap(), Some(Errno::ECONNRESET));
         let six = s.socket(Proto::Tcp, Family::Dual);
         s.connect(six, IpEndpoint::new("fd77::2".parse().unwrap(), 443))
@@ -1659,5 +1755,49 @@ mod tests {
         let to = IpEndpoint::new("127.1.2.3".parse().unwrap(), 53);
         s.send_to(v, b"q", to).unwrap();
         run_until(&mut s, &mut t, |s| s.readiness(u).unwrap().readable);
+    }
+
+    #[test]
+    fn ipv4_and_ipv6_only_sockets_on_one_port_each_get_their_family_on_eth0_and_lo() {
+        let mut s = stack();
+        let mut t = 0;
+        let six_first = s.socket(Proto::Udp, Family::V6);
+        s.bind(six_first, listen_ep(53)).unwrap();
+        let four = s.socket(Proto::Udp, Family::V4);
+        s.bind(four, listen_ep(53)).unwrap();
+        let v6 = IpEndpoint::new("fd77::2".parse().unwrap(), 53);
+        let client = s.socket(Proto::Udp, Family::Dual);
+        for dest in [ep(53), v6, lo4(53), lo6(53), ep(53), v6] {
+            s.send_to(client, b"q", dest).unwrap();
+            let want = if matches!(dest.addr, IpAddress::Ipv4(_)) {
+                four
+            } else {
+                six_first
+            };
+            run_until(&mut s, &mut t, |s| s.readiness(want).unwrap().readable);
+            let mut buf = [0u8; 4];
+            let (_, from) = s.recv_from(want, &mut buf).unwrap();
+            assert_eq!(from.addr, dest.addr);
+            assert_eq!(s.readiness(four).unwrap().readable, false, "{dest}");
+            assert_eq!(s.readiness(six_first).unwrap().readable, false, "{dest}");
+        }
+        let l6 = s.socket(Proto::Tcp, Family::V6);
+        s.bind(l6, listen_ep(80)).unwrap();
+        s.listen(l6, 4).unwrap();
+        let l4 = s.socket(Proto::Tcp, Family::V4);
+        s.bind(l4, listen_ep(80)).unwrap();
+        s.listen(l4, 4).unwrap();
+        for (dest, want) in [
+            (ep(80), l4),
+            (IpEndpoint::new(v6.addr, 80), l6),
+            (lo4(80), l4),
+        ] {
+            let c = s.socket(Proto::Tcp, Family::Dual);
+            s.connect(c, dest).unwrap();
+            run_until(&mut s, &mut t, |s| s.readiness(want).unwrap().readable);
+            assert_eq!(s.accept(want).unwrap().1.addr, dest.addr);
+            run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().writable);
+            assert_eq!(s.take_error(c).unwrap(), None);
+        }
     }
 }
