@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# bench/event-http.sh: examples-cpp/http-callback (the kiln/os.hpp event API) against a plain
-# epoll server (bench/epoll-http.c), both as native static Linux builds (`kiln link --host`),
-# on 127.0.0.1 with `wrk -t2 -c100 -d DURATION /hello`. Reports requests/s and the server
-# process's CPU time per request (utime + stime from /proc, so wrk's own CPU is excluded).
-# The guest comparison (Kiln vs a Linux guest) needs the guest's sockets and is not here yet.
+# bench/event-http.sh: examples-cpp/http-callback (the kiln/os.hpp event API) against the plain
+# epoll server examples-c/http-hello, both as native static Linux builds (`kiln link --host`),
+# on 127.0.0.1 with `wrk -t2 -c100 -d DURATION` (http-callback's /hello, http-hello's /).
+# Reports requests/s and the server process's CPU time per request (utime + stime from /proc,
+# so wrk's own CPU is excluded). The same servers in VMs, Kiln vs a Linux guest: bench/http.sh.
 # Usage: bench/event-http.sh [DURATION_SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,20 +13,23 @@ mkdir -p "$out"
 cc=$(./kiln config --cc)
 eval "$cc $(./kiln config --cxxflags) -O2 -c examples-cpp/http-callback/http-callback.cpp -o $out/http-callback.o"
 ./kiln link --host --cxx -o "$out/http-callback" "$out/http-callback.o"
-eval "$cc $(./kiln config --cflags) -O2 -c bench/epoll-http.c -o $out/epoll-http.o"
-./kiln link --host -o "$out/epoll-http" "$out/epoll-http.o"
+eval "$cc $(./kiln config --cflags) -O2 -c examples-c/http-hello/http-hello.c -o $out/http-hello.o"
+./kiln link --host -o "$out/http-hello" "$out/http-hello.o"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); wrk -t2 -c100 -d${duration}s"
 printf '%-28s %12s %16s\n' server "requests/s" "CPU us/request"
-for server in http-callback epoll-http; do
-    PORT=18181 "$out/$server" >/dev/null &
+for server in http-callback http-hello; do
+    case $server in
+    http-callback) PORT=18181 "$out/$server" >/dev/null & path=/hello ;;
+    http-hello) "$out/$server" 18181 >/dev/null & path=/ ;;
+    esac
     pid=$!
     sleep 0.5
     before=$(cpu_ticks "$pid")
-    report=$(wrk -t2 -c100 -d"${duration}s" http://127.0.0.1:18181/hello)
+    report=$(wrk -t2 -c100 -d"${duration}s" "http://127.0.0.1:18181$path")
     after=$(cpu_ticks "$pid")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     if grep -q -e 'Socket errors' -e 'Non-2xx' <<<"$report"; then

@@ -3,7 +3,8 @@
  * _FORTIFY_SOURCE) calls and musl does not provide.
  *
  * The nine symbols below are exactly the ones left undefined when libc++.a, libc++abi.a and
- * libunwind.a are linked over musl's libc.a (see docs/ARCHITECTURE.md and DESIGN.md §2).
+ * libunwind.a are linked over musl's libc.a (see docs/ARCHITECTURE.md and DESIGN.md §2);
+ * the tenth, __kiln_gnu_strerror_r, is the GNU strerror_r libc++ calls under another name.
  * The `_chk` variants are glibc's fortified entry points: they do the plain operation after
  * checking the destination size the compiler knew; a failed check ends the program like
  * glibc's __chk_fail does (a message on stderr, then abort(), which Kiln reports as exit
@@ -92,4 +93,14 @@ unsigned long long strtoull_l(const char *restrict nptr, char **restrict endptr,
 {
 	(void)loc;
 	return strtoull(nptr, endptr, base);
+}
+
+/* GNU strerror_r, which returns the message: the call Debian's libc++ (std::system_error)
+ * makes, renamed to this name in the libc++ copy `kiln link --cxx` uses
+ * (cli/src/runtime.rs, libcxx_archive). musl's own strerror_r stays the XSI one for C. */
+char *__kiln_gnu_strerror_r(int errnum, char *buf, size_t len)
+{
+	if (strerror_r(errnum, buf, len) != 0 && len > 0)
+		snprintf(buf, len, "Unknown error %d", errnum);
+	return buf;
 }

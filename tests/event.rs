@@ -7,9 +7,11 @@
 //! Timers, os_post and the C++ wrappers run in the guest. The socket programs talk to
 //! themselves over 127.0.0.1 and ::1, on the host and in the guest (its `lo`, in an image
 //! booted without a network device). The HTTP and UDP examples are driven by real clients
-//! (curl, wrk, std's UdpSocket) over 127.0.0.1 and ::1 on the host; in the guest that needs
-//! a tap device.
+//! (curl, wrk, std's UdpSocket) over 127.0.0.1 and ::1 on the host; http-callback in a VM,
+//! over a tap, is in tests/http.rs (the curl and wrk helpers are the harness's,
+//! `kiln_tests::http`).
 
+use kiln_tests::http::{self, http_callback_routes, wrk_without_errors};
 use kiln_tests::{
     event_dir, event_src, host_binary_in, root, run_host, run_image, run_kiln, Output,
     GUEST_TIMEOUT_SECS,
@@ -278,97 +280,18 @@ impl Drop for Server {
     }
 }
 
-fn tool(name: &str) -> Command {
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
-        .unwrap_or(false);
-    assert!(
-        on_path,
-        "{name} not found on PATH: run `./kiln doctor --install` to install what Kiln needs"
-    );
-    Command::new(name)
-}
-
-fn run_tool(cmd: &mut Command) -> (String, String) {
-    let out = cmd.output().expect("run tool");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-        out.status
-    );
-    (stdout, stderr)
-}
-
-fn curl_routes(base: &str) {
-    // Two URLs in one curl run share one keep-alive connection.
-    let (body, log) = run_tool(tool("curl").args([
-        "-sS",
-        "-v",
-        "--http1.1",
-        "--max-time",
-        "10",
-        &format!("{base}/"),
-        &format!("{base}/hello"),
-    ]));
-    assert_eq!(
-        body,
-        "Kiln http-callback: GET /hello, POST /echo\nHello from Kiln!\n"
-    );
-    assert!(
-        log.contains("Re-using existing connection"),
-        "curl did not reuse the connection (keep-alive)\n{log}"
-    );
-    let (echo, _) = run_tool(tool("curl").args([
-        "-sS",
-        "--max-time",
-        "10",
-        "--data-binary",
-        "posted body\nline 2",
-        &format!("{base}/echo"),
-    ]));
-    assert_eq!(echo, "posted body\nline 2");
-    let (status, _) = run_tool(tool("curl").args([
-        "-sS",
-        "--max-time",
-        "10",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        &format!("{base}/nowhere"),
-    ]));
-    assert_eq!(status, "404");
-}
-
-fn wrk_without_errors(url: &str) {
-    let (report, _) = run_tool(tool("wrk").args(["-t", "2", "-c", "100", "-d", "10s", url]));
-    eprintln!("wrk {url}:\n{report}");
-    assert!(
-        !report.contains("Socket errors") && !report.contains("Non-2xx"),
-        "wrk saw errors against {url}\n{report}"
-    );
-    let requests: u64 = report
-        .lines()
-        .find_map(|line| line.trim().split_once(" requests in "))
-        .and_then(|(n, _)| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no request count in wrk's report\n{report}"));
-    assert!(requests > 1000, "only {requests} requests\n{report}");
-}
-
 #[test]
 fn http_callback_serves_curl_and_wrk_over_ipv4_and_ipv6_on_the_host() {
     let server = Server::start(&example_host_binary("http-callback"));
-    let port4 = server.port("listening on 0.0.0.0:");
     let port6 = server.port("listening on [::]:");
+    let port4 = server.port("listening on 0.0.0.0:");
     let v4 = format!("http://127.0.0.1:{port4}");
     let v6 = format!("http://[::1]:{port6}");
-    curl_routes(&v4);
-    curl_routes(&v6);
-    wrk_without_errors(&format!("{v4}/hello"));
-    wrk_without_errors(&format!("{v6}/hello"));
-    curl_routes(&v4); // still serving after the load
+    http_callback_routes(&http::host, &v4);
+    http_callback_routes(&http::host, &v6);
+    wrk_without_errors(&http::host, &format!("{v4}/hello"), 100, 10, 1000);
+    wrk_without_errors(&http::host, &format!("{v6}/hello"), 100, 10, 1000);
+    http_callback_routes(&http::host, &v4); // still serving after the load
 }
 
 #[test]

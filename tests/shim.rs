@@ -79,6 +79,11 @@ fn libcxx_streams_over_the_locale_bridge() {
 }
 
 #[test]
+fn system_error_messages_through_gnu_strerror_r() {
+    shim_program("system_error", 0, &["status: ok"]);
+}
+
+#[test]
 fn thread_local_destructors_run_at_exit() {
     // Not a strict comparison: its first line reports a thread's exit on the host, and that
     // threads are unavailable in a guest until the runtime implements clone (docs/syscalls.md).

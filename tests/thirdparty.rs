@@ -69,6 +69,30 @@ fn sqlite_gives_the_same_output_in_the_vm() {
     assert_same("sqlite", &host, &guest);
 }
 
+/// SQLite with `PRAGMA mmap_size`: it reads its database through a shared view of the file
+/// (mmap of files) and writes it with pwrite, which the view must see at once.
+#[test]
+fn sqlite_through_mmap_gives_the_same_output_in_the_vm() {
+    let host_exe = build(Program::Sqlite, Target::Host);
+    let image = build(Program::Sqlite, Target::Image);
+    let scratch = scratch_dir("sqlite-mmap-vm");
+    let sql = dir().join("sql");
+    let script = sql.join("mmap.sql");
+    let db = scratch.join("mmap.db");
+    let host = run_host(
+        &host_exe,
+        &[],
+        &[db.to_str().unwrap(), script.to_str().unwrap()],
+    );
+    let guest = run_in_vm(&image, &sql, &["/tmp/mmap.db", "/mmap.sql"]);
+    assert!(
+        host.stdout.contains("268435456") && host.stdout.contains("ok\ndone"),
+        "{}",
+        host.describe()
+    );
+    assert_same("sqlite (mmap)", &host, &guest);
+}
+
 #[test]
 fn lua_gives_the_same_output_in_the_vm() {
     let host_exe = build(Program::Lua, Target::Host);

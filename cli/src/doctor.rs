@@ -6,12 +6,16 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 40] = [
+pub const PACKAGES: [(&str, &str); 41] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
     ("libc++abi-dev", "C++ ABI library and libunwind"),
     ("musl-dev", "the C library"),
+    (
+        "linux-libc-dev",
+        "kernel headers: the runtime's struct statx layout test",
+    ),
     ("qemu-system-x86", "runs images"),
     ("qemu-system-data", "qboot, the fast BIOS for -M pc/q35"),
     ("cmake", "builds projects"),

@@ -6,7 +6,7 @@
 //! pass 2 links again with the filled table. The linker script puts `.kiln_syms` after
 //! everything else, and the driver checks that no text symbol moved between the passes.
 
-use crate::runtime::{runtime_archive, shim_archive};
+use crate::runtime::{libcxx_archive, runtime_archive, shim_archive};
 use crate::symtab::{self, Symbol};
 use crate::{list_entries, root, toolchain, Failure, Result};
 use anyhow::Context;
@@ -38,6 +38,9 @@ pub fn link(opts: &LinkOptions) -> Result<()> {
     let mut archives = vec![shim_archive()];
     if !opts.host {
         archives.push(runtime_archive());
+    }
+    if opts.cxx {
+        crate::runtime::ensure_libcxx()?;
     }
     for archive in &archives {
         if !archive.is_file() {
@@ -109,7 +112,11 @@ pub fn link_args(
         args.push(path(runtime_archive()));
     }
     if opts.cxx {
-        args.extend(toolchain::CXX_ARCHIVES.map(|a| path(Path::new(toolchain::LLVM_LIB).join(a))));
+        // libc++ from target/kiln (see `libcxx_archive`), the other two as Debian ships them.
+        args.extend(toolchain::CXX_ARCHIVES.map(|a| match a {
+            "libc++.a" => path(libcxx_archive()),
+            _ => path(Path::new(toolchain::LLVM_LIB).join(a)),
+        }));
     }
     args.push(format!("-L{}", toolchain::MUSL_LIB));
     args.push("-lc".into());

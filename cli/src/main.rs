@@ -139,8 +139,9 @@ struct RunArgs {
     /// tap:NAME (an existing tap device).
     #[arg(long, value_name = "none|user|tap:NAME")]
     net: Option<String>,
-    /// The network card: virtio (default) or e1000 (Intel 82540EM, as VirtualBox, VMware and
-    /// Bochs offer; a PCI card, so --machine pc or q35).
+    /// The network card: virtio (default), e1000 (Intel 82540EM, as VirtualBox, VMware and
+    /// Bochs offer) or virtio-legacy (virtio-net-pci without its modern interface); the last
+    /// two are PCI cards, so --machine pc or q35.
     #[arg(long, value_enum, default_value_t = kiln_cli::network::Nic::Virtio)]
     nic: kiln_cli::network::Nic,
     /// Add a virtio-rng device fed from the host's /dev/urandom (an entropy source when the

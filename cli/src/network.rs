@@ -117,21 +117,36 @@ pub enum Nic {
     Virtio,
     /// Intel 82540EM, the NIC of VirtualBox, VMware and Bochs (a PCI card: pc and q35 only).
     E1000,
+    /// virtio-net-pci with only the legacy (virtio 0.9.5, I/O port) interface, as VirtualBox's
+    /// virtio-net and older hypervisors offer (PCI: pc and q35 only).
+    VirtioLegacy,
+}
+
+impl Nic {
+    /// The name `--nic` takes.
+    fn name(self) -> &'static str {
+        match self {
+            Nic::Virtio => "virtio",
+            Nic::E1000 => "e1000",
+            Nic::VirtioLegacy => "virtio-legacy",
+        }
+    }
 }
 
 /// Checks the card against the network and the board (`pci`: pc or q35).
 pub fn check_nic(nic: Nic, net: &Network, pci: bool) -> Result<()> {
+    let name = nic.name();
     match nic {
         Nic::Virtio => Ok(()),
-        Nic::E1000 if *net == Network::None => Err(Failure::usage(
-            "--nic e1000 picks the card of a network: add --net user, --net tap:NAME or -p HOST:GUEST",
-        )
+        _ if *net == Network::None => Err(Failure::usage(format!(
+            "--nic {name} picks the card of a network: add --net user, --net tap:NAME or -p HOST:GUEST",
+        ))
         .into()),
-        Nic::E1000 if !pci => Err(Failure::usage(
-            "--nic e1000 is a PCI card and microvm has no PCI bus: add --machine pc or --machine q35",
-        )
+        _ if !pci => Err(Failure::usage(format!(
+            "--nic {name} is a PCI card and microvm has no PCI bus: add --machine pc or --machine q35",
+        ))
         .into()),
-        Nic::E1000 => Ok(()),
+        Nic::E1000 | Nic::VirtioLegacy => Ok(()),
     }
 }
 
@@ -155,6 +170,7 @@ pub fn qemu_args(net: &Network, pci: bool, nic: Nic) -> Vec<String> {
     };
     let device = match (nic, pci) {
         (Nic::E1000, _) => "e1000,netdev=net0",
+        (Nic::VirtioLegacy, _) => "virtio-net-pci,netdev=net0,disable-modern=on",
         (Nic::Virtio, true) => "virtio-net-pci,netdev=net0",
         (Nic::Virtio, false) => "virtio-net-device,netdev=net0",
     };
@@ -238,6 +254,8 @@ mod tests {
         assert!(qemu_args(&Network::None, true, Nic::Virtio).is_empty());
         let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::E1000);
         assert_eq!(args[3], "e1000,netdev=net0");
+        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::VirtioLegacy);
+        assert_eq!(args[3], "virtio-net-pci,netdev=net0,disable-modern=on");
     }
 
     #[test]
@@ -249,5 +267,10 @@ mod tests {
         assert!(check_nic(Nic::E1000, &Network::None, true).is_err());
         assert!(check_nic(Nic::Virtio, &user, false).is_ok());
         assert!(check_nic(Nic::Virtio, &Network::None, false).is_ok());
+        let legacy = check_nic(Nic::VirtioLegacy, &user, false)
+            .unwrap_err()
+            .to_string();
+        assert!(legacy.contains("--nic virtio-legacy"), "{legacy}");
+        assert!(check_nic(Nic::VirtioLegacy, &user, true).is_ok());
     }
 }

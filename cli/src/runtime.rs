@@ -4,7 +4,8 @@
 //! `runtime/abi.txt` made local (so Rust's and compiler-builtins' `memcpy` & co. never clash
 //! with musl); `target/kiln/libkiln_shim.a` is `libc-shim/*.c` compiled with the C flags of
 //! [`crate::toolchain`]. Both are rebuilt only when their inputs changed, so the archives'
-//! timestamps do not make every downstream image relink.
+//! timestamps do not make every downstream image relink. Beside them, `target/kiln/libc++.a`
+//! is Debian's libc++ with its one glibc-only call renamed ([`libcxx_archive`]).
 
 use crate::{kiln_dir, list_entries, root, toolchain, Failure, Result};
 use anyhow::Context;
@@ -31,6 +32,7 @@ pub fn ensure_runtime() -> Result<PathBuf> {
     fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     build_runtime_archive(&out_dir)?;
     build_shim_archive(&out_dir)?;
+    build_libcxx_archive(&out_dir)?;
     Ok(out_dir.canonicalize().unwrap_or(out_dir))
 }
 
@@ -42,7 +44,20 @@ pub fn ensure_shim() -> Result<PathBuf> {
     let out_dir = kiln_dir();
     fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     build_shim_archive(&out_dir)?;
+    build_libcxx_archive(&out_dir)?;
     Ok(out_dir.canonicalize().unwrap_or(out_dir))
+}
+
+/// Makes `target/kiln/libc++.a` if it is missing or older than Debian's (what `kiln link
+/// --cxx` needs beyond the archives above; build trees configured before it existed get it
+/// at their next C++ link).
+pub fn ensure_libcxx() -> Result<()> {
+    let _guard = BUILDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let out_dir = kiln_dir();
+    fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    build_libcxx_archive(&out_dir)
 }
 
 /// The localized runtime archive `kiln link` uses.
@@ -53,6 +68,49 @@ pub fn runtime_archive() -> PathBuf {
 /// The libc-shim archive `kiln link` uses (also for `--host`).
 pub fn shim_archive() -> PathBuf {
     kiln_dir().join("libkiln_shim.a")
+}
+
+/// The libc++ archive `kiln link --cxx` uses: Debian's `libc++.a` with the symbol
+/// `strerror_r` renamed to `__kiln_gnu_strerror_r` (libc-shim). libc++ was compiled against
+/// glibc, whose `strerror_r` (with `_GNU_SOURCE`) returns the message; musl's is the XSI one
+/// and returns 0, which libc++ then read as the message: every `std::system_error` (its
+/// constructor builds the message) read address 0. Renaming the call in libc++ alone keeps
+/// musl's XSI `strerror_r` for C programs.
+pub fn libcxx_archive() -> PathBuf {
+    kiln_dir().join("libc++.a")
+}
+
+/// The symbols renamed in [`libcxx_archive`], `OLD=NEW` as objcopy takes them.
+pub const LIBCXX_RENAMES: [&str; 1] = ["strerror_r=__kiln_gnu_strerror_r"];
+
+fn build_libcxx_archive(out_dir: &Path) -> Result<()> {
+    let source = Path::new(toolchain::LLVM_LIB).join("libc++.a");
+    let archive = out_dir.join("libc++.a");
+    if is_up_to_date(&archive, std::slice::from_ref(&source)) {
+        return Ok(());
+    }
+    let objcopy = toolchain::find_in_path("objcopy")
+        .or_else(|| toolchain::find_in_path("llvm-objcopy"))
+        .ok_or_else(|| Failure::usage("objcopy not found; run `kiln doctor --install`"))?;
+    let tmp = unique_tmp(&archive);
+    let status = Command::new(objcopy)
+        .args(LIBCXX_RENAMES.map(|r| format!("--redefine-sym={r}")))
+        .arg(&source)
+        .arg(&tmp)
+        .status()?;
+    if !status.success() {
+        let _ = fs::remove_file(&tmp);
+        return Err(Failure::new(
+            1,
+            format!(
+                "objcopy failed to copy {} (is libc++-dev installed?)",
+                source.display()
+            ),
+        )
+        .into());
+    }
+    fs::rename(&tmp, &archive)?;
+    Ok(())
 }
 
 fn build_runtime_archive(out_dir: &Path) -> Result<()> {

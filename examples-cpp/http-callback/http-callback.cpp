@@ -2,13 +2,15 @@
 //
 // Routes: GET / (an index), GET /hello, POST /echo (the body back), anything else 404.
 // Keep-alive is HTTP/1.1's default (and HTTP/1.0's with "Connection: keep-alive");
-// pipelined requests are answered in order. Listens on 0.0.0.0 and [::] at $PORT (default
+// pipelined requests are answered in order. Listens on [::] and 0.0.0.0 at $PORT (default
 // 8080; 0 picks a free port for each, printed at start). Requests with headers over 8 KiB or
 // bodies over 1 MiB get 431/413 and the connection is closed.
 #include <kiln/os.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -188,14 +190,15 @@ void accept_client(kiln::TcpConnection conn)
 	client->conn.on_close([client](kiln::TcpConnection &) {});
 }
 
-void listen_on(kiln::TcpServer &server, const char *host, uint16_t port)
+// Listens on host:port and says so; returns 0 or the errno.
+int listen_on(kiln::TcpServer &server, const char *host, uint16_t port)
 {
 	try {
 		server.listen(host, port, accept_client, 1024);
 		std::printf("listening on %s\n", server.address().str().c_str());
+		return 0;
 	} catch (const std::system_error &e) {
-		std::printf("cannot listen on %s port %u: %s\n", host, port, e.what());
-		kiln::shutdown(1);
+		return e.code().value();
 	}
 }
 
@@ -206,6 +209,17 @@ extern "C" void OS_start()
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	const char *env = std::getenv("PORT");
 	uint16_t port = static_cast<uint16_t>(env ? std::atoi(env) : 8080);
-	listen_on(server4, "0.0.0.0", port);
-	listen_on(server6, "::", port);
+	int err6 = listen_on(server6, "::", port);
+	int err4 = listen_on(server4, "0.0.0.0", port);
+	// Kiln's runtime keeps one wildcard listener per port whatever IPV6_V6ONLY says: there
+	// "::" takes IPv4 connections as well, and "0.0.0.0" on the same port is EADDRINUSE.
+	if (err6 == 0 && err4 == EADDRINUSE) {
+		std::printf("IPv4 served on [::]:%u\n", port);
+		err4 = 0;
+	}
+	const char *host = err6 != 0 ? "::" : "0.0.0.0";
+	if (int err = err6 != 0 ? err6 : err4) {
+		std::printf("cannot listen on %s port %u: %s\n", host, port, std::strerror(err));
+		kiln::shutdown(1);
+	}
 }

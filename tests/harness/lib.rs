@@ -8,6 +8,7 @@
 //! Skip policy: nothing skips. A missing tool (QEMU, clang, CMake) makes the test fail with a
 //! message that says to run `./kiln doctor --install`; CI installs everything.
 
+pub mod http;
 pub mod netns;
 pub mod thirdparty;
 
@@ -621,5 +622,30 @@ mod tests {
     fn strips_kernel_lines_and_carriage_returns() {
         let text = "kiln: boot\r\nhello\r\nkiln: exit status 0\r\n";
         assert_eq!(strip_kiln_lines(text), "hello\n");
+    }
+}
+
+/// A child process in a process group of its own (`./kiln run` and the QEMU it starts), killed
+/// as a whole group when dropped; for guests that serve until stopped.
+#[derive(Debug)]
+pub struct GroupChild(pub std::process::Child);
+
+impl GroupChild {
+    /// Spawns `cmd` as the leader of a new process group.
+    pub fn spawn(cmd: &mut Command) -> GroupChild {
+        use std::os::unix::process::CommandExt;
+        GroupChild(
+            cmd.process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}")),
+        )
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
     }
 }

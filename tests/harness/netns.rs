@@ -25,6 +25,8 @@ pub const GUEST6: &str = "fd77::2";
 pub const GUEST_LL: &str = "fe80::5054:ff:fe12:3456";
 /// The tap device inside every namespace.
 pub const TAP: &str = "ktap0";
+/// The guest's tap when [`Netns::impair`] puts a lossy relay between it and [`TAP`].
+pub const IMPAIRED_TAP: &str = "kimp0";
 
 /// The kernel command line that gives the guest [`GUEST4`] and [`GUEST6`] statically.
 pub fn static_append() -> String {
@@ -36,6 +38,10 @@ pub fn static_append() -> String {
 pub struct Netns {
     name: String,
     children: Vec<Child>,
+    /// The tap QEMU attaches to: [`TAP`], or [`IMPAIRED_TAP`] behind [`Netns::impair`].
+    guest_tap: &'static str,
+    /// `./kiln run --timeout` for the guests booted here.
+    timeout_secs: u32,
 }
 
 fn ip(args: &[&str]) {
@@ -63,6 +69,8 @@ impl Netns {
         let ns = Netns {
             name,
             children: Vec::new(),
+            guest_tap: TAP,
+            timeout_secs: 90,
         };
         ns.ip(&["link", "set", "lo", "up"]);
         ns.ip(&["tuntap", "add", "dev", TAP, "mode", "tap"]);
@@ -97,6 +105,11 @@ impl Netns {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.name]).arg(program);
         c
+    }
+
+    /// Guests booted from now on are stopped after `secs` seconds (default 90).
+    pub fn set_timeout(&mut self, secs: u32) {
+        self.timeout_secs = secs;
     }
 
     /// Keeps `child` (started with [`Netns::command`]) to be killed when the namespace goes.
@@ -174,7 +187,8 @@ impl Netns {
             .command(kiln().get_program())
             .current_dir(root())
             .args(["run", "--accel", "tcg", "--machine", machine])
-            .args(["--net", &format!("tap:{TAP}"), "--timeout", "90"])
+            .args(["--net", &format!("tap:{}", self.guest_tap)])
+            .args(["--timeout", &self.timeout_secs.to_string()])
             .args(options)
             .arg("--append")
             .arg(append)
@@ -188,6 +202,36 @@ impl Netns {
             .expect("starting ./kiln run");
         let rx = lines(child.stdout.take().unwrap());
         self.children.push(child);
+        rx
+    }
+
+    /// Puts tests/clients/impair.py (a user-space netem: loss, reorder and duplication of
+    /// frames, in both directions) between the guest and the host: guests booted after this
+    /// attach to [`IMPAIRED_TAP`], which has no address, and the relay carries frames between
+    /// it and [`TAP`]. Percentages as for `tc ... netem loss L% reorder R% duplicate D%`.
+    /// Returns the relay's output: an `impair: ...` line of counters every second.
+    pub fn impair(&mut self, loss: u32, reorder: u32, duplicate: u32) -> Receiver<String> {
+        let t = IMPAIRED_TAP;
+        self.ip(&["tuntap", "add", "dev", t, "mode", "tap"]);
+        // A wire, not an interface of the host: no ARP answers, no IPv6 address of its own.
+        self.ip(&["link", "set", t, "arp", "off", "addrgenmode", "none"]);
+        self.ip(&["link", "set", t, "up"]);
+        let script = root().join("tests/clients/impair.py");
+        let mut child = self
+            .command("python3")
+            .arg(script)
+            .args([TAP, t])
+            .args([loss, reorder, duplicate, std::process::id()].map(|n| n.to_string()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting python3 (run ./kiln doctor --install)");
+        let rx = lines(child.stdout.take().unwrap());
+        self.children.push(child);
+        let mut seen = Vec::new();
+        expect_line(&rx, &mut seen, "impair: ready");
+        self.guest_tap = t;
         rx
     }
 
@@ -331,6 +375,32 @@ pub const Q35_E1000: Platform = Platform {
     machine: "q35",
     options: &["--nic", "e1000"],
 };
+
+/// pc (i440FX/PIIX3) with virtio-net on PCI: INTx through the PIIX's PIRQ links to an ISA
+/// IRQ (not part of [`on_every_platform!`]; tests/net.rs runs a subset on it).
+pub const PC_VIRTIO: Platform = Platform {
+    machine: "pc",
+    options: &[],
+};
+/// pc with the Intel e1000.
+pub const PC_E1000: Platform = Platform {
+    machine: "pc",
+    options: &["--nic", "e1000"],
+};
+
+/// pc with a virtio-net-pci that has only the legacy interface (I/O ports; VirtualBox's
+/// virtio-net is one): `./kiln run --nic virtio-legacy`.
+pub const PC_VIRTIO_LEGACY: Platform = Platform {
+    machine: "pc",
+    options: &["--nic", "virtio-legacy"],
+};
+
+impl Platform {
+    /// True if the platform's NIC is the Intel e1000.
+    pub fn is_e1000(&self) -> bool {
+        self.options.contains(&"e1000")
+    }
+}
 
 /// Runs the network test `fn NAME(&Platform)` once per platform, as the tests
 /// `NAME::microvm`, `NAME::q35_virtio` and `NAME::q35_e1000`.

@@ -315,6 +315,19 @@ fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
         crate::kernel::write_caller(&mut *out, frame.rsp);
     }
     crate::kernel::write_backtrace(&mut *out, frame.rip, frame.rbp);
+    // Touching a file view past the end of its file, or one whose page the file system has
+    // no memory for, is SIGBUS on Linux.
+    let signal = match fault_addr {
+        Some(addr) if crate::mm::user::is_past_file_end(addr) => {
+            let _ = writeln!(out, "kiln:   past the end of the mapped file: SIGBUS");
+            7
+        }
+        Some(addr) if crate::mm::user::is_file_page_unavailable(addr) => {
+            let _ = writeln!(out, "kiln:   no memory for the mapped file's page: SIGBUS");
+            7
+        }
+        _ => fault_signal(vector),
+    };
     drop(out);
-    crate::drivers::exit::exit_vm(128 + fault_signal(vector));
+    crate::drivers::exit::exit_vm(128 + signal);
 }

@@ -1,7 +1,7 @@
 //! PCI configuration space through the legacy ports 0xCF8/0xCFC (every PC chipset QEMU
 //! emulates: `pc`, `q35`), as `virtio-drivers`' `ConfigurationAccess`, and a scan of bus 0.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use virtio_drivers::transport::pci::bus::{
     BarInfo, Cam, Command, ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, MemoryBarType,
@@ -142,6 +142,33 @@ pub fn assign_bar32(
         .ok()?;
     root.set_bar_32(df, index, at as u32);
     Some((at, size))
+}
+
+/// Where I/O BARs the firmware left unassigned go: the top of the port space, where PC
+/// firmware puts none (SeaBIOS and qboot allocate PCI ports from 0xc000 up) and QEMU's
+/// chipsets send every port no device claims to PCI.
+const IO_BASE: u32 = 0xe000;
+const IO_END: u32 = 0x1_0000;
+static NEXT_IO: AtomicU32 = AtomicU32::new(IO_BASE);
+
+/// Gives I/O BAR `index` of `df` (of `size` bytes) ports; their base, or `None` when no room
+/// is left.
+pub fn assign_io_bar(
+    root: &mut PciRoot<PortCam>,
+    df: DeviceFunction,
+    index: u8,
+    size: u32,
+) -> Option<u16> {
+    let size = size.max(4).next_power_of_two();
+    let mut at = 0;
+    NEXT_IO
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            at = n.next_multiple_of(size);
+            (at + size <= IO_END).then_some(at + size)
+        })
+        .ok()?;
+    root.set_bar_32(df, index, at);
+    u16::try_from(at).ok()
 }
 
 /// Lets the device decode its memory BARs, master DMA and raise INTx.

@@ -16,6 +16,10 @@
 //! accounted against a limit given to [`Vfs::new`]: past it, or when the allocator itself
 //! fails (`try_reserve`), the caller gets `ENOSPC`, never a panic.
 //!
+//! A `MAP_SHARED` view of a file maps the file's own pages ([`Vfs::shared_page`]); while
+//! one exists ([`Vfs::set_mapped_shared`]) shrinking or punching the file zeroes pages
+//! instead of freeing them, so no mapped page is ever freed under the program.
+//!
 //! The syscall layer owns descriptors: it resolves paths with [`Vfs::open`] and friends,
 //! keeps the returned [`Ino`] in its open-file object (that reference keeps an unlinked file
 //! alive until [`Vfs::release`]), and answers `/proc/self/fd` through [`ProcFds`].

@@ -190,6 +190,10 @@ impl<'img> Data<'img> {
         let Data::Pages { pages, size } = self else {
             unreachable!("materialize leaves pages")
         };
+        if offset > *size {
+            // The gap reads as zeros even where a shared mapping wrote past the end.
+            zero_range(pages, *size, offset);
+        }
         let last_page = ((end - 1) / PAGE_SIZE as u64) as usize;
         if pages.len() <= last_page {
             let more = last_page + 1 - pages.len();
@@ -221,8 +225,14 @@ impl<'img> Data<'img> {
     }
 
     /// Sets the size: shrinking frees pages and zeroes the tail of the last one; growing
-    /// leaves a hole.
-    pub fn truncate(&mut self, len: u64, budget: &mut Budget) -> Result<(), Errno> {
+    /// leaves a hole. With `keep_pages` (a shared mapping shows the file's pages) shrinking
+    /// zeroes the pages past the end instead of freeing them.
+    pub fn truncate(
+        &mut self,
+        len: u64,
+        budget: &mut Budget,
+        keep_pages: bool,
+    ) -> Result<(), Errno> {
         if len > super::MAX_FILE_SIZE {
             return Err(errno::EFBIG);
         }
@@ -239,7 +249,9 @@ impl<'img> Data<'img> {
         let Data::Pages { pages, size } = self else {
             unreachable!("materialize leaves pages")
         };
-        if len < *size {
+        if len < *size && keep_pages {
+            zero_range(pages, len, u64::MAX);
+        } else if len < *size {
             let keep = len.div_ceil(PAGE_SIZE as u64) as usize;
             if pages.len() > keep {
                 let freed = pages.drain(keep..).filter(Option::is_some).count();
@@ -251,9 +263,102 @@ impl<'img> Data<'img> {
                     page[0].0[within..].fill(0);
                 }
             }
+        } else {
+            zero_range(pages, *size, len);
         }
         *size = len;
         Ok(())
+    }
+
+    /// `fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)`: `[offset, offset + len)`
+    /// reads as zeros afterwards; whole pages inside it are freed (zeroed instead with
+    /// `keep_pages`), the size does not change.
+    pub fn punch_hole(
+        &mut self,
+        offset: u64,
+        len: u64,
+        budget: &mut Budget,
+        keep_pages: bool,
+    ) -> Result<(), Errno> {
+        let end = offset.saturating_add(len).min(self.size());
+        if offset >= end {
+            return Ok(());
+        }
+        self.materialize(budget)?;
+        let Data::Pages { pages, .. } = self else {
+            unreachable!("materialize leaves pages")
+        };
+        let page = PAGE_SIZE as u64;
+        let first_whole = offset.div_ceil(page);
+        let last_whole = end / page; // exclusive
+        if keep_pages || first_whole >= last_whole {
+            zero_range(pages, offset, end);
+            return Ok(());
+        }
+        zero_range(pages, offset, first_whole * page);
+        zero_range(pages, last_whole * page, end);
+        for slot in pages
+            .iter_mut()
+            .take(last_whole as usize)
+            .skip(first_whole as usize)
+        {
+            if slot.take().is_some() {
+                budget.refund(page);
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees the pages wholly past the end (kept by [`Data::truncate`] while mapped).
+    pub fn trim(&mut self, budget: &mut Budget) {
+        if let Data::Pages { pages, size } = self {
+            let keep = size.div_ceil(PAGE_SIZE as u64) as usize;
+            if pages.len() > keep {
+                let freed = pages.drain(keep..).filter(Option::is_some).count();
+                budget.refund((freed * PAGE_SIZE) as u64);
+            }
+        }
+    }
+
+    /// The address of the page holding byte `index * PAGE_SIZE`, created (zeroed, charged to
+    /// `budget`) if it is a hole, for a shared mapping to show; `None` if the page lies wholly
+    /// past the end. Archive bytes are copied into pages first.
+    pub fn page_addr(&mut self, index: u64, budget: &mut Budget) -> Result<Option<u64>, Errno> {
+        if index >= self.size().div_ceil(PAGE_SIZE as u64) {
+            return Ok(None);
+        }
+        self.materialize(budget)?;
+        let Data::Pages { pages, .. } = self else {
+            unreachable!("materialize leaves pages")
+        };
+        let index = index as usize;
+        if pages.len() <= index {
+            pages
+                .try_reserve(index + 1 - pages.len())
+                .map_err(|_| errno::ENOSPC)?;
+            pages.resize_with(index + 1, || None);
+        }
+        if pages[index].is_none() {
+            pages[index] = Some(new_page(budget)?);
+        }
+        Ok(pages[index].as_ref().map(|page| page[0].0.as_ptr() as u64))
+    }
+}
+
+/// Zeroes the bytes `[from, to)` of the pages that exist.
+fn zero_range(pages: &mut [Option<PageBox>], from: u64, to: u64) {
+    let page = PAGE_SIZE as u64;
+    let first = (from / page) as usize;
+    for (i, slot) in pages.iter_mut().enumerate().skip(first) {
+        let start = i as u64 * page;
+        if start >= to {
+            break;
+        }
+        if let Some(p) = slot.as_mut() {
+            let a = from.saturating_sub(start).min(page) as usize;
+            let b = (to - start).min(page) as usize;
+            p[0].0[a..b].fill(0);
+        }
     }
 }
 
@@ -355,6 +460,8 @@ pub(crate) struct Inode<'img> {
     pub ctime: Timespec,
     /// Inside `/proc`: names cannot be added, removed or renamed here.
     pub sealed: bool,
+    /// Whether a `MAP_SHARED` mapping shows this file's pages (they must not be freed).
+    pub mapped_shared: bool,
 }
 
 impl<'img> Inode<'img> {
@@ -375,6 +482,7 @@ impl<'img> Inode<'img> {
             mtime: now,
             ctime: now,
             sealed: false,
+            mapped_shared: false,
         }
     }
 
@@ -435,9 +543,9 @@ mod tests {
         let mut d = Data::default();
         d.write_at(0, &[7u8; 3 * PAGE_SIZE], &mut b).unwrap();
         let before = b.used;
-        d.truncate(PAGE_SIZE as u64 + 10, &mut b).unwrap();
+        d.truncate(PAGE_SIZE as u64 + 10, &mut b, false).unwrap();
         assert_eq!(before - b.used, PAGE_SIZE as u64);
-        d.truncate(3 * PAGE_SIZE as u64, &mut b).unwrap();
+        d.truncate(3 * PAGE_SIZE as u64, &mut b, false).unwrap();
         let mut buf = [9u8; 20];
         d.read_at(PAGE_SIZE as u64, &mut buf);
         assert_eq!(&buf[..10], &[7u8; 10]);
@@ -462,6 +570,86 @@ mod tests {
             Data::default().write_at(u64::MAX - 1, b"xy", &mut b),
             Err(errno::EFBIG)
         );
+    }
+
+    #[test]
+    fn mapped_pages_survive_shrinking_and_read_back_as_zeros() {
+        let mut b = budget();
+        let mut d = Data::Image(b"archive bytes");
+        assert_eq!(d.page_addr(1, &mut b), Ok(None));
+        let addr = d.page_addr(0, &mut b).unwrap().unwrap();
+        assert_eq!(addr % PAGE_SIZE as u64, 0);
+        assert_eq!(d.charged(), PAGE_SIZE as u64);
+        // A hole inside the file becomes a page; the same page comes back every time.
+        d.truncate(3 * PAGE_SIZE as u64, &mut b, false).unwrap();
+        let hole = d.page_addr(2, &mut b).unwrap().unwrap();
+        assert_eq!(d.page_addr(2, &mut b), Ok(Some(hole)));
+        assert_eq!(d.page_addr(0, &mut b), Ok(Some(addr)));
+        // Shrunk while mapped: the pages stay (zeroed past the end), until trimmed.
+        d.truncate(5, &mut b, true).unwrap();
+        assert_eq!(d.charged(), 2 * PAGE_SIZE as u64);
+        let Data::Pages { pages, .. } = &d else {
+            panic!("pages")
+        };
+        assert!(pages[0].as_ref().unwrap()[0].0[5..].iter().all(|&x| x == 0));
+        assert_eq!(&pages[0].as_ref().unwrap()[0].0[..5], b"archi");
+        d.trim(&mut b);
+        assert_eq!(d.charged(), PAGE_SIZE as u64);
+    }
+
+    #[test]
+    fn growing_zeroes_what_a_mapping_left_past_the_end() {
+        let mut b = budget();
+        let mut d = Data::default();
+        d.write_at(0, b"abc", &mut b).unwrap();
+        // A shared mapping may write past the end of the last page.
+        if let Data::Pages { pages, .. } = &mut d {
+            pages[0].as_mut().unwrap()[0].0[3..10].fill(b'!');
+        }
+        d.write_at(6, b"x", &mut b).unwrap();
+        let mut buf = [9u8; 7];
+        d.read_at(0, &mut buf);
+        assert_eq!(&buf, b"abc\0\0\0x");
+        if let Data::Pages { pages, .. } = &mut d {
+            pages[0].as_mut().unwrap()[0].0[7..20].fill(b'!');
+        }
+        d.truncate(12, &mut b, false).unwrap();
+        let mut buf = [9u8; 12];
+        d.read_at(0, &mut buf);
+        assert_eq!(&buf, b"abc\0\0\0x\0\0\0\0\0");
+    }
+
+    #[test]
+    fn punching_a_hole_frees_whole_pages_and_zeroes_the_rest() {
+        let mut b = budget();
+        let mut d = Data::default();
+        d.write_at(0, &[7u8; 4 * PAGE_SIZE], &mut b).unwrap();
+        let before = b.used;
+        // From the middle of page 0 to the middle of page 3: pages 1 and 2 are freed.
+        let (off, len) = (100, 3 * PAGE_SIZE as u64);
+        d.punch_hole(off, len, &mut b, false).unwrap();
+        assert_eq!(before - b.used, 2 * PAGE_SIZE as u64);
+        assert_eq!(d.size(), 4 * PAGE_SIZE as u64);
+        let mut buf = vec![0u8; 4 * PAGE_SIZE];
+        assert_eq!(d.read_at(0, &mut buf), 4 * PAGE_SIZE);
+        let (a, z) = (off as usize, (off + len) as usize);
+        assert!(buf[..a].iter().all(|&x| x == 7));
+        assert!(buf[a..z].iter().all(|&x| x == 0));
+        assert!(buf[z..].iter().all(|&x| x == 7));
+        // Past the end nothing happens; while mapped, pages are zeroed but kept.
+        d.punch_hole(10 * PAGE_SIZE as u64, 5, &mut b, false)
+            .unwrap();
+        let used = b.used;
+        d.punch_hole(0, 4 * PAGE_SIZE as u64, &mut b, true).unwrap();
+        assert_eq!(b.used, used);
+        d.read_at(0, &mut buf);
+        assert!(buf.iter().all(|&x| x == 0));
+        // Archive bytes are copied first.
+        let mut img = Data::Image(b"0123456789");
+        img.punch_hole(2, 3, &mut b, false).unwrap();
+        let mut out = [0u8; 10];
+        img.read_at(0, &mut out);
+        assert_eq!(&out, &[b'0', b'1', 0, 0, 0, b'5', b'6', b'7', b'8', b'9']);
     }
 
     #[test]

@@ -34,6 +34,16 @@ pub fn init(files: &BootFiles<'_>, verbose: bool, log: &mut dyn FnMut(fmt::Argum
     *VFS.lock() = Some(vfs);
 }
 
+/// Rewrites `/etc/resolv.conf` for the network's current name servers (addresses as text),
+/// unless the program's own archive brought that file. Does nothing before [`init`].
+pub fn set_nameservers(nameservers: &[&str], now: Timespec) -> Result<bool, crate::errno::Errno> {
+    let mut guard = VFS.lock();
+    let Some(vfs) = guard.as_mut() else {
+        return Ok(false);
+    };
+    tree::refresh_resolv_conf(vfs, &Ctx::at(now), nameservers)
+}
+
 /// [`init`] without the global: the tree for `files`.
 pub fn build(
     files: &BootFiles<'_>,

@@ -910,10 +910,59 @@ impl<'img> Vfs<'img> {
         let Kind::File(file) = &mut node.kind else {
             return Err(errno::EINVAL);
         };
-        file.truncate(len, budget)?;
+        file.truncate(len, budget, node.mapped_shared)?;
         node.mtime = ctx.now;
         node.ctime = ctx.now;
         Ok(())
+    }
+
+    /// `fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)` on regular file `ino`.
+    pub fn punch_hole(&mut self, ctx: &Ctx<'_>, ino: Ino, offset: u64, len: u64) -> Result<()> {
+        self.data(ino)?;
+        let Vfs { nodes, budget, .. } = self;
+        let node = nodes
+            .get_mut(ino as usize)
+            .and_then(Option::as_mut)
+            .ok_or(errno::EBADF)?;
+        let Kind::File(file) = &mut node.kind else {
+            return Err(errno::EINVAL);
+        };
+        file.punch_hole(offset, len, budget, node.mapped_shared)?;
+        node.mtime = ctx.now;
+        node.ctime = ctx.now;
+        Ok(())
+    }
+
+    // ---- shared mappings -------------------------------------------------------------
+
+    /// The address of the page of regular file `ino` that holds byte `index * PAGE_SIZE`, for
+    /// a `MAP_SHARED` mapping to show (a hole becomes a zeroed page, charged like a write:
+    /// `ENOSPC` past the limit); `None` when the page lies wholly past the end of the file.
+    /// The page stays where it is while the file is marked with [`Vfs::set_mapped_shared`].
+    pub fn shared_page(&mut self, ino: Ino, index: u64) -> Result<Option<u64>> {
+        self.data(ino)?;
+        let Vfs { nodes, budget, .. } = self;
+        let node = nodes
+            .get_mut(ino as usize)
+            .and_then(Option::as_mut)
+            .ok_or(errno::EBADF)?;
+        let Kind::File(file) = &mut node.kind else {
+            return Err(errno::EINVAL);
+        };
+        file.page_addr(index, budget)
+    }
+
+    /// Marks whether shared mappings show the pages of `ino`: while they do, shrinking the
+    /// file zeroes the pages past its end instead of freeing them; unmarking frees those.
+    pub fn set_mapped_shared(&mut self, ino: Ino, mapped: bool) {
+        let Vfs { nodes, budget, .. } = self;
+        let Some(node) = nodes.get_mut(ino as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        node.mapped_shared = mapped;
+        if let (Kind::File(file), false) = (&mut node.kind, mapped) {
+            file.trim(budget);
+        }
     }
 
     // ---- metadata --------------------------------------------------------------------

@@ -8,6 +8,7 @@
 //! on first touch. The runtime's own stacks live at [`layout::KERNEL_STACKS`], each with an
 //! unmapped guard page below it; the boot stack's guard page is left out of the image map.
 
+pub mod filemap;
 pub mod layout;
 pub mod vmspace;
 

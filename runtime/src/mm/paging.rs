@@ -4,7 +4,7 @@
 
 use spin::Mutex;
 use x86_64::registers::control::{Cr3, Cr3Flags};
-use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
+use x86_64::structures::paging::mapper::{MapToError, TranslateResult, UnmapError};
 use x86_64::structures::paging::{
     FrameAllocator, Mapper, OffsetPageTable, Page, PageSize, PageTable, PageTableFlags as F,
     PhysFrame, Size2MiB, Size4KiB, Translate,
@@ -206,14 +206,35 @@ pub fn map_page(virt: u64, frame: u64, flags: F) -> Result<(), MapError> {
     })
 }
 
-/// Unmaps one 4 KiB page and returns the frame it mapped, if any.
+/// Unmaps one 4 KiB page and returns the frame it mapped, if any (also a page hidden with
+/// [`hide_page`]).
 pub fn unmap_page(virt: u64) -> Option<u64> {
     with_mapper(|m| {
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-        let (frame, flush) = m.unmap(page).ok()?;
+        let (frame, flush) = match m.unmap(page) {
+            Ok(unmapped) => unmapped,
+            Err(UnmapError::PageNotMapped) => {
+                // A hidden page: its entry still names the frame but is not present. Make it
+                // present (it stays inaccessible: nothing runs before it is unmapped) to
+                // unmap it; an unused entry fails here and means nothing was mapped.
+                // SAFETY: only the flags of the caller's own page change.
+                unsafe { m.update_flags(page, F::PRESENT | F::NO_EXECUTE) }
+                    .ok()?
+                    .ignore();
+                m.unmap(page).ok()?
+            }
+            Err(_) => return None,
+        };
         flush.flush();
         Some(frame.start_address().as_u64())
     })
+}
+
+/// Makes a mapped 4 KiB page inaccessible (not present) but keeps its frame, so its contents
+/// come back when [`set_flags`] makes it accessible again (`mprotect(PROT_NONE)` and back);
+/// false if it is not mapped.
+pub fn hide_page(virt: u64) -> bool {
+    set_flags(virt, F::NO_EXECUTE)
 }
 
 /// Changes the protections of a mapped 4 KiB page; false if it is not mapped.

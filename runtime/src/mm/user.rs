@@ -1,12 +1,24 @@
-//! The program's address space: its main stack, brk heap and anonymous mappings, backed by
-//! zeroed frames on first touch; and the checks that syscall arguments point into it.
+//! The program's address space: its main stack, brk heap, anonymous mappings (backed by
+//! zeroed frames on first touch) and views of files (filled from the VFS on first touch);
+//! and the checks that syscall arguments point into it.
+//!
+//! A `MAP_PRIVATE` view of a file gets its own frame per page, a copy of the file's bytes
+//! made when the page is first touched (bytes past the end of the file read as zeros), so its
+//! writes never reach the file. A `MAP_SHARED` view maps the file's own tmpfs pages (kernel
+//! heap pages, identity-mapped, so their address is their frame): writes through it are in
+//! the file at once and writes to the file show in it. While a shared view exists, the file
+//! keeps those pages ([`crate::fs::Vfs::set_mapped_shared`]), and every view holds a
+//! reference on its inode, so unlinking or shrinking the file never frees a mapped page.
+//! Touching a page that lies wholly past the end of the file is a fatal fault reported as
+//! SIGBUS, as on Linux.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as F;
 
 use super::layout::{self, page_align_up, AppLayout, KernelStackPart, BRK_MAX, PAGE_SIZE};
-use super::vmspace::{Prot, Range, Remap, VmSpace};
+use super::vmspace::{Backing, Prot, Range, Remap, VmSpace};
 use super::{frames, paging};
 use crate::errno::{self, Errno};
 
@@ -17,6 +29,9 @@ struct AppSpace {
     stack: Range,
     guard: Range,
     allow_wx: bool,
+    /// The files the mappings show, each with whether a shared mapping shows it: one
+    /// reference held on each inode ([`sync_files`]).
+    files: BTreeMap<u64, bool>,
 }
 
 static APP: Mutex<Option<AppSpace>> = Mutex::new(None);
@@ -44,6 +59,7 @@ pub fn init(app: &AppLayout, allow_wx: bool) -> u64 {
         stack,
         guard,
         allow_wx,
+        files: BTreeMap::new(),
     });
     app.stack_top
 }
@@ -88,37 +104,175 @@ pub fn prefault(start: u64, end: u64) {
 }
 
 fn release(range: Range) {
+    release_except(range, &[]);
+}
+
+/// Unmaps the pages of `range` and frees their frames, except in the `shared` ranges (views
+/// of files' own pages: those are only unmapped, the file keeps them).
+fn release_except(range: Range, shared: &[Range]) {
     for page in (range.start..range.end).step_by(PAGE_SIZE as usize) {
         if let Some(frame) = paging::unmap_page(page) {
+            if shared.iter().any(|r| r.contains(page)) {
+                continue;
+            }
             // SAFETY: the frame backed a page of the program that is no longer mapped.
             unsafe { frames::FRAMES.lock().free(frame) };
         }
     }
 }
 
+/// The parts of `[start, end)` that show files' pages through `MAP_SHARED` mappings.
+fn shared_ranges(vm: &VmSpace, start: u64, end: u64) -> Vec<Range> {
+    vm.iter()
+        .filter(|m| m.backing.is_shared_file() && m.start < end && m.end() > start)
+        .map(|m| Range::new(m.start.max(start), m.end().min(end)))
+        .collect()
+}
+
+/// What [`sync_files`] must tell the VFS once the address space is unlocked.
+#[derive(Default)]
+struct FileRefChanges {
+    retain: Vec<u64>,
+    release: Vec<u64>,
+    shared: Vec<(u64, bool)>,
+}
+
+/// Brings `app.files` in line with the mappings, returning the references to take and give
+/// back. Cheap when no file was ever mapped.
+fn sync_files(app: &mut AppSpace) -> FileRefChanges {
+    let mut changes = FileRefChanges::default();
+    if app.files.is_empty() && !app.vm.iter().any(|m| m.backing.ino().is_some()) {
+        return changes;
+    }
+    let now = app.vm.files();
+    for (&ino, &shared) in &now {
+        match app.files.get(&ino) {
+            None => {
+                changes.retain.push(ino);
+                if shared {
+                    changes.shared.push((ino, true));
+                }
+            }
+            Some(&was) if was != shared => changes.shared.push((ino, shared)),
+            Some(_) => {}
+        }
+    }
+    for (&ino, &was) in &app.files {
+        if !now.contains_key(&ino) {
+            if was {
+                changes.shared.push((ino, false));
+            }
+            changes.release.push(ino);
+        }
+    }
+    app.files = now;
+    changes
+}
+
+/// Applies [`sync_files`]'s changes (with the address space unlocked: the VFS lock is taken).
+fn apply_file_refs(changes: FileRefChanges) {
+    if changes.retain.is_empty() && changes.release.is_empty() && changes.shared.is_empty() {
+        return;
+    }
+    let mut guard = crate::fs::system::VFS.lock();
+    let Some(vfs) = guard.as_mut() else {
+        return;
+    };
+    for ino in changes.retain {
+        let _ = vfs.retain(ino);
+    }
+    for (ino, shared) in changes.shared {
+        vfs.set_mapped_shared(ino, shared);
+    }
+    for ino in changes.release {
+        vfs.release(ino);
+    }
+}
+
+/// Why a page fault could not be resolved.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Unresolved {
+    /// Not the program's, or not an access its protection allows, or out of memory.
+    Fault,
+    /// A page of a file view wholly past the end of the file (SIGBUS on Linux).
+    PastEnd,
+}
+
+/// Fills the page at `addr` of a file view from the file (see the module comment).
+fn populate_file(addr: u64, backing: Backing, flags: F) -> Result<(), Unresolved> {
+    let Backing::File {
+        ino,
+        offset,
+        shared,
+    } = backing
+    else {
+        return Err(Unresolved::Fault);
+    };
+    let page = addr & !(PAGE_SIZE - 1);
+    // A syscall that holds the file system's lock while it touches the program's memory
+    // cannot be helped here; `check_range` fills file views before such syscalls run.
+    let mut guard = crate::fs::system::VFS.try_lock().ok_or(Unresolved::Fault)?;
+    let vfs = guard.as_mut().ok_or(Unresolved::Fault)?;
+    if shared {
+        let frame = match vfs.shared_page(ino, offset / PAGE_SIZE) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Err(Unresolved::PastEnd),
+            Err(_) => {
+                // Linux's tmpfs gives SIGBUS when a shared page cannot be allocated.
+                kinfo!(
+                    "out of memory: no file page for the shared mapping at {:#x}",
+                    page
+                );
+                NO_FILE_PAGE.store(page, core::sync::atomic::Ordering::Relaxed);
+                return Err(Unresolved::Fault);
+            }
+        };
+        return paging::map_page(page, frame, flags).map_err(|_| Unresolved::Fault);
+    }
+    if offset >= vfs.size(ino).unwrap_or(0) {
+        return Err(Unresolved::PastEnd);
+    }
+    let Some(frame) = frames::alloc_zeroed() else {
+        kinfo!("out of memory: no frame for the page at {:#x}", page);
+        return Err(Unresolved::Fault);
+    };
+    // SAFETY: the frame was just allocated, is identity-mapped RAM, and nothing else refers
+    // to it until it is mapped below.
+    let bytes = unsafe { core::slice::from_raw_parts_mut(frame as *mut u8, PAGE_SIZE as usize) };
+    let _ = vfs.read_at(ino, offset, bytes);
+    if paging::map_page(page, frame, flags).is_err() {
+        // SAFETY: the frame was never mapped.
+        unsafe { frames::FRAMES.lock().free(frame) };
+        return Err(Unresolved::Fault);
+    }
+    Ok(())
+}
+
 /// Resolves a page fault: true if `addr` lies in the program's space with an access its
-/// protection allows and the page was simply not there yet (it is now, zeroed).
+/// protection allows and the page was simply not there yet (it is now: zeroed, or filled
+/// from the file a mapping shows).
 pub fn handle_page_fault(addr: u64, error: u64) -> bool {
+    resolve_fault(addr, error).is_ok()
+}
+
+fn resolve_fault(addr: u64, error: u64) -> Result<(), Unresolved> {
     let present = error & 1 != 0;
     let write = error & 2 != 0;
     let fetch = error & 0x10 != 0;
     if present {
-        return false;
+        return Err(Unresolved::Fault);
     }
-    let Some(guard) = APP.try_lock() else {
-        return false;
-    };
-    let Some(app) = guard.as_ref() else {
-        return false;
-    };
-    let prot = if addr >= app.brk_start && addr < page_align_up(app.brk).unwrap_or(u64::MAX) {
-        Prot::READ | Prot::WRITE
-    } else {
-        match app.vm.find(addr) {
-            Some(m) => m.prot,
-            None => return false,
-        }
-    };
+    let guard = APP.try_lock().ok_or(Unresolved::Fault)?;
+    let app = guard.as_ref().ok_or(Unresolved::Fault)?;
+    let (prot, backing) =
+        if addr >= app.brk_start && addr < page_align_up(app.brk).unwrap_or(u64::MAX) {
+            (Prot::READ | Prot::WRITE, Backing::Anon)
+        } else {
+            match app.vm.find(addr) {
+                Some(m) => (m.prot, m.backing_at(addr & !(PAGE_SIZE - 1))),
+                None => return Err(Unresolved::Fault),
+            }
+        };
     let allowed = if fetch {
         prot.executable()
     } else if write {
@@ -126,15 +280,50 @@ pub fn handle_page_fault(addr: u64, error: u64) -> bool {
     } else {
         prot.readable()
     };
-    let Some(flags) = page_flags(prot).filter(|_| allowed) else {
+    let flags = page_flags(prot)
+        .filter(|_| allowed)
+        .ok_or(Unresolved::Fault)?;
+    drop(guard);
+    if backing != Backing::Anon {
+        return populate_file(addr, backing, flags);
+    }
+    if populate(addr, flags) {
+        return Ok(());
+    }
+    kinfo!("out of memory: no frame for the page at {:#x}", addr);
+    Err(Unresolved::Fault)
+}
+
+/// The last page of a shared file view for which the file system had no memory (1, never a
+/// page address, until then).
+static NO_FILE_PAGE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+/// True when a fault at `addr` touched a shared file view for which the file system had no
+/// memory left: SIGBUS, as on Linux.
+pub fn is_file_page_unavailable(addr: u64) -> bool {
+    addr & !(PAGE_SIZE - 1) == NO_FILE_PAGE.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// True when a fault at `addr` touched a file view past the end of its file: the program
+/// dies of SIGBUS there, as on Linux, rather than SIGSEGV.
+pub fn is_past_file_end(addr: u64) -> bool {
+    let Some(guard) = APP.try_lock() else {
+        return false;
+    };
+    let Some(Backing::File { ino, offset, .. }) = guard
+        .as_ref()
+        .and_then(|app| app.vm.find(addr))
+        .map(|m| m.backing_at(addr & !(PAGE_SIZE - 1)))
+    else {
         return false;
     };
     drop(guard);
-    if populate(addr, flags) {
-        return true;
-    }
-    kinfo!("out of memory: no frame for the page at {:#x}", addr);
-    false
+    let Some(vfs) = crate::fs::system::VFS.try_lock() else {
+        return false;
+    };
+    vfs.as_ref()
+        .and_then(|v| v.size(ino).ok())
+        .is_some_and(|size| offset >= size)
 }
 
 /// A few words on what lives at `addr`, for fault reports.
@@ -173,7 +362,13 @@ pub fn describe_address(addr: u64) -> &'static str {
         }
     } else if let Some(m) = app.vm.find(addr) {
         let above = app.vm.find(m.end());
-        if m.prot != Prot::NONE {
+        if let Backing::File { shared, .. } = m.backing {
+            if shared {
+                "a shared mapping of a file"
+            } else {
+                "a private mapping of a file"
+            }
+        } else if m.prot != Prot::NONE {
             "an anonymous mapping"
         } else if above.is_some_and(|a| a.prot.writable()) {
             // musl puts one under every thread stack it maps.
@@ -212,6 +407,7 @@ pub fn check_range(addr: u64, len: u64, write: bool) -> Result<(), Errno> {
         return Ok(());
     }
     let mut at = addr;
+    let mut file_views = false;
     while at < end {
         let m = app.vm.find(at).ok_or(errno::EFAULT)?;
         let ok = if write {
@@ -222,7 +418,19 @@ pub fn check_range(addr: u64, len: u64, write: bool) -> Result<(), Errno> {
         if !ok {
             return Err(errno::EFAULT);
         }
+        file_views |= m.backing != Backing::Anon;
         at = m.end();
+    }
+    drop(guard);
+    if file_views {
+        // Fill file views now, while no file system lock is held (the syscall may hold it
+        // when it touches these bytes); a page past the end of its file is EFAULT, as on Linux.
+        let error = if write { 2 } else { 0 };
+        for page in (addr & !(PAGE_SIZE - 1)..end).step_by(PAGE_SIZE as usize) {
+            if paging::flags_of(page).is_none() && resolve_fault(page, error).is_err() {
+                return Err(errno::EFAULT);
+            }
+        }
     }
     Ok(())
 }
@@ -343,12 +551,28 @@ fn check_wx(app: &AppSpace, prot: Prot) -> Result<(), Errno> {
     Ok(())
 }
 
-/// mmap(2) of anonymous memory. File mappings need the VFS and return ENODEV for now.
+/// mmap(2) of anonymous memory (`MAP_ANONYMOUS`; the syscall layer turns `/dev/zero` into it).
 pub fn mmap(addr: u64, len: u64, prot: u64, flags: u64) -> Result<u64, Errno> {
-    let prot = Prot::from_bits(prot).ok_or(errno::EINVAL)?;
     if flags & MAP_ANONYMOUS == 0 {
         return Err(errno::ENODEV);
     }
+    map(addr, len, prot, flags, Backing::Anon)
+}
+
+/// mmap(2) of a file, once the syscall layer checked the descriptor and the arguments
+/// ([`super::filemap`]): `backing` names the file, the offset and the sharing.
+pub fn mmap_file(
+    addr: u64,
+    len: u64,
+    prot: u64,
+    flags: u64,
+    backing: Backing,
+) -> Result<u64, Errno> {
+    map(addr, len, prot, flags, backing)
+}
+
+fn map(addr: u64, len: u64, prot: u64, flags: u64, backing: Backing) -> Result<u64, Errno> {
+    let prot = Prot::from_bits(prot).ok_or(errno::EINVAL)?;
     if flags & (MAP_SHARED | MAP_PRIVATE) == 0 {
         return Err(errno::EINVAL);
     }
@@ -363,23 +587,60 @@ pub fn mmap(addr: u64, len: u64, prot: u64, flags: u64) -> Result<u64, Errno> {
         }
     }
     let hint = (addr != 0).then_some(addr);
-    let mapped = app.vm.map(hint, len, prot, fixed)?;
+    let shared = match (fixed, page_align_up(len)) {
+        (true, Some(l)) => shared_ranges(&app.vm, addr, addr.saturating_add(l)),
+        _ => Vec::new(),
+    };
+    let mapped = app.vm.map_backed(hint, len, prot, fixed, backing)?;
+    let changes = sync_files(app);
     drop(guard);
     for r in mapped.replaced {
-        release(r);
+        release_except(r, &shared);
     }
+    apply_file_refs(changes);
     Ok(mapped.addr)
 }
 
 pub fn munmap(addr: u64, len: u64) -> Result<u64, Errno> {
-    let released: Vec<Range> = APP
-        .lock()
-        .as_mut()
-        .expect("address space")
-        .vm
-        .unmap(addr, len)?;
+    let mut guard = APP.lock();
+    let app = guard.as_mut().expect("address space");
+    let shared = shared_ranges(
+        &app.vm,
+        addr,
+        addr.saturating_add(page_align_up(len).unwrap_or(u64::MAX)),
+    );
+    let released: Vec<Range> = app.vm.unmap(addr, len)?;
+    let changes = sync_files(app);
+    drop(guard);
     for r in released {
-        release(r);
+        release_except(r, &shared);
+    }
+    apply_file_refs(changes);
+    Ok(0)
+}
+
+/// msync(2): the views of files need no writing back (a shared view is the file's own
+/// pages; a private one never reaches the file), so this checks the arguments as Linux does
+/// and that every page of the range is mapped (`ENOMEM` otherwise).
+pub fn msync(addr: u64, len: u64, flags: u64) -> Result<u64, Errno> {
+    let Some((start, end)) = super::filemap::check_msync(addr, len, flags)? else {
+        return Ok(0);
+    };
+    let img = paging::image_layout();
+    let guard = APP.lock();
+    let app = guard.as_ref().expect("address space");
+    let brk_end = page_align_up(app.brk).unwrap_or(u64::MAX);
+    let mut at = start;
+    while at < end {
+        at = if at >= img.start && at < img.end {
+            img.end
+        } else if at >= app.brk_start && at < brk_end {
+            brk_end
+        } else if let Some(m) = app.vm.find(at) {
+            m.end()
+        } else {
+            return Err(errno::ENOMEM);
+        };
     }
     Ok(0)
 }
@@ -390,15 +651,15 @@ pub fn mprotect(addr: u64, len: u64, prot: u64) -> Result<u64, Errno> {
     let app = guard.as_mut().expect("address space");
     check_wx(app, prot)?;
     app.vm.protect(addr, len, prot)?;
-    drop(guard);
     let end = addr + page_align_up(len).ok_or(errno::EINVAL)?;
+    drop(guard);
     for page in (addr..end).step_by(PAGE_SIZE as usize) {
+        // PROT_NONE hides the pages but keeps their frames: the contents come back with
+        // access, as on Linux.
         match page_flags(prot) {
-            Some(f) => {
-                paging::set_flags(page, f);
-            }
-            None => release(Range::new(page, page + PAGE_SIZE)),
-        }
+            Some(f) => paging::set_flags(page, f),
+            None => paging::hide_page(page),
+        };
     }
     Ok(0)
 }
@@ -408,20 +669,35 @@ pub fn mremap(old: u64, old_len: u64, new_len: u64, flags: u64) -> Result<u64, E
     if flags & !MREMAP_MAYMOVE != 0 {
         return Err(errno::EINVAL); // MREMAP_FIXED / DONTUNMAP: not yet
     }
-    let result = APP.lock().as_mut().expect("address space").vm.remap(
+    let mut guard = APP.lock();
+    let app = guard.as_mut().expect("address space");
+    let shared = shared_ranges(
+        &app.vm,
         old,
-        old_len,
-        new_len,
-        flags & MREMAP_MAYMOVE != 0,
-    )?;
+        old.saturating_add(page_align_up(old_len).unwrap_or(u64::MAX)),
+    );
+    let result = app
+        .vm
+        .remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0)?;
+    drop(guard);
     match result {
         Remap::Same { .. } | Remap::Grown { .. } => {}
-        Remap::Shrunk { released, .. } => release(released),
+        Remap::Shrunk { released, .. } => release_except(released, &shared),
         Remap::Moved { from, to } => {
             for off in (0..from.len()).step_by(PAGE_SIZE as usize) {
                 let flags = paging::flags_of(from.start + off);
-                if let (Some(frame), Some(flags)) = (paging::unmap_page(from.start + off), flags) {
-                    if paging::map_page(to.start + off, frame, flags).is_err() {
+                if let Some(frame) = paging::unmap_page(from.start + off) {
+                    // No flags: a hidden (PROT_NONE) page, moved hidden.
+                    let hidden = flags.is_none();
+                    let flags = flags.unwrap_or(F::PRESENT | F::NO_EXECUTE);
+                    let moved = paging::map_page(to.start + off, frame, flags).is_ok();
+                    if moved && hidden {
+                        paging::hide_page(to.start + off);
+                    }
+                    if !moved {
+                        if shared.iter().any(|r| r.contains(from.start + off)) {
+                            return Err(errno::ENOMEM);
+                        }
                         // SAFETY: the frame was just unmapped and could not be mapped again.
                         unsafe { frames::FRAMES.lock().free(frame) };
                         return Err(errno::ENOMEM);
@@ -433,8 +709,8 @@ pub fn mremap(old: u64, old_len: u64, new_len: u64, flags: u64) -> Result<u64, E
     Ok(result.addr())
 }
 
-/// madvise(2): MADV_DONTNEED/MADV_FREE drop the pages (they read back as zeros); other
-/// advice is accepted and ignored, as Linux may.
+/// madvise(2): MADV_DONTNEED/MADV_FREE drop the pages (anonymous ones read back as zeros,
+/// file views as the file); other advice is accepted and ignored, as Linux may.
 pub fn madvise(addr: u64, len: u64, advice: u64) -> Result<u64, Errno> {
     const MADV_DONTNEED: u64 = 4;
     const MADV_FREE: u64 = 8;
@@ -450,13 +726,87 @@ pub fn madvise(addr: u64, len: u64, advice: u64) -> Result<u64, Errno> {
         let inside = (addr..end)
             .step_by(PAGE_SIZE as usize)
             .all(|p| app.vm.find(p).is_some());
+        let shared = shared_ranges(&app.vm, addr, end);
         drop(guard);
         if !inside {
             return Err(errno::ENOMEM);
         }
-        release(Range::new(addr, end));
+        // File views refill from the file on the next touch, as on Linux.
+        release_except(Range::new(addr, end), &shared);
     }
     Ok(0)
+}
+
+/// The contents of `/proc/self/maps` now: the image's segments (named `exe`), the brk heap,
+/// the mappings (file views with their offset, device and inode) and the main stack, in
+/// address order, in Linux's format.
+pub fn maps_text(exe: &str) -> alloc::string::String {
+    use super::vmspace::maps_line;
+    let img = paging::image_layout();
+    let page_up = |a: u64| page_align_up(a).unwrap_or(a);
+    let mut out = alloc::string::String::new();
+    let image = [
+        (img.start, img.text.0, Prot::READ),
+        (img.text.0, page_up(img.text.1), Prot::READ | Prot::EXEC),
+        (
+            img.data.0,
+            page_up(img.syms_start),
+            Prot::READ | Prot::WRITE,
+        ),
+        (page_up(img.syms_start), page_up(img.end), Prot::READ),
+    ];
+    for (start, end, prot) in image.into_iter().filter(|(s, e, _)| s < e) {
+        let range = Range::new(start, end);
+        maps_line(
+            &mut out,
+            range,
+            prot,
+            false,
+            start - img.start,
+            (0, 0),
+            0,
+            exe,
+        );
+    }
+    let guard = APP.lock();
+    let Some(app) = guard.as_ref() else {
+        return out;
+    };
+    let heap_end = page_up(app.brk);
+    if heap_end > app.brk_start {
+        let heap = Range::new(app.brk_start, heap_end);
+        maps_line(
+            &mut out,
+            heap,
+            Prot::READ | Prot::WRITE,
+            false,
+            0,
+            (0, 0),
+            0,
+            "[heap]",
+        );
+    }
+    let dev = (
+        crate::fd::stat::major(crate::fs::DEV),
+        crate::fd::stat::minor(crate::fs::DEV),
+    );
+    for m in app.vm.iter() {
+        // The main stack is one mapping unless mprotect split it.
+        let name = if app.stack.start <= m.start && m.end() <= app.stack.end {
+            "[stack]"
+        } else {
+            ""
+        };
+        match m.backing {
+            Backing::Anon => maps_line(&mut out, m.range(), m.prot, false, 0, (0, 0), 0, name),
+            Backing::File {
+                ino,
+                offset,
+                shared,
+            } => maps_line(&mut out, m.range(), m.prot, shared, offset, dev, ino, name),
+        }
+    }
+    out
 }
 
 /// Pages of RAM given to the program so far, and the frames still free (for sysinfo).

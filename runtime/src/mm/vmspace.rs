@@ -1,4 +1,5 @@
-//! Bookkeeping of the application's anonymous mappings (mmap, munmap, mremap, mprotect).
+//! Bookkeeping of the application's mappings (mmap, munmap, mremap, mprotect): anonymous
+//! memory and views of files ([`Backing`]).
 //!
 //! [`VmSpace`] owns the virtual range `[base, limit)` and records which pages of it are mapped
 //! and with what protection. It touches no page table and no frame: every operation reports
@@ -14,9 +15,12 @@
 //!   growth and keeps the search short while the space fills from the top; only when nothing
 //!   fits below the placement top is the whole space searched the same way;
 //! - `MAP_FIXED` replaces whatever overlaps and reports the replaced ranges;
-//! - adjacent mappings with the same protection are merged, so a mapping is a maximal run of
-//!   pages with one protection (Linux merges anonymous VMAs the same way, which is what lets
-//!   `mremap` treat a region grown in several steps as one).
+//! - adjacent mappings with the same protection and a continuing backing (both anonymous, or
+//!   the same file at consecutive offsets with the same sharing) are merged, so a mapping is a
+//!   maximal run of pages with one protection and one backing (Linux merges VMAs the same way,
+//!   which is what lets `mremap` treat a region grown in several steps as one);
+//! - splitting a file mapping keeps each piece's file offset (the tail's offset moves on by
+//!   the split's distance), and `mremap` keeps it too.
 #![forbid(unsafe_code)]
 
 use alloc::collections::BTreeMap;
@@ -139,17 +143,72 @@ impl fmt::Debug for Range {
     }
 }
 
-/// One mapping: a maximal run of mapped pages with one protection.
+/// What a mapping's pages hold.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Backing {
+    /// Zero-filled memory of its own.
+    #[default]
+    Anon,
+    /// A view of file `ino` (an inode number of the VFS) whose first page shows the file at
+    /// byte `offset` (a page multiple). `shared`: the file's own pages (`MAP_SHARED`), else
+    /// private copies (`MAP_PRIVATE`).
+    File { ino: u64, offset: u64, shared: bool },
+}
+
+impl Backing {
+    /// The backing of the page `by` bytes further on.
+    pub fn advance(self, by: u64) -> Backing {
+        match self {
+            Backing::Anon => Backing::Anon,
+            Backing::File {
+                ino,
+                offset,
+                shared,
+            } => Backing::File {
+                ino,
+                offset: offset.saturating_add(by),
+                shared,
+            },
+        }
+    }
+
+    /// True when a mapping of `len` bytes backed by `self` and one right after it backed by
+    /// `next` can be one mapping.
+    pub fn continues_into(self, len: u64, next: Backing) -> bool {
+        self.advance(len) == next
+    }
+
+    /// The file inode behind it, if any.
+    pub fn ino(self) -> Option<u64> {
+        match self {
+            Backing::Anon => None,
+            Backing::File { ino, .. } => Some(ino),
+        }
+    }
+
+    /// True for a `MAP_SHARED` file view (its pages belong to the file, not to the mapping).
+    pub fn is_shared_file(self) -> bool {
+        matches!(self, Backing::File { shared: true, .. })
+    }
+}
+
+/// One mapping: a maximal run of mapped pages with one protection and one backing.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Mapping {
     pub start: u64,
     pub len: u64,
     pub prot: Prot,
+    pub backing: Backing,
 }
 
 impl Mapping {
     pub const fn end(&self) -> u64 {
         self.start + self.len
+    }
+
+    /// The backing of the page at `addr` (inside the mapping).
+    pub fn backing_at(&self, addr: u64) -> Backing {
+        self.backing.advance(addr - self.start)
     }
 
     pub const fn range(&self) -> Range {
@@ -182,6 +241,46 @@ impl From<VmError> for Errno {
     fn from(e: VmError) -> Errno {
         e.errno()
     }
+}
+
+/// Appends one line of `/proc/self/maps` in Linux's format: `start-end perms offset
+/// major:minor inode`, then, for a named area, spaces up to column 73 and the name.
+#[allow(clippy::too_many_arguments)] // one argument per column of the line
+pub fn maps_line(
+    out: &mut alloc::string::String,
+    range: Range,
+    prot: Prot,
+    shared: bool,
+    offset: u64,
+    dev: (u32, u32),
+    ino: u64,
+    name: &str,
+) {
+    use core::fmt::Write;
+    let begin = out.len();
+    let flag = |p: Prot, c: char| if prot.contains(p) { c } else { '-' };
+    let _ = write!(
+        out,
+        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ",
+        range.start,
+        range.end,
+        flag(Prot::READ, 'r'),
+        flag(Prot::WRITE, 'w'),
+        flag(Prot::EXEC, 'x'),
+        if shared { 's' } else { 'p' },
+        offset,
+        dev.0,
+        dev.1,
+        ino
+    );
+    if !name.is_empty() {
+        while out.len() - begin < 72 {
+            out.push(' ');
+        }
+        out.push(' ');
+        out.push_str(name);
+    }
+    out.push('\n');
 }
 
 /// The outcome of [`VmSpace::map`].
@@ -267,6 +366,17 @@ impl VmSpace {
         self.maps.values()
     }
 
+    /// The files the mappings show, each with whether a `MAP_SHARED` mapping shows it.
+    pub fn files(&self) -> BTreeMap<u64, bool> {
+        let mut files = BTreeMap::new();
+        for m in self.maps.values() {
+            if let Backing::File { ino, shared, .. } = m.backing {
+                *files.entry(ino).or_insert(false) |= shared;
+            }
+        }
+        files
+    }
+
     /// Total mapped bytes.
     pub fn mapped_bytes(&self) -> u64 {
         self.maps.values().map(|m| m.len).sum()
@@ -293,6 +403,18 @@ impl VmSpace {
         prot: Prot,
         fixed: bool,
     ) -> Result<Mapped, VmError> {
+        self.map_backed(hint, len, prot, fixed, Backing::Anon)
+    }
+
+    /// As [`VmSpace::map`], for pages that hold `backing`.
+    pub fn map_backed(
+        &mut self,
+        hint: Option<u64>,
+        len: u64,
+        prot: Prot,
+        fixed: bool,
+        backing: Backing,
+    ) -> Result<Mapped, VmError> {
         if len == 0 {
             return Err(VmError::Inval);
         }
@@ -308,6 +430,7 @@ impl VmSpace {
                 start: addr,
                 len,
                 prot,
+                backing,
             });
             return Ok(Mapped { addr, replaced });
         }
@@ -322,6 +445,7 @@ impl VmSpace {
             start: addr,
             len,
             prot,
+            backing,
         });
         Ok(Mapped {
             addr,
@@ -357,12 +481,8 @@ impl VmSpace {
         if !self.is_covered(addr, end) {
             return Err(VmError::NoMem);
         }
-        for range in self.carve(addr, end) {
-            self.insert(Mapping {
-                start: range.start,
-                len: range.len(),
-                prot,
-            });
+        for piece in self.carve_mappings(addr, end) {
+            self.insert(Mapping { prot, ..piece });
         }
         Ok(())
     }
@@ -405,6 +525,7 @@ impl VmSpace {
                 start: old_end,
                 len: new_end - old_end,
                 prot: mapping.prot,
+                backing: mapping.backing_at(old_end),
             });
             return Ok(Remap::Grown {
                 addr: old,
@@ -421,6 +542,7 @@ impl VmSpace {
             start: to,
             len: new_len,
             prot: mapping.prot,
+            backing: mapping.backing_at(old),
         });
         Ok(Remap::Moved {
             from: Range::new(old, old_end),
@@ -487,6 +609,14 @@ impl VmSpace {
     /// Removes `[start, end)` from every mapping, splitting the ones that straddle its ends,
     /// and returns the removed ranges in address order.
     fn carve(&mut self, start: u64, end: u64) -> Vec<Range> {
+        self.carve_mappings(start, end)
+            .iter()
+            .map(Mapping::range)
+            .collect()
+    }
+
+    /// As `carve`, returning the removed pieces with their protection and backing.
+    fn carve_mappings(&mut self, start: u64, end: u64) -> Vec<Mapping> {
         let mut removed = Vec::new();
         if start >= end {
             return removed;
@@ -517,30 +647,42 @@ impl VmSpace {
                     start: cut.end,
                     len: m.end() - cut.end,
                     prot: m.prot,
+                    backing: m.backing_at(cut.end),
                 };
                 self.maps.insert(tail.start, tail);
             }
-            removed.push(cut);
+            removed.push(Mapping {
+                start: cut.start,
+                len: cut.len(),
+                prot: m.prot,
+                backing: m.backing_at(cut.start),
+            });
         }
         removed
     }
 
-    /// Adds a mapping over free pages, merging it with same-protection neighbours.
+    /// Adds a mapping over free pages, merging it with neighbours of the same protection
+    /// whose backing continues into it.
     fn insert(&mut self, mut new: Mapping) {
         let before = self.maps.range(..new.start).next_back().map(|(_, m)| *m);
-        if let Some(prev) = before.filter(|p| p.end() == new.start && p.prot == new.prot) {
+        if let Some(prev) = before.filter(|p| {
+            p.end() == new.start
+                && p.prot == new.prot
+                && p.backing.continues_into(p.len, new.backing)
+        }) {
             self.maps.remove(&prev.start);
             new = Mapping {
                 start: prev.start,
                 len: prev.len + new.len,
                 prot: new.prot,
+                backing: prev.backing,
             };
         }
         if let Some(next) = self
             .maps
             .get(&new.end())
             .copied()
-            .filter(|n| n.prot == new.prot)
+            .filter(|n| n.prot == new.prot && new.backing.continues_into(new.len, n.backing))
         {
             self.maps.remove(&next.start);
             new.len += next.len;
@@ -1013,5 +1155,164 @@ mod tests {
             }
             assert_eq!(maps(&vm), expect);
         }
+    }
+
+    fn file(ino: u64, page: u64, shared: bool) -> Backing {
+        Backing::File {
+            ino,
+            offset: page * P,
+            shared,
+        }
+    }
+
+    fn backings(vm: &VmSpace) -> Vec<(u64, u64, Backing)> {
+        vm.iter()
+            .map(|m| ((m.start - BASE) / P, m.len / P, m.backing))
+            .collect()
+    }
+
+    #[test]
+    fn file_mappings_merge_only_when_the_file_continues() {
+        let mut vm = space(32);
+        let at = |p: u64| Some(BASE + p * P);
+        vm.map_backed(at(0), 2 * P, R, true, file(7, 0, false))
+            .unwrap();
+        // The same file at the next offsets: one mapping.
+        vm.map_backed(at(2), P, R, true, file(7, 2, false)).unwrap();
+        // A gap in the offsets, another file, shared vs private, anonymous: separate.
+        vm.map_backed(at(3), P, R, true, file(7, 9, false)).unwrap();
+        vm.map_backed(at(4), P, R, true, file(8, 10, false))
+            .unwrap();
+        vm.map_backed(at(5), P, R, true, file(8, 11, true)).unwrap();
+        vm.map(at(6), P, R, true).unwrap();
+        vm.map(at(7), P, R, true).unwrap();
+        assert_eq!(
+            backings(&vm),
+            [
+                (0, 3, file(7, 0, false)),
+                (3, 1, file(7, 9, false)),
+                (4, 1, file(8, 10, false)),
+                (5, 1, file(8, 11, true)),
+                (6, 2, Backing::Anon),
+            ]
+        );
+    }
+
+    #[test]
+    fn files_lists_each_mapped_file_once_with_its_sharing() {
+        let mut vm = space(32);
+        let at = |p: u64| Some(BASE + p * P);
+        assert!(vm.files().is_empty());
+        vm.map_backed(at(0), P, R, true, file(4, 0, false)).unwrap();
+        vm.map_backed(at(2), P, R, true, file(4, 5, true)).unwrap();
+        vm.map_backed(at(4), P, R, true, file(9, 0, false)).unwrap();
+        vm.map(at(6), P, R, true).unwrap();
+        assert_eq!(
+            vm.files().into_iter().collect::<Vec<_>>(),
+            [(4, true), (9, false)]
+        );
+        // Unmapping the shared piece leaves the file mapped privately only.
+        vm.unmap(BASE + 2 * P, P).unwrap();
+        assert_eq!(
+            vm.files().into_iter().collect::<Vec<_>>(),
+            [(4, false), (9, false)]
+        );
+        // Replacing a file mapping with anonymous memory drops the file.
+        vm.map(at(4), P, RW, true).unwrap();
+        assert_eq!(vm.files().into_iter().collect::<Vec<_>>(), [(4, false)]);
+    }
+
+    #[test]
+    fn maps_lines_look_like_linux() {
+        let mut out = alloc::string::String::new();
+        // From a Linux host's /proc/self/maps.
+        maps_line(
+            &mut out,
+            Range::new(0x555a_81a4_7000, 0x555a_81a4_d000),
+            Prot::READ | Prot::EXEC,
+            false,
+            0x2000,
+            (0xfe, 0),
+            247282,
+            "/usr/bin/head",
+        );
+        maps_line(
+            &mut out,
+            Range::new(0x7f1c_5c00_0000, 0x7f1c_5c02_1000),
+            RW,
+            false,
+            0,
+            (0, 0),
+            0,
+            "",
+        );
+        maps_line(
+            &mut out,
+            Range::new(0x1000, 0x3000),
+            RW,
+            true,
+            0x4000,
+            (0, 0x1a),
+            12,
+            "[stack]",
+        );
+        assert_eq!(
+            out,
+            "555a81a47000-555a81a4d000 r-xp 00002000 fe:00 247282                     \
+             /usr/bin/head\n\
+             7f1c5c000000-7f1c5c021000 rw-p 00000000 00:00 0 \n\
+             00001000-00003000 rw-s 00004000 00:1a 12                                 \
+             [stack]\n"
+        );
+    }
+
+    #[test]
+    fn splitting_a_file_mapping_keeps_each_pieces_offset() {
+        let mut vm = space(32);
+        vm.map_backed(Some(BASE), 8 * P, RW, true, file(3, 4, true))
+            .unwrap();
+        // Unmap the middle: the tail shows the file from its own page on.
+        assert_eq!(vm.unmap(BASE + 2 * P, 2 * P).unwrap(), [r(2, 4)]);
+        // Protect part of the tail: the pieces keep their offsets and merge back.
+        vm.protect(BASE + 5 * P, P, R).unwrap();
+        assert_eq!(
+            backings(&vm),
+            [
+                (0, 2, file(3, 4, true)),
+                (4, 1, file(3, 8, true)),
+                (5, 1, file(3, 9, true)),
+                (6, 2, file(3, 10, true)),
+            ]
+        );
+        vm.protect(BASE + 5 * P, P, RW).unwrap();
+        assert_eq!(
+            backings(&vm),
+            [(0, 2, file(3, 4, true)), (4, 4, file(3, 8, true))]
+        );
+        assert_eq!(
+            vm.find(BASE + 6 * P).unwrap().backing_at(BASE + 6 * P),
+            file(3, 10, true)
+        );
+    }
+
+    #[test]
+    fn remapping_a_file_mapping_keeps_its_offsets() {
+        let mut vm = space(32);
+        vm.map_backed(Some(BASE + 10 * P), 2 * P, R, true, file(5, 1, false))
+            .unwrap();
+        // Grown in place: the new pages continue the file.
+        vm.remap(BASE + 10 * P, 2 * P, 3 * P, false).unwrap();
+        assert_eq!(backings(&vm), [(10, 3, file(5, 1, false))]);
+        // Moved from its second page: the new place starts at that page's offset.
+        vm.map(Some(BASE + 13 * P), P, R, true).unwrap();
+        let moved = vm.remap(BASE + 11 * P, 2 * P, 4 * P, true).unwrap();
+        let to = moved.addr();
+        assert_eq!(
+            vm.find(to).unwrap().backing,
+            file(5, 2, false),
+            "{:?}",
+            backings(&vm)
+        );
+        assert_eq!(vm.find(BASE + 10 * P).unwrap().backing, file(5, 1, false));
     }
 }

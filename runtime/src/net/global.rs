@@ -74,10 +74,19 @@ pub fn init(cmdline: &Cmdline<'_>, mmio: &[MmioDevice]) {
         Stack::new(d, mac, config, now(), seed)
     });
     let mut net = Net::new(eth, now(), seed);
+    net.set_room_check(heap_has_room);
     net.poll(now());
     print_log(&mut net);
+    let dns = net.eth().and_then(|e| e.take_dns_change());
     *NET.lock() = Some(net);
+    write_resolv_conf(dns);
     crate::sched::register(&NET_SOURCE);
+}
+
+/// Whether the kernel heap can give `bytes` and keep 1 MiB spare (the socket calls' ENOBUFS
+/// rule), for the listeners that arm sockets as connections arrive.
+fn heap_has_room(bytes: usize) -> bool {
+    crate::mm::heap::usage().1 >= bytes + (1 << 20)
 }
 
 /// The first network device that starts: virtio-net (PCI or MMIO) when there is one, else
@@ -141,7 +150,32 @@ pub fn poll() -> bool {
         ACTIVITY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
     print_log(stack);
+    let dns = stack.eth().and_then(|e| e.take_dns_change());
+    drop(guard);
+    write_resolv_conf(dns);
     changed
+}
+
+/// `/etc/resolv.conf` follows the DNS servers (`kiln.dns=`, else DHCP's); written outside the
+/// interface's lock, and said once on the console.
+fn write_resolv_conf(servers: Option<alloc::vec::Vec<smoltcp::wire::IpAddress>>) {
+    let Some(servers) = servers else {
+        return;
+    };
+    let text: alloc::vec::Vec<alloc::string::String> =
+        servers.iter().map(|a| alloc::format!("{a}")).collect();
+    let names: alloc::vec::Vec<&str> = text.iter().map(|s| s.as_str()).collect();
+    let now = crate::fs::Timespec::from_ns(crate::time::realtime_ns());
+    let list = if names.is_empty() {
+        alloc::string::String::from("none")
+    } else {
+        names.join(" ")
+    };
+    match crate::fs::system::set_nameservers(&names, now) {
+        Ok(true) => kinfo!("net: dns {}", list),
+        Ok(false) => kinfo!("net: dns {} (the image's /etc/resolv.conf is kept)", list),
+        Err(e) => kinfo!("net: cannot write /etc/resolv.conf: {}", e.name()),
+    }
 }
 
 /// The monotonic time (ns) by which [`poll`] must run again even if no interrupt comes;

@@ -8,14 +8,19 @@
 //! - [`netlink`]: the `NETLINK_ROUTE` dumps `getifaddrs` reads (interfaces, addresses);
 //! - [`socket`]: both interfaces ([`socket::Net`]) and TCP/UDP sockets by number over them,
 //!   routed by destination, non-blocking, with readiness;
+//! - [`gate`]: drops the SYNs for listeners whose backlog is full, before smoltcp sees them;
 //! - `global` (kernel only): the network over the NIC (if any) and `lo`, `poll()` and
 //!   `next_wakeup()` for the runtime's wait path.
 
 pub mod config;
+pub mod gate;
 pub mod loopback;
 pub mod netlink;
 pub mod socket;
 pub mod stack;
+
+#[cfg(test)]
+mod loss_tests;
 
 #[cfg(target_os = "none")]
 mod global;

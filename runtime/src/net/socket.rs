@@ -10,9 +10,13 @@
 //! from a guest `connect`/`sendto`, which arms (TCP) or creates (UDP) the receiving socket's
 //! `lo` side first — so `accept` on `0.0.0.0`/`::` sees both.
 //!
-//! smoltcp's TCP socket in listen state accepts one connection, so `listen(backlog)` arms
-//! `backlog` listening sockets on the endpoint and `accept` re-arms one for each connection
-//! it takes (DESIGN.md §8). A closed TCP socket stays in smoltcp until its FIN exchange ends.
+//! smoltcp's TCP socket in listen state accepts one connection, so on eth0 a listener keeps
+//! one idle listening socket armed beside its pending connections (in their handshake or
+//! waiting for `accept`), re-armed before every frame the interface takes in, up to
+//! `backlog` pending (DESIGN.md §8). With the backlog full, the interface drops new SYNs for
+//! the listener ([`super::gate`]) instead of letting smoltcp refuse them, and the peer's
+//! retransmission gets in once `accept` made room, as on Linux. A closed TCP socket stays in
+//! smoltcp until its FIN exchange ends.
 //!
 //! Wildcard bindings have a [`Family`]: `AF_INET`'s `0.0.0.0` covers IPv4, `AF_INET6`'s `::`
 //! IPv6 and, unless `IPV6_V6ONLY`, IPv4 too. Bind conflicts follow that, as on Linux.
@@ -39,12 +43,9 @@ pub const UDP_PACKETS: usize = 32;
 /// The receive side of a UDP socket on `lo` (see `new_udp`).
 pub const LO_UDP_BUFFER: usize = 208 * 1024;
 pub const LO_UDP_PACKETS: usize = 256;
-/// The largest listen backlog honoured (`SOMAXCONN`-like).
-pub const MAX_BACKLOG: usize = 128;
-/// At most this many listening sockets are armed per listener, whatever the backlog: each
-/// carries its buffers from the start (2 × TCP_BUFFER), so a backlog of 128 would pin 8 MiB.
-/// More simultaneous handshakes than this, before accept runs, are refused.
-pub const MAX_ARMED: usize = 128;
+/// The largest listen backlog honoured (Linux's default `net.core.somaxconn`). Each pending
+/// connection holds its buffers (2 × TCP_BUFFER), taken as connections arrive, not at listen.
+pub const MAX_BACKLOG: usize = 4096;
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;
 
 /// A socket's number in the table.
@@ -165,6 +166,8 @@ struct Table {
     /// Closed TCP sockets finishing their FIN exchange.
     orphans: Vec<Sock>,
     next_port: u16,
+    /// Whether `bytes` more may be taken from the heap for socket buffers now.
+    room: fn(usize) -> bool,
 }
 
 impl Table {
@@ -174,7 +177,31 @@ impl Table {
             entries: Vec::new(),
             orphans: Vec::new(),
             next_port: EPHEMERAL.start() + (seed % span) as u16,
+            room: |_| true,
         }
+    }
+
+    /// Arms every listener on eth0 whose backlog has room with an idle listening socket, and
+    /// drops pending connections that were reset. Returns the listeners that have no idle
+    /// socket (backlog full, or no memory for one): the SYNs the gate must drop.
+    fn arm_listeners(&mut self, sockets: &mut SocketSet<'static>) -> Vec<IpListenEndpoint> {
+        let mut full = Vec::new();
+        for slot in self.entries.iter_mut().flatten() {
+            if let Entry::TcpListen {
+                local,
+                armed,
+                backlog,
+            } = &mut slot.entry
+            {
+                if local.addr.is_some_and(|a| routes_to_lo(&a)) {
+                    continue;
+                }
+                if !arm(sockets, *local, armed, *backlog, self.room) {
+                    full.push(*local);
+                }
+            }
+        }
+        full
     }
 
     fn slot(&self, id: SockId) -> Result<&Slot, Errno> {
@@ -242,6 +269,47 @@ fn new_udp(via: Via) -> udp::Socket<'static> {
             vec![0; UDP_BUFFER],
         ),
     )
+}
+
+/// Keeps one idle listening socket on `local` in eth0's `sockets` beside the pending
+/// connections in `armed`, as long as fewer than `backlog` are pending there and `room`
+/// allows its buffers; drops eth0's pending connections that were reset. True when an idle
+/// socket listens.
+fn arm(
+    sockets: &mut SocketSet<'static>,
+    local: IpListenEndpoint,
+    armed: &mut Vec<Sock>,
+    backlog: usize,
+    room: fn(usize) -> bool,
+) -> bool {
+    armed.retain(|s| {
+        let reset =
+            s.via == Via::Eth && sockets.get::<tcp::Socket>(s.handle).state() == tcp::State::Closed;
+        if reset {
+            sockets.remove(s.handle);
+        }
+        !reset
+    });
+    let on_eth = |s: &&Sock| s.via == Via::Eth;
+    if armed
+        .iter()
+        .filter(on_eth)
+        .any(|s| sockets.get::<tcp::Socket>(s.handle).state() == tcp::State::Listen)
+    {
+        return true;
+    }
+    if armed.iter().filter(on_eth).count() >= backlog || !room(2 * TCP_BUFFER) {
+        return false;
+    }
+    let mut s = new_tcp();
+    if s.listen(local).is_err() {
+        return false;
+    }
+    armed.push(Sock {
+        via: Via::Eth,
+        handle: sockets.add(s),
+    });
+    true
 }
 
 /// A listening socket's connection that finished its handshake (or already got a FIN).
@@ -319,8 +387,9 @@ impl<D: Device> Net<D> {
         let mut changed = false;
         loop {
             changed |= self.lo.poll(now);
-            if let Some(eth) = self.eth.as_mut() {
-                changed |= eth.poll(now);
+            let Net { eth, sock, .. } = self;
+            if let Some(eth) = eth.as_mut() {
+                changed |= eth.poll(now, &mut |set| sock.arm_listeners(set));
             }
             // A closed socket may leave more work for this instant.
             if !self.reap_closed() {
@@ -682,10 +751,11 @@ impl<D: Device> Net<D> {
         self.rearm(id, None)
     }
 
-    /// Tops the listener's armed sockets on eth0 up to its backlog (`lo`'s are armed by
-    /// [`Net::arm_lo`]).
+    /// Arms the listener on eth0 with an idle listening socket if its backlog has room
+    /// (`lo`'s are armed by [`Net::arm_lo`]); `backlog` changes it first.
     fn rearm(&mut self, id: SockId, backlog: Option<usize>) -> Result<(), Errno> {
         let Net { eth, sock, .. } = self;
+        let room = sock.room;
         let Entry::TcpListen {
             local,
             armed,
@@ -703,16 +773,14 @@ impl<D: Device> Net<D> {
         if local.addr.is_some_and(|a| routes_to_lo(&a)) {
             return Ok(());
         }
-        let want = (*b).min(MAX_ARMED);
-        while armed.iter().filter(|s| s.via == Via::Eth).count() < want {
-            let mut s = new_tcp();
-            s.listen(*local).map_err(|_| Errno::EINVAL)?;
-            armed.push(Sock {
-                via: Via::Eth,
-                handle: eth.sockets.add(s),
-            });
-        }
+        arm(&mut eth.sockets, *local, armed, *b, room);
         Ok(())
+    }
+
+    /// Sets the check for heap room that arming a listening socket (2 × TCP_BUFFER) passes
+    /// first; without room the listener's SYNs are dropped (eth0) or refused (`lo`).
+    pub fn set_room_check(&mut self, room: fn(usize) -> bool) {
+        self.sock.room = room;
     }
 
     /// The socket of `proto` that a datagram or connection to `dest` on `lo` is for: one
@@ -751,10 +819,11 @@ impl<D: Device> Net<D> {
             return;
         };
         let Net { lo, sock, .. } = self;
+        let room = sock.room;
         let Ok(Entry::TcpListen { armed, backlog, .. }) = sock.get_mut(id) else {
             return;
         };
-        if armed.iter().filter(|s| s.via == Via::Lo).count() >= (*backlog).min(MAX_ARMED) {
+        if armed.iter().filter(|s| s.via == Via::Lo).count() >= *backlog || !room(2 * TCP_BUFFER) {
             return;
         }
         let mut s = new_lo_tcp();
@@ -1369,49 +1438,102 @@ mod tests {
         assert_eq!(s.socket_count(), 1);
     }
 
+    /// Clients connecting to `port` at once.
+    fn connect_all(s: &mut Net<Loopback>, port: u16, n: usize) -> Vec<SockId> {
+        (0..n)
+            .map(|_| {
+                let c = s.socket(Proto::Tcp, Family::Dual);
+                s.connect(c, ep(port)).unwrap();
+                c
+            })
+            .collect()
+    }
+
+    fn connected(s: &mut Net<Loopback>, clients: &[SockId]) -> usize {
+        clients
+            .iter()
+            .filter(|&&c| s.readiness(c).unwrap().writable && s.take_error(c).unwrap().is_none())
+            .count()
+    }
+
     #[test]
-    fn backlog_is_honoured_and_rearmed_at_accept() {
+    fn backlog_is_honoured_and_a_syn_beyond_it_waits_for_accept() {
         let mut s = stack();
         let mut t = 0;
         let l = s.socket(Proto::Tcp, Family::Dual);
         s.bind(l, listen_ep(80)).unwrap();
         s.listen(l, 2).unwrap();
-        let clients: Vec<SockId> = (0..3)
-            .map(|_| {
-                let c = s.socket(Proto::Tcp, Family::Dual);
-                s.connect(c, ep(80)).unwrap();
-                c
-            })
-            .collect();
-        // Two connections complete; the third is refused (no socket listens for it).
-        run_until(&mut s, &mut t, |s| {
-            clients
-                .iter()
-                .all(|&c| s.readiness(c).unwrap() != Readiness::default())
-        });
-        let refused: Vec<_> = clients.iter().map(|&c| s.take_error(c).unwrap()).collect();
-        assert_eq!(
-            refused
-                .iter()
-                .filter(|e| **e == Some(Errno::ECONNREFUSED))
-                .count(),
-            1,
-            "{refused:?}"
-        );
-        // The server side completes when the clients' ACKs arrive.
-        let mut accepted = 0;
+        let clients = connect_all(&mut s, 80, 3);
+        // Two connections complete; the third's SYN is dropped, not refused: it keeps
+        // retransmitting (smoltcp's first retransmission is 1 s later).
+        run_until(&mut s, &mut t, |s| connected(s, &clients) == 2);
+        let third = *clients
+            .iter()
+            .find(|&&c| s.readiness(c).unwrap() == Readiness::default())
+            .expect("one client still connecting");
+        for _ in 0..300 {
+            t += 10;
+            s.poll(Instant::from_millis(t));
+        }
+        assert_eq!(s.readiness(third).unwrap(), Readiness::default());
+        assert_eq!(s.take_error(third).unwrap(), None, "not refused");
+        // accept makes room in the backlog: the retransmitted SYN gets in.
+        assert!(s.accept(l).is_ok());
+        run_until(&mut s, &mut t, |s| connected(s, &clients) == 3);
+        let mut accepted = 1;
         run_until(&mut s, &mut t, |s| {
             if s.accept(l).is_ok() {
                 accepted += 1;
             }
-            accepted == 2
+            accepted == 3
         });
         assert_eq!(s.accept(l), Err(Errno::EAGAIN));
-        // accept re-armed the backlog: a new client gets in.
+        // The listener armed again: a new client gets in.
         let c = s.socket(Proto::Tcp, Family::Dual);
         s.connect(c, ep(80)).unwrap();
         run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
         assert!(s.accept(l).is_ok());
+    }
+
+    #[test]
+    fn a_burst_of_connects_waits_in_the_backlog_without_accept() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::Dual);
+        s.bind(l, listen_ep(7)).unwrap();
+        s.listen(l, 512).unwrap();
+        // 300 SYNs reach the interface in one poll, before any accept.
+        let clients = connect_all(&mut s, 7, 300);
+        run_until(&mut s, &mut t, |s| connected(s, &clients) == 300);
+        // The clients' ACKs reach the listener in the next poll.
+        t += 10;
+        s.poll(Instant::from_millis(t));
+        let mut accepted = 0;
+        while s.accept(l).is_ok() {
+            accepted += 1;
+        }
+        assert_eq!(accepted, 300);
+    }
+
+    #[test]
+    fn without_heap_room_syns_wait_instead_of_being_refused() {
+        let mut s = stack();
+        let mut t = 0;
+        s.set_room_check(|_| false);
+        let l = s.socket(Proto::Tcp, Family::Dual);
+        s.listen(l, 8).unwrap();
+        let port = s.local_endpoint(l).unwrap().unwrap().port;
+        let clients = connect_all(&mut s, port, 1);
+        for _ in 0..200 {
+            t += 10;
+            s.poll(Instant::from_millis(t));
+        }
+        assert_eq!(s.take_error(clients[0]).unwrap(), None, "not refused");
+        assert_eq!(connected(&mut s, &clients), 0);
+        s.set_room_check(|_| true);
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        assert!(s.accept(l).is_ok());
+        assert_eq!(connected(&mut s, &clients), 1);
     }
 
     #[test]

@@ -10,16 +10,19 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::phy::Device;
 use smoltcp::socket::dhcpv4;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address,
-    Ipv6Cidr,
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpListenEndpoint, Ipv4Address, Ipv4Cidr,
+    Ipv6Address, Ipv6Cidr,
 };
 
 use super::config::{Ipv4Mode, NetConfig, MAX_DNS};
+use super::gate::Gate;
 
 /// The interface's name in messages (there is one).
 pub const IFNAME: &str = "eth0";
@@ -57,6 +60,8 @@ pub struct Stack<D: Device> {
     config: NetConfig,
     /// DNS servers in use: the command line's, else DHCP's.
     dns: Vec<IpAddress>,
+    /// `dns` changed since [`Stack::take_dns_change`] last took it (`/etc/resolv.conf` is due).
+    dns_changed: bool,
     /// Addresses already announced on the console.
     announced: Vec<IpCidr>,
     /// Lines for the console, taken by `take_log`.
@@ -100,6 +105,7 @@ impl<D: Device> Stack<D> {
             sockets,
             dhcp,
             dns: config.dns.clone(),
+            dns_changed: !config.dns.is_empty(),
             config,
             announced: Vec::new(),
             log: Vec::new(),
@@ -114,18 +120,57 @@ impl<D: Device> Stack<D> {
 
     /// Processes everything the device has received and sends what is due. True when the
     /// state of some socket may have changed (a waiter should re-check).
-    pub fn poll(&mut self, now: Instant) -> bool {
+    ///
+    /// `arm` is the socket layer's: before each received frame it arms the listeners in this
+    /// interface's set and returns those whose backlog is full ([`super::gate`]).
+    pub fn poll(
+        &mut self,
+        now: Instant,
+        arm: &mut dyn FnMut(&mut SocketSet<'static>) -> Vec<IpListenEndpoint>,
+    ) -> bool {
         let mut changed = false;
         loop {
-            let r = self.iface.poll(now, &mut self.device, &mut self.sockets);
+            let r = self.poll_interface(now, arm);
             let dhcp = self.dhcp_event();
-            changed |= r == PollResult::SocketStateChanged || dhcp;
+            changed |= r || dhcp;
             // A DHCP change may leave more work for this instant.
             if !dhcp {
                 break;
             }
         }
         self.announce();
+        changed
+    }
+
+    /// smoltcp's `Interface::poll`, with the listeners re-armed before each received frame
+    /// and the SYNs for full backlogs dropped ([`super::gate`]). True when some socket's
+    /// state may have changed.
+    fn poll_interface(
+        &mut self,
+        now: Instant,
+        arm: &mut dyn FnMut(&mut SocketSet<'static>) -> Vec<IpListenEndpoint>,
+    ) -> bool {
+        let mut changed = false;
+        self.iface.poll_maintenance(now);
+        loop {
+            let full = arm(&mut self.sockets);
+            let mut gate = Gate::new(&mut self.device, &full);
+            match self
+                .iface
+                .poll_ingress_single(now, &mut gate, &mut self.sockets)
+            {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => changed = true,
+            }
+        }
+        while self
+            .iface
+            .poll_egress(now, &mut self.device, &mut self.sockets)
+            == PollResult::SocketStateChanged
+        {
+            changed = true;
+        }
         changed
     }
 
@@ -149,9 +194,7 @@ impl<D: Device> Stack<D> {
                     .map(|a| IpAddress::Ipv4(*a))
                     .collect();
                 self.set_ipv4(Some(addr), router);
-                if self.config.dns.is_empty() {
-                    self.dns = servers;
-                }
+                self.set_dhcp_dns(servers);
                 true
             }
             Some(dhcpv4::Event::Deconfigured) => {
@@ -160,11 +203,17 @@ impl<D: Device> Stack<D> {
                     self.log.push(format!("net: {IFNAME} lost its DHCP lease"));
                 }
                 self.set_ipv4(None, None);
-                if self.config.dns.is_empty() {
-                    self.dns.clear();
-                }
+                self.set_dhcp_dns(Vec::new());
                 true
             }
+        }
+    }
+
+    /// DHCP's DNS servers, used unless the command line named its own (`kiln.dns=`).
+    fn set_dhcp_dns(&mut self, servers: Vec<IpAddress>) {
+        if self.config.dns.is_empty() && self.dns != servers {
+            self.dns = servers;
+            self.dns_changed = true;
         }
     }
 
@@ -232,6 +281,12 @@ impl<D: Device> Stack<D> {
         &self.dns
     }
 
+    /// The DNS servers, once after each change (the first time at boot when the command line
+    /// names them, else when a DHCP lease brings or takes them): `/etc/resolv.conf` follows.
+    pub fn take_dns_change(&mut self) -> Option<Vec<IpAddress>> {
+        core::mem::take(&mut self.dns_changed).then(|| self.dns.clone())
+    }
+
     /// The interface's first IPv4 address, if it has one.
     pub fn ipv4(&self) -> Option<Ipv4Address> {
         self.iface.ipv4_addr()
@@ -277,7 +332,7 @@ pub(super) mod tests {
                 "net: eth0 10.77.0.2/24 gw 10.77.0.1",
             ]
         );
-        s.poll(Instant::from_millis(10));
+        s.poll(Instant::from_millis(10), &mut |_| Vec::new());
         assert!(s.take_log().is_empty());
         assert_eq!(s.ipv4(), Some(Ipv4Address::new(10, 77, 0, 2)));
         assert_eq!(s.addresses().len(), 3);
@@ -291,7 +346,7 @@ pub(super) mod tests {
             1,
             "only link-local before DHCP answers"
         );
-        s.poll(Instant::from_millis(0));
+        s.poll(Instant::from_millis(0), &mut |_| Vec::new());
         // The client retries on a timer: a deadline exists even with no traffic.
         let d = s
             .poll_delay(Instant::from_millis(1))
@@ -312,5 +367,27 @@ pub(super) mod tests {
         assert_eq!(log.last().unwrap(), "net: eth0 10.0.2.15/24 gw 10.0.2.2");
         s.set_ipv4(None, None);
         assert!(s.ipv4().is_none());
+    }
+
+    #[test]
+    fn dns_servers_are_reported_once_per_change() {
+        let a: IpAddress = "10.77.0.1".parse().unwrap();
+        let mut s = loopback(NetConfig::default());
+        assert_eq!(s.take_dns_change(), None, "no servers before a lease");
+        s.set_dhcp_dns(vec![a]);
+        assert_eq!(s.take_dns_change(), Some(vec![a]));
+        assert_eq!(s.take_dns_change(), None);
+        s.set_dhcp_dns(vec![a]);
+        assert_eq!(s.take_dns_change(), None, "a renewal with the same servers");
+        s.set_dhcp_dns(Vec::new());
+        assert_eq!(s.take_dns_change(), Some(vec![]), "the lease is gone");
+
+        let (config, _) = NetConfig::from_options([("dns", "fd77::1")]);
+        let mut s = loopback(config);
+        let six: IpAddress = "fd77::1".parse().unwrap();
+        assert_eq!(s.take_dns_change(), Some(vec![six]), "kiln.dns= at once");
+        s.set_dhcp_dns(vec![a]);
+        assert_eq!(s.take_dns_change(), None, "kiln.dns= wins over DHCP");
+        assert_eq!(s.dns_servers(), [six]);
     }
 }

@@ -17,9 +17,10 @@ use crate::errno::{self, Errno, SysResult};
 use crate::fd::{self, Events, File, OpenFile, Whence};
 use crate::fs::consts::*;
 use crate::fs::{
-    self as vfs_mod, dev, system::VFS, Ctx, Device, FdInfo, FileType, Ino, ProcFds, TimeSet,
-    Timespec, Vfs, PATH_MAX, ROOT,
+    self as vfs_mod, dev, system::VFS, Ctx, Device, FdInfo, FileType, Ino, Opened, ProcFds,
+    TimeSet, Timespec, Vfs, PATH_MAX, ROOT,
 };
+use crate::mm::filemap::{Access, Target};
 use crate::mm::user::{bytes_mut as user_bytes_mut, cstr, read_u64s};
 
 const AT_FDCWD: i64 = -100;
@@ -119,6 +120,10 @@ pub struct VfsFile {
     file_type: FileType,
     /// The path it was opened by, for `/proc/self/fd`.
     path: Vec<u8>,
+    /// Opened with `O_PATH`: names the file, gives no access to it (mmap is `EBADF`).
+    path_only: bool,
+    /// A `/proc` file without a write operation: writes are `EINVAL`, as on Linux.
+    read_only: bool,
 }
 
 impl core::fmt::Debug for VfsFile {
@@ -148,6 +153,9 @@ impl File for VfsFile {
     }
 
     fn write(&self, desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        if self.read_only {
+            return Err(errno::EINVAL);
+        }
         let mut off = desc.offset.lock();
         if desc.flags() & O_APPEND != 0 {
             let (n, end) = with_vfs(|v, ctx| v.append(ctx, self.ino, data))?;
@@ -166,6 +174,9 @@ impl File for VfsFile {
     }
 
     fn pwrite(&self, data: &[u8], offset: u64) -> Result<usize, Errno> {
+        if self.read_only {
+            return Err(errno::EINVAL);
+        }
         with_vfs(|v, ctx| v.write_at(ctx, self.ino, offset, data))
     }
 
@@ -293,9 +304,54 @@ fn to_fd_stat(s: vfs_mod::Stat) -> fd::Stat {
 
 // ---- open ----------------------------------------------------------------------------
 
+/// The inode of `/proc/self/maps`, looked up at its first open.
+static MAPS_INO: Mutex<Ino> = Mutex::new(0);
+
+/// Opening `/proc/self/maps` gives a snapshot of the mappings made now, in a nameless file
+/// (Linux generates the text as it is read; a snapshot at open is what a reader that opens,
+/// reads and closes sees either way). Writes to it fail with `EINVAL`, as on Linux.
+fn open_maps(opened: &Opened) -> Result<Option<Opened>, Errno> {
+    if opened.file_type != FileType::Regular {
+        return Ok(None);
+    }
+    let mut maps_ino = *MAPS_INO.lock();
+    if maps_ino == 0 {
+        maps_ino = with_vfs(|v, ctx| v.lookup(ctx, ROOT, b"/proc/self/maps", true)).unwrap_or(0);
+        *MAPS_INO.lock() = maps_ino;
+    }
+    if opened.ino != maps_ino {
+        return Ok(None);
+    }
+    let exe = with_vfs(|v, ctx| v.readlink(ctx, ROOT, b"/proc/self/exe")).unwrap_or_default();
+    let text = crate::mm::user::maps_text(core::str::from_utf8(&exe).unwrap_or(""));
+    let ino = with_vfs(|v, ctx| {
+        v.release(opened.ino);
+        let ino = v.create_anon(ctx, FileType::Regular, 0o444)?;
+        match v.write_at(ctx, ino, 0, text.as_bytes()) {
+            Ok(n) if n == text.len() => Ok(ino),
+            Ok(_) => {
+                v.release(ino);
+                Err(errno::ENOMEM)
+            }
+            Err(e) => {
+                v.release(ino);
+                Err(e)
+            }
+        }
+    })?;
+    Ok(Some(Opened {
+        ino,
+        file_type: FileType::Regular,
+        created: false,
+    }))
+}
+
 fn do_open(dirfd: u64, path: &[u8], flags: u32, mode: u32) -> SysResult {
     let start = base(dirfd, path)?;
     let opened = with_vfs(|v, ctx| v.open(ctx, start, path, flags, mode))?;
+    let maps = open_maps(&opened)?;
+    let read_only = maps.is_some();
+    let opened = maps.unwrap_or(opened);
     let file: Arc<dyn File> = match opened.file_type {
         FileType::CharDevice(Device::Console | Device::Tty) => {
             with_vfs(|v, _| {
@@ -326,6 +382,8 @@ fn do_open(dirfd: u64, path: &[u8], flags: u32, mode: u32) -> SysResult {
             ino: opened.ino,
             file_type,
             path: absolute(start, path),
+            path_only: flags & O_PATH != 0,
+            read_only,
         }),
     };
     let keep = O_ACCMODE | O_NONBLOCK | O_APPEND | O_CLOEXEC;
@@ -382,8 +440,13 @@ fn stat_at(dirfd: u64, path: &[u8], flags: u64) -> Result<fd::Stat, Errno> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800/* AT_NO_AUTOMOUNT */) != 0 {
         return Err(errno::EINVAL);
     }
-    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        return fd_stat(dirfd);
+    if path.is_empty() {
+        // Linux: ENOENT for an empty path before the directory descriptor is looked at.
+        return if flags & AT_EMPTY_PATH != 0 {
+            fd_stat(dirfd)
+        } else {
+            Err(errno::ENOENT)
+        };
     }
     let start = base(dirfd, path)?;
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
@@ -403,6 +466,30 @@ pub fn lstat(a: &[u64; 6]) -> SysResult {
 
 pub fn newfstatat(a: &[u64; 6]) -> SysResult {
     put_stat(a[2], stat_at(a[0], path_arg(a[1])?, a[3])?)
+}
+
+/// statx(2): the same answer as `newfstatat` in `struct statx` (`STATX_BASIC_STATS` and
+/// `STATX_MNT_ID`, whatever the mask asks: Linux also returns more than asked).
+pub fn statx(a: &[u64; 6]) -> SysResult {
+    const AT_NO_AUTOMOUNT: u64 = 0x800;
+    const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+    const STATX_RESERVED: u64 = 0x8000_0000;
+    let (dirfd, flags, mask, buf) = (a[0], a[2], a[3], a[4]);
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) != 0
+        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+        || (mask as u32 as u64) & STATX_RESERVED != 0
+    {
+        return Err(errno::EINVAL);
+    }
+    // Linux 6.11+: a NULL path with AT_EMPTY_PATH means the descriptor itself.
+    let path: &[u8] = if a[1] == 0 && flags & AT_EMPTY_PATH != 0 {
+        b""
+    } else {
+        path_arg(a[1])?
+    };
+    let st = stat_at(dirfd, path, flags & !AT_STATX_SYNC_TYPE)?;
+    user_bytes_mut(buf, fd::stat::LINUX_STATX_SIZE as u64)?.copy_from_slice(&st.to_statx());
+    Ok(0)
 }
 
 fn do_access(dirfd: u64, path: &[u8], mode: u64, flags: u64) -> SysResult {
@@ -426,6 +513,172 @@ pub fn faccessat(a: &[u64; 6]) -> SysResult {
 
 pub fn faccessat2(a: &[u64; 6]) -> SysResult {
     do_access(a[0], path_arg(a[1])?, a[2], a[3])
+}
+
+// ---- copies between descriptors -------------------------------------------------------
+
+/// Linux's largest count for one read or write (`MAX_RW_COUNT`).
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
+
+/// The regular VFS file behind a descriptor (`EISDIR` for a directory, `EINVAL` otherwise).
+fn regular_file(d: &OpenFile) -> Result<Ino, Errno> {
+    match d.file.as_any().downcast_ref::<VfsFile>() {
+        Some(f) if f.file_type == FileType::Regular && !f.path_only => Ok(f.ino),
+        Some(f) if f.file_type == FileType::Directory => Err(errno::EISDIR),
+        _ => Err(errno::EINVAL),
+    }
+}
+
+/// An `loff_t *` argument: `None` for NULL, else its value (`EINVAL` if negative).
+fn offset_ptr(ptr: u64) -> Result<Option<u64>, Errno> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let [v] = read_u64s::<1>(ptr)?;
+    if (v as i64) < 0 {
+        return Err(errno::EINVAL);
+    }
+    Ok(Some(v))
+}
+
+/// sendfile(2): from a regular file to any descriptor open for writing (a file, a pipe, a
+/// socket, the console), in 64 KiB steps through the descriptor's own write; from the file
+/// position (moved) or from `*offset` (updated; the position stays). Like Linux: the input
+/// must be readable and the output writable (`EBADF`), the input a regular file and the
+/// output not `O_APPEND` (`EINVAL`); a write that fails after some bytes went ends the copy
+/// with the count so far.
+pub fn sendfile(a: &[u64; 6]) -> SysResult {
+    let (out_fd, in_fd, off_arg) = (a[0], a[1], a[2]);
+    let count = a[3].min(MAX_RW_COUNT);
+    let input = desc(in_fd)?;
+    if !input.readable() {
+        return Err(errno::EBADF);
+    }
+    let given = offset_ptr(off_arg)?;
+    let output = desc(out_fd)?;
+    if !output.writable() {
+        return Err(errno::EBADF);
+    }
+    let ino = regular_file(&input).map_err(|_| errno::EINVAL)?;
+    if output.flags() & O_APPEND != 0 {
+        return Err(errno::EINVAL);
+    }
+    let start = given.unwrap_or_else(|| *input.offset.lock());
+    let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(count.min(1 << 16) as usize)
+        .map_err(|_| errno::ENOMEM)?;
+    buf.resize(count.min(1 << 16) as usize, 0);
+    let mut done = 0u64;
+    while done < count {
+        let want = (count - done).min(buf.len() as u64) as usize;
+        let n = vfs_read(|v| v.read_at(ino, start + done, &mut buf[..want]))?;
+        if n == 0 {
+            break;
+        }
+        let written = match super::fs::write_all(&output, &buf[..n]) {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += written;
+        if written < n as u64 {
+            break;
+        }
+    }
+    match given {
+        Some(_) => crate::mm::user::write_u64s(off_arg, &[start + done])?,
+        None => *input.offset.lock() = start + done,
+    }
+    Ok(done)
+}
+
+/// copy_file_range(2) between regular files of the VFS, checked as Linux does (flags
+/// `EINVAL`; a directory `EISDIR`; anything but regular files `EINVAL`; the input not
+/// readable, the output not writable or `O_APPEND` `EBADF`; overlapping ranges of one file
+/// `EINVAL`); from the positions (moved) or the given offsets (updated). Stops at the end of
+/// the input; a full file system ends it with the count so far (`ENOSPC` if none).
+pub fn copy_file_range(a: &[u64; 6]) -> SysResult {
+    let (in_fd, off_in, out_fd, off_out, len, flags) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    if flags != 0 {
+        return Err(errno::EINVAL);
+    }
+    let (input, output) = (desc(in_fd)?, desc(out_fd)?);
+    let given_in = offset_ptr(off_in)?;
+    let given_out = offset_ptr(off_out)?;
+    let (src, dst) = (regular_file(&input), regular_file(&output));
+    if src == Err(errno::EISDIR) || dst == Err(errno::EISDIR) {
+        return Err(errno::EISDIR);
+    }
+    let (src, dst) = (src?, dst?);
+    if !input.readable() || !output.writable() || output.flags() & O_APPEND != 0 {
+        return Err(errno::EBADF);
+    }
+    let len = len.min(MAX_RW_COUNT);
+    let pos_in = given_in.unwrap_or_else(|| *input.offset.lock());
+    let pos_out = given_out.unwrap_or_else(|| *output.offset.lock());
+    if pos_in.checked_add(len).is_none() || pos_out.checked_add(len).is_none() {
+        return Err(errno::EOVERFLOW);
+    }
+    if src == dst && pos_in < pos_out + len && pos_out < pos_in + len {
+        return Err(errno::EINVAL);
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(len.min(1 << 16) as usize)
+        .map_err(|_| errno::ENOMEM)?;
+    buf.resize(len.min(1 << 16) as usize, 0);
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(buf.len() as u64) as usize;
+        let n = vfs_read(|v| v.read_at(src, pos_in + done, &mut buf[..want]))?;
+        if n == 0 {
+            break;
+        }
+        let written = match with_vfs(|v, ctx| v.write_at(ctx, dst, pos_out + done, &buf[..n])) {
+            Ok(w) => w as u64,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += written;
+        if written < n as u64 {
+            break;
+        }
+    }
+    match given_in {
+        Some(_) => crate::mm::user::write_u64s(off_in, &[pos_in + done])?,
+        None => *input.offset.lock() = pos_in + done,
+    }
+    match given_out {
+        Some(_) => crate::mm::user::write_u64s(off_out, &[pos_out + done])?,
+        None => *output.offset.lock() = pos_out + done,
+    }
+    Ok(done)
+}
+
+// ---- mappings ------------------------------------------------------------------------
+
+/// What `mmap` may make of descriptor `fd`: its kind for [`crate::mm::filemap`], its open
+/// mode, and the inode of a regular file. An `O_PATH` descriptor is `EBADF`, as on Linux.
+pub fn map_target(fd: u64) -> Result<(Target, Access, Ino), Errno> {
+    let d = desc(fd)?;
+    let access = Access::from_open_flags(d.flags());
+    let any = d.file.as_any();
+    if let Some(f) = any.downcast_ref::<VfsFile>() {
+        if f.path_only {
+            return Err(errno::EBADF);
+        }
+        let target = if f.file_type == FileType::Regular {
+            Target::Regular
+        } else {
+            Target::Unmappable
+        };
+        return Ok((target, access, f.ino));
+    }
+    if let Some(dev) = any.downcast_ref::<DevFile>() {
+        if dev.device == Device::Zero {
+            return Ok((Target::DevZero, access, dev.ino));
+        }
+    }
+    Ok((Target::Unmappable, access, 0))
 }
 
 // ---- directories ---------------------------------------------------------------------
@@ -586,26 +839,55 @@ pub fn ftruncate(a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
+/// fallocate(2), checked in Linux's order (`vfs_fallocate`, then tmpfs's modes): mode 0
+/// grows the file (a hole: memory is charged when written, so a later write can still meet
+/// `ENOSPC`), `FALLOC_FL_KEEP_SIZE` alone changes nothing, `FALLOC_FL_PUNCH_HOLE |
+/// FALLOC_FL_KEEP_SIZE` zeroes the range and frees its whole pages; other modes `EOPNOTSUPP`,
+/// as tmpfs.
 pub fn fallocate(a: &[u64; 6]) -> SysResult {
-    let (d, ino, _) =
-        vfs_file(a[0]).map_err(|e| if e == errno::EINVAL { errno::ENODEV } else { e })?;
-    if a[1] != 0 {
-        // Punching holes, zeroing ranges and keep-size are not supported.
-        return Err(errno::EOPNOTSUPP);
-    }
-    let (off, len) = (length_arg(a[2])?, length_arg(a[3])?);
-    if len == 0 {
+    const KEEP_SIZE: u32 = 0x01;
+    const PUNCH_HOLE: u32 = 0x02;
+    const ZERO_RANGE: u32 = 0x10;
+    const SUPPORTED_MASK: u32 = 0x7f;
+    let mode = a[1] as u32;
+    let (off, len) = (a[2] as i64, a[3] as i64);
+    if off < 0 || len <= 0 {
         return Err(errno::EINVAL);
     }
+    if mode & !SUPPORTED_MASK != 0
+        || mode & (PUNCH_HOLE | ZERO_RANGE) == PUNCH_HOLE | ZERO_RANGE
+        || (mode & PUNCH_HOLE != 0 && mode & KEEP_SIZE == 0)
+    {
+        return Err(errno::EOPNOTSUPP);
+    }
+    let d = desc(a[0])?;
     if !d.writable() {
         return Err(errno::EBADF);
     }
-    let end = off.checked_add(len).ok_or(errno::EFBIG)?;
-    with_vfs(|v, ctx| {
-        if v.size(ino)? < end {
-            v.truncate(ctx, ino, end)?;
+    let ino = match d.file.as_any().downcast_ref::<VfsFile>() {
+        Some(f) if f.file_type == FileType::Regular => f.ino,
+        Some(f) if f.file_type == FileType::Directory => return Err(errno::EISDIR),
+        _ if d.file.stat().is_ok_and(|st| st.mode & S_IFMT == S_IFIFO) => {
+            return Err(errno::ESPIPE)
         }
-        Ok(())
+        _ => return Err(errno::ENODEV),
+    };
+    let (off, len) = (off as u64, len as u64);
+    let end = off
+        .checked_add(len)
+        .filter(|&end| end <= vfs_mod::MAX_FILE_SIZE)
+        .ok_or(errno::EFBIG)?;
+    if mode & !(KEEP_SIZE | PUNCH_HOLE) != 0 {
+        return Err(errno::EOPNOTSUPP);
+    }
+    with_vfs(|v, ctx| {
+        if mode & PUNCH_HOLE != 0 {
+            v.punch_hole(ctx, ino, off, len)
+        } else if mode == 0 && v.size(ino)? < end {
+            v.truncate(ctx, ino, end)
+        } else {
+            Ok(())
+        }
     })?;
     Ok(0)
 }
@@ -816,17 +1098,67 @@ pub fn fcntl(a: &[u64; 6]) -> SysResult {
     const F_UNLCK: u16 = 2;
     match a[1] {
         F_GETLK | F_OFD_GETLK => {
-            desc(a[0])?;
-            // struct flock: short l_type first; F_UNLCK says nothing would block.
+            let d = desc(a[0])?;
             let out = user_bytes_mut(a[2], 32)?;
+            check_flock(&d, out, true, a[1] == F_OFD_GETLK)?;
+            // F_UNLCK in l_type says nothing would block.
             out[0..2].copy_from_slice(&F_UNLCK.to_ne_bytes());
             Ok(0)
         }
         F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => {
-            desc(a[0])?;
-            user_bytes_mut(a[2], 32)?;
+            let d = desc(a[0])?;
+            let lock = user_bytes_mut(a[2], 32)?;
+            check_flock(&d, lock, false, a[1] != F_SETLK && a[1] != F_SETLKW)?;
             Ok(0)
         }
         _ => super::fs::fcntl(a),
     }
+}
+
+/// Linux's checks of a `struct flock` (`l_type` i16 at 0, `l_whence` i16 at 2, `l_start`
+/// at 8, `l_len` at 16, `l_pid` i32 at 24), in the order `fcntl_getlk`/`fcntl_setlk` make
+/// them: the type, the range (`EINVAL` before the file's start, `EOVERFLOW` past the largest
+/// offset), then for setting the descriptor's access (`EBADF`), and `l_pid` 0 for OFD locks.
+fn check_flock(d: &OpenFile, raw: &[u8], get: bool, ofd: bool) -> Result<(), Errno> {
+    const F_RDLCK: i16 = 0;
+    const F_WRLCK: i16 = 1;
+    const F_UNLCK: i16 = 2;
+    let i16_at = |at: usize| i16::from_ne_bytes([raw[at], raw[at + 1]]);
+    let i64_at = |at: usize| i64::from_ne_bytes(raw[at..at + 8].try_into().unwrap_or([0; 8]));
+    let (l_type, whence, l_start, l_len) = (i16_at(0), i16_at(2), i64_at(8), i64_at(16));
+    let l_pid = i32::from_ne_bytes([raw[24], raw[25], raw[26], raw[27]]);
+    if get && l_type != F_RDLCK && l_type != F_WRLCK {
+        return Err(errno::EINVAL);
+    }
+    let base = match whence {
+        0 => 0,
+        1 => *d.offset.lock() as i64,
+        2 => d.file.stat().map(|st| st.size).unwrap_or(0),
+        _ => return Err(errno::EINVAL),
+    };
+    let mut start = base.checked_add(l_start).ok_or(errno::EOVERFLOW)?;
+    if start < 0 {
+        return Err(errno::EINVAL);
+    }
+    if l_len > 0 && start.checked_add(l_len - 1).is_none() {
+        return Err(errno::EOVERFLOW);
+    }
+    if l_len < 0 {
+        start += l_len;
+        if start < 0 {
+            return Err(errno::EINVAL);
+        }
+    }
+    if !get {
+        match l_type {
+            F_RDLCK if !d.readable() => return Err(errno::EBADF),
+            F_WRLCK if !d.writable() => return Err(errno::EBADF),
+            F_RDLCK | F_WRLCK | F_UNLCK => {}
+            _ => return Err(errno::EINVAL),
+        }
+    }
+    if ofd && l_pid != 0 {
+        return Err(errno::EINVAL);
+    }
+    Ok(())
 }

@@ -186,7 +186,7 @@ pub fn init() {
 
 /// A blocking write keeps going until everything is written (as Linux does for pipes and
 /// sockets); it returns what was written if an error ends it part-way.
-fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
+pub(super) fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
     let mut done = 0;
     loop {
         match retry(desc, || desc.write(&data[done..])) {
@@ -357,6 +357,53 @@ pub fn pwritev(a: &[u64; 6]) -> SysResult {
         }
     }
     Ok(total)
+}
+
+/// The `RWF_*` flags of preadv2/pwritev2 that change nothing here (`RWF_HIPRI`,
+/// `RWF_DSYNC`, `RWF_SYNC`: memory needs no flushing); others are `EOPNOTSUPP`.
+fn rwf_flags(flags: u64) -> Result<(), Errno> {
+    const ACCEPTED: u64 = 0x1 | 0x2 | 0x4;
+    if flags & !ACCEPTED != 0 {
+        return Err(errno::EOPNOTSUPP);
+    }
+    Ok(())
+}
+
+/// preadv2(2): preadv at an offset, or readv at the file position for offset -1.
+pub fn preadv2(a: &[u64; 6]) -> SysResult {
+    desc(a[0])?;
+    rwf_flags(a[5])?;
+    if a[3] as i64 == -1 {
+        readv(a)
+    } else {
+        preadv(a)
+    }
+}
+
+/// pwritev2(2): pwritev at an offset, or writev at the file position for offset -1.
+pub fn pwritev2(a: &[u64; 6]) -> SysResult {
+    desc(a[0])?;
+    rwf_flags(a[5])?;
+    if a[3] as i64 == -1 {
+        writev(a)
+    } else {
+        pwritev(a)
+    }
+}
+
+/// fadvise64(2) (`posix_fadvise`): advice is checked and ignored, as the page cache Linux
+/// would tune is memory already; a pipe is `ESPIPE`.
+pub fn fadvise64(a: &[u64; 6]) -> SysResult {
+    const POSIX_FADV_NOREUSE: u64 = 5;
+    let d = desc(a[0])?;
+    use crate::fd::stat::{S_IFIFO, S_IFMT};
+    if d.file.stat().is_ok_and(|st| st.mode & S_IFMT == S_IFIFO) {
+        return Err(errno::ESPIPE);
+    }
+    if (a[2] as i64) < 0 || a[3] > POSIX_FADV_NOREUSE {
+        return Err(errno::EINVAL);
+    }
+    Ok(0)
 }
 
 // ---- open, close, seek, stat ----

@@ -3,8 +3,10 @@
 //! device as a smoltcp `Device`, and the entropy device as a seed source.
 
 pub mod hal;
+pub mod legacy_pci;
 pub mod net;
 pub mod rng;
+pub mod transport;
 
 use alloc::vec::Vec;
 use core::ptr::NonNull;
@@ -16,10 +18,12 @@ use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 use crate::boot::madt::LineMode;
 use crate::boot::virtio_mmio::{self, MmioDevice};
 use crate::process::cmdline::Cmdline;
+use legacy_pci::LegacyPciTransport;
+use transport::AnyTransport;
 
 /// A discovered device: its transport and the interrupt line it raises.
 pub struct Found {
-    pub transport: SomeTransport<'static>,
+    pub transport: AnyTransport,
     pub gsi: u32,
     pub mode: LineMode,
     pub what: &'static str,
@@ -71,27 +75,38 @@ pub fn find(kind: DeviceType, mmio: &[MmioDevice]) -> Vec<Found> {
                 );
                 continue;
             };
-            match PciTransport::new::<hal::KilnHal, _>(&mut root, df) {
-                Ok(t) => {
-                    // PCI INTx is level-triggered; an ISA IRQ number goes through the
-                    // MADT's overrides.
-                    let gsi = if isa {
-                        crate::arch::ioapic::isa_irq(line as u8).0
-                    } else {
-                        line
-                    };
-                    found.push(Found {
-                        transport: t.into(),
-                        gsi,
-                        mode: LineMode {
-                            level: true,
-                            active_low: false,
-                        },
-                        what: "pci",
-                    });
-                }
-                Err(e) => kinfo!("net: virtio pci device unusable: {}", e),
-            }
+            // The modern interface when the device has it, else the legacy one (I/O BAR 0).
+            let transport: AnyTransport = match PciTransport::new::<hal::KilnHal, _>(&mut root, df)
+            {
+                Ok(t) => SomeTransport::from(t).into(),
+                Err(e) => match LegacyPciTransport::new(&mut root, df, kind) {
+                    Some(t) => t.into(),
+                    None => {
+                        kinfo!("net: virtio pci device unusable: {}", e);
+                        continue;
+                    }
+                },
+            };
+            // PCI INTx is level-triggered; an ISA IRQ number goes through the MADT's
+            // overrides.
+            let gsi = if isa {
+                crate::arch::ioapic::isa_irq(line as u8).0
+            } else {
+                line
+            };
+            found.push(Found {
+                what: if matches!(transport, AnyTransport::LegacyPci(_)) {
+                    "legacy pci"
+                } else {
+                    "pci"
+                },
+                transport,
+                gsi,
+                mode: LineMode {
+                    level: true,
+                    active_low: false,
+                },
+            });
         }
     }
     for dev in mmio {
@@ -111,7 +126,7 @@ pub fn find(kind: DeviceType, mmio: &[MmioDevice]) -> Vec<Found> {
         // of `size` bytes, is mapped uncached, and nothing else uses it.
         match unsafe { MmioTransport::new(header, dev.size as usize) } {
             Ok(t) if t.device_type() == kind => found.push(Found {
-                transport: t.into(),
+                transport: SomeTransport::from(t).into(),
                 gsi: dev.irq,
                 // QEMU and Firecracker drive a virtio-mmio line as a level until the
                 // interrupt is acknowledged.

@@ -11,9 +11,9 @@ use alloc::vec::Vec;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::SomeTransport;
 
 use super::hal::KilnHal;
+use super::transport::AnyTransport;
 use super::Found;
 use crate::arch::irq::{self, Irq};
 
@@ -24,7 +24,7 @@ const BUF_LEN: usize = 2048;
 /// Ethernet frame without FCS: 1500 bytes of payload and a 14-byte header.
 const MAX_FRAME: usize = 1514;
 
-type Raw = VirtIONetRaw<KilnHal, SomeTransport<'static>, QUEUE_SIZE>;
+type Raw = VirtIONetRaw<KilnHal, AnyTransport, QUEUE_SIZE>;
 
 /// The transmit side: buffers, which are free, which are with the device (by token).
 struct TxSide {
@@ -81,6 +81,11 @@ impl VirtioNet {
         };
         net.repost();
         net.irq = irq::register(found.gsi, found.mode);
+        // A frame that arrived before the line was routed has raised it already, while the
+        // I/O APIC still took it for a masked edge and ignored it: a level that never falls
+        // again raises nothing more, and the network would stay deaf. Lower it; the stack's
+        // first poll picks up whatever the device has used so far.
+        net.raw.ack_interrupt();
         if net.irq.is_none() {
             kinfo!(
                 "net: no I/O APIC serves interrupt line {}; the network is polled at 10 ms",

@@ -11,9 +11,10 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use virtio_drivers::device::rng::VirtIORng;
-use virtio_drivers::transport::{DeviceType, SomeTransport};
+use virtio_drivers::transport::DeviceType;
 
 use super::hal::KilnHal;
+use super::transport::AnyTransport;
 use crate::boot::virtio_mmio::MmioDevice;
 use crate::entropy::{SeedSource, SEED_LEN};
 
@@ -21,7 +22,7 @@ use crate::entropy::{SeedSource, SEED_LEN};
 const TRIES: usize = 8;
 
 pub struct VirtioRng {
-    device: VirtIORng<KilnHal, SomeTransport<'static>>,
+    device: VirtIORng<KilnHal, AnyTransport>,
     /// The request buffer: on the kernel heap, which devices can reach (identity-mapped).
     buf: Box<[u8; SEED_LEN]>,
     /// Replies longer than the buffer (dropped; logged once).
