@@ -80,3 +80,17 @@ fn cxx_threads_futures_and_condition_variables() {
 fn timerfd_with_poll_and_epoll() {
     same_on_host_and_guest("timers", &[], &[]);
 }
+
+/// A program serving and connecting to itself over 127.0.0.1 and ::1 (TCP and UDP, blocking
+/// and non-blocking with epoll, a dual-stack listener) behaves as on Linux in a guest with
+/// no network device: `lo` is always there. (With a NIC: tests/net.rs.)
+#[test]
+fn loopback_without_a_network_device() {
+    same_on_host_and_guest("loopback", &[], &[]);
+}
+
+/// The socket error table (issue 3): each error case over loopback gets Linux's errno.
+#[test]
+fn socket_errnos_over_loopback() {
+    same_on_host_and_guest("sock_errnos", &[], &[]);
+}

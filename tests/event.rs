@@ -4,12 +4,12 @@
 //! executables built from the same sources; both must print the same check lines (lines
 //! starting with `info:` carry timings and are only shown) and end with `status: ok`.
 //!
-//! Timers, os_post and the C++ wrappers run in the guest now. The socket programs need the
-//! guest's BSD sockets (branch `net`): their host runs are tests here today; their guest runs
-//! are written and marked `#[ignore]` until the runtime implements sockets — then remove the
-//! `ignore` lines. The HTTP and UDP examples are driven by real clients (curl, wrk, std's
-//! UdpSocket) over 127.0.0.1 and ::1 on the host; http-callback in a VM, over a tap, is in
-//! tests/http.rs (the curl and wrk helpers are the harness's, `kiln_tests::http`).
+//! Timers, os_post and the C++ wrappers run in the guest. The socket programs talk to
+//! themselves over 127.0.0.1 and ::1, on the host and in the guest (its `lo`, in an image
+//! booted without a network device). The HTTP and UDP examples are driven by real clients
+//! (curl, wrk, std's UdpSocket) over 127.0.0.1 and ::1 on the host; http-callback in a VM,
+//! over a tap, is in tests/http.rs (the curl and wrk helpers are the harness's,
+//! `kiln_tests::http`).
 
 use kiln_tests::http::{self, http_callback_routes, wrk_without_errors};
 use kiln_tests::{
@@ -156,7 +156,7 @@ fn example_timers_prints_order_and_lateness_in_the_guest() {
     );
 }
 
-// ---- sockets: on the host; in the guest once it has a loopback interface -----------------
+// ---- sockets over loopback: on the host, and in the guest over its lo ---------------------
 
 #[test]
 fn tcp_connection_closed_inside_on_data_on_the_host() {
@@ -164,7 +164,6 @@ fn tcp_connection_closed_inside_on_data_on_the_host() {
 }
 
 #[test]
-#[ignore = "the program talks to itself over 127.0.0.1/::1, and the guest has no loopback interface yet (docs/syscalls.md, Sockets)"]
 fn tcp_connection_closed_inside_on_data_in_the_guest() {
     on_host_and_guest("tcp_close_in_data");
 }
@@ -183,7 +182,6 @@ fn slow_reader_gets_everything_with_equal_sha256_on_the_host() {
 }
 
 #[test]
-#[ignore = "the program talks to itself over 127.0.0.1/::1, and the guest has no loopback interface yet (docs/syscalls.md, Sockets)"]
 fn slow_reader_gets_everything_with_equal_sha256_in_the_guest() {
     on_host_and_guest("tcp_backpressure");
 }
@@ -194,7 +192,6 @@ fn udp_over_ipv4_and_ipv6_on_the_host() {
 }
 
 #[test]
-#[ignore = "the program talks to itself over 127.0.0.1/::1, and the guest has no loopback interface yet (docs/syscalls.md, Sockets)"]
 fn udp_over_ipv4_and_ipv6_in_the_guest() {
     on_host_and_guest("udp_pingpong");
 }
@@ -205,7 +202,6 @@ fn cpp_tcp_and_udp_wrappers_on_the_host() {
 }
 
 #[test]
-#[ignore = "the program talks to itself over 127.0.0.1/::1, and the guest has no loopback interface yet (docs/syscalls.md, Sockets)"]
 fn cpp_tcp_and_udp_wrappers_in_the_guest() {
     on_host_and_guest("cpp_tcp");
 }

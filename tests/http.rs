@@ -186,7 +186,8 @@ fn http_callback_serves_curl_and_wrk_over_ipv4_and_ipv6(p: &Platform) {
         "http-callback",
         "http-callback",
         "PORT=80",
-        &["listening on [::]:80", "IPv4 served on [::]:80"],
+        // os.h's "::" is IPv6-only, so "0.0.0.0" gets a listener of its own, as on Linux.
+        &["listening on [::]:80", "listening on 0.0.0.0:80"],
     );
     let tools = |t: &str| ns.command(t);
     for base in [format!("http://{GUEST4}"), format!("http://[{GUEST6}]")] {

@@ -8,7 +8,9 @@
 //! The BSD socket layer: the echo examples (examples-c/udp-echo, tcp-echo) serve real
 //! clients (tests/clients/echo_client.py) over IPv4 and IPv6 on the tap: UDP echo, 1,000
 //! sequential and 200 concurrent TCP connections, and a bulk transfer each way with equal
-//! sha256; a thread-per-connection server serves 100 concurrent clients.
+//! sha256; a thread-per-connection server serves 100 concurrent clients. A program talking to
+//! itself over the guest's loopback (tests/programs/loopback.c) prints what it prints on Linux
+//! while eth0 is up.
 //!
 //! The pc board (PCI INTx through the PIIX's PIRQ links) runs ping and TCP echo with both
 //! NICs; microvm without ACPI (Firecracker's contract: devices on the command line, no exit
@@ -23,7 +25,9 @@ use kiln_tests::netns::{
     expect_line, expect_static_addresses, lines, static_append, wait_for, Netns, Platform, GUEST4,
     GUEST6, GUEST_LL, HOST4, TAP,
 };
-use kiln_tests::{example_image, image, kiln, on_every_platform};
+use kiln_tests::{
+    example_image, host_binary, image, kiln, on_every_platform, run_host, strip_kiln_lines,
+};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -372,4 +376,42 @@ fn command_line_virtio_mmio_on_microvm_without_acpi() {
     expect_line(&rx, &mut seen, "tcp-echo: done");
     expect_line(&rx, &mut seen, "kiln: exit status 0");
     nic_driven(&kiln_tests::netns::MICROVM, &seen);
+}
+
+on_every_platform!(loopback_beside_a_nic);
+
+/// Guest loopback while eth0 is up on the tap: tests/programs/loopback.c (serving and
+/// connecting to itself over 127.0.0.1 and ::1, TCP and UDP, blocking and with epoll) prints
+/// what it prints on Linux. tests/diff.rs runs it in a guest without a NIC.
+fn loopback_beside_a_nic(p: &Platform) {
+    let host = run_host(&host_binary("loopback"), &[], &[]);
+    host.assert_status(0);
+    let mut ns = Netns::new("lo");
+    let rx = ns.boot_image(
+        p.machine,
+        p.options,
+        &static_append(),
+        &image("loopback"),
+        &[],
+    );
+    let mut seen = Vec::new();
+    let status = wait_for(&rx, &mut seen, Duration::from_secs(120), |l| {
+        l.trim().starts_with("kiln: exit status")
+    });
+    let console = seen.join("\n");
+    assert_eq!(
+        status.as_deref().map(str::trim),
+        Some("kiln: exit status 0"),
+        "{console}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.trim() == format!("kiln: net: eth0 {GUEST4}/24 gw {HOST4}")),
+        "eth0 never came up:\n{console}"
+    );
+    assert_eq!(
+        strip_kiln_lines(&(console.clone() + "\n")),
+        strip_kiln_lines(&host.stdout),
+        "the guest's output (with a NIC) differs from Linux's:\n{console}"
+    );
 }

@@ -211,8 +211,8 @@ extern "C" void OS_start()
 	uint16_t port = static_cast<uint16_t>(env ? std::atoi(env) : 8080);
 	int err6 = listen_on(server6, "::", port);
 	int err4 = listen_on(server4, "0.0.0.0", port);
-	// Kiln's runtime keeps one wildcard listener per port whatever IPV6_V6ONLY says: there
-	// "::" takes IPv4 connections as well, and "0.0.0.0" on the same port is EADDRINUSE.
+	// Where "::" takes IPv4 connections as well (a system that ignores IPV6_V6ONLY), "0.0.0.0"
+	// on the same port is EADDRINUSE and already served.
 	if (err6 == 0 && err4 == EADDRINUSE) {
 		std::printf("IPv4 served on [::]:%u\n", port);
 		err4 = 0;

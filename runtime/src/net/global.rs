@@ -1,10 +1,13 @@
-//! The kernel's one interface: smoltcp over the first network device found (virtio-net
-//! preferred, else an e1000), set up from the command line at boot, driven from the runtime's
-//! wait path.
+//! The kernel's network: eth0, smoltcp over the first network device found (virtio-net
+//! preferred, else an e1000) set up from the command line at boot, and `lo`, which every VM
+//! has; driven from the runtime's wait path.
 //!
 //! The wait path (sleeping, blocking reads, and the fd layer's blocking primitive) calls
 //! [`poll`] before it halts and arms its timer no later than [`next_wakeup`]; the device's
-//! interrupt ends the halt when a frame arrives. Nothing polls on a timer when idle.
+//! interrupt ends the halt when a frame arrives. Nothing polls on a timer when idle. `lo`
+//! has no interrupt: what a thread sent on it is delivered by the next [`poll`], which the
+//! wait path runs before any thread halts (and reports as progress, so no waiter sleeps
+//! through it).
 
 use alloc::boxed::Box;
 
@@ -13,6 +16,7 @@ use spin::Mutex;
 use virtio_drivers::transport::DeviceType;
 
 use super::config::NetConfig;
+use super::socket::Net;
 use super::stack::Stack;
 use crate::boot::virtio_mmio::MmioDevice;
 use crate::drivers::e1000::{self, E1000};
@@ -23,8 +27,8 @@ use crate::process::cmdline::Cmdline;
 /// How often a device without a working interrupt line is polled.
 const POLL_INTERVAL_NS: u64 = 10_000_000;
 
-/// The kernel's interface type (the socket syscalls name it).
-pub type NetStack = Stack<Nic>;
+/// The kernel's network type (the socket syscalls name it).
+pub type NetStack = Net<Nic>;
 
 static NET: Mutex<Option<NetStack>> = Mutex::new(None);
 
@@ -40,14 +44,16 @@ fn now() -> Instant {
     Instant::from_micros((crate::time::monotonic_ns() / 1000) as i64)
 }
 
-fn print_log(stack: &mut NetStack) {
-    for line in stack.take_log() {
-        kinfo!("{}", line);
+fn print_log(net: &mut NetStack) {
+    if let Some(eth) = net.eth() {
+        for line in eth.take_log() {
+            kinfo!("{}", line);
+        }
     }
 }
 
-/// Finds the network device and brings the interface up as the command line says. Without a
-/// device (or with `kiln.net=off`) the runtime has no network and says nothing.
+/// Brings up `lo`, finds the network device and brings eth0 up as the command line says.
+/// Without a device (or with `kiln.net=off`) the runtime has `lo` only and says nothing.
 ///
 /// `mmio` are the virtio-mmio windows (`drivers::virtio::mmio_windows`).
 pub fn init(cmdline: &Cmdline<'_>, mmio: &[MmioDevice]) {
@@ -55,21 +61,24 @@ pub fn init(cmdline: &Cmdline<'_>, mmio: &[MmioDevice]) {
     for e in errors {
         kinfo!("{}", e);
     }
-    if !config.enabled {
-        return;
-    }
-    let Some(device) = find_device(mmio) else {
-        return;
-    };
-    let mac = device.mac();
     let mut seed = [0u8; 8];
     crate::kernel::fill_random(&mut seed);
-    let mut stack = Stack::new(device, mac, config, now(), u64::from_ne_bytes(seed));
-    stack.set_room_check(heap_has_room);
-    stack.poll(now());
-    print_log(&mut stack);
-    let dns = stack.take_dns_change();
-    *NET.lock() = Some(stack);
+    let seed = u64::from_ne_bytes(seed);
+    let device = if config.enabled {
+        find_device(mmio)
+    } else {
+        None
+    };
+    let eth = device.map(|d| {
+        let mac = d.mac();
+        Stack::new(d, mac, config, now(), seed)
+    });
+    let mut net = Net::new(eth, now(), seed);
+    net.set_room_check(heap_has_room);
+    net.poll(now());
+    print_log(&mut net);
+    let dns = net.eth().and_then(|e| e.take_dns_change());
+    *NET.lock() = Some(net);
     write_resolv_conf(dns);
     crate::sched::register(&NET_SOURCE);
 }
@@ -109,8 +118,8 @@ fn find_device(mmio: &[MmioDevice]) -> Option<Nic> {
 struct NetSource;
 
 impl crate::sched::EventSource for NetSource {
-    fn poll(&self, _now_ns: u64) {
-        poll();
+    fn poll(&self, _now_ns: u64) -> bool {
+        poll()
     }
 
     fn next_wakeup(&self, _now_ns: u64) -> Option<u64> {
@@ -120,25 +129,28 @@ impl crate::sched::EventSource for NetSource {
 
 static NET_SOURCE: NetSource = NetSource;
 
-/// True when the runtime has a network interface.
+/// True when the runtime has a network device (eth0).
 pub fn present() -> bool {
-    NET.lock().is_some()
+    NET.lock().as_mut().is_some_and(|n| n.eth().is_some())
 }
 
-/// Services the device: takes its interrupt, processes what arrived, sends what is due, and
-/// prints addresses the interface got. True when some socket's state may have changed.
+/// Services the device: takes its interrupt, processes what arrived, sends what is due
+/// (on `lo`: delivers it), and prints addresses the interface got. True when some socket's
+/// state may have changed.
 pub fn poll() -> bool {
     let mut guard = NET.lock();
     let Some(stack) = guard.as_mut() else {
         return false;
     };
-    stack.device_mut().service_interrupt();
+    if let Some(eth) = stack.eth() {
+        eth.device_mut().service_interrupt();
+    }
     let changed = stack.poll(now());
     if changed {
         ACTIVITY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
     print_log(stack);
-    let dns = stack.take_dns_change();
+    let dns = stack.eth().and_then(|e| e.take_dns_change());
     drop(guard);
     write_resolv_conf(dns);
     changed
@@ -175,14 +187,27 @@ pub fn next_wakeup() -> Option<u64> {
     let mut at = stack
         .poll_delay(now())
         .map(|d| now_ns.saturating_add(d.total_micros() * 1000));
-    if stack.device_mut().needs_polling() {
+    if stack.eth().is_some_and(|e| e.device_mut().needs_polling()) {
         let poll_at = now_ns + POLL_INTERVAL_NS;
         at = Some(at.map_or(poll_at, |a| a.min(poll_at)));
     }
     at
 }
 
-/// Runs `f` on the interface (the socket layer's entry); `None` without a network.
+/// Runs `f` on the network (the socket layer's entry); `None` before `init`.
+///
+/// What `f` sent on `lo` is delivered before this returns, as Linux's `lo` does within the
+/// sending call: a non-blocking peer sees it at once, and waiting threads re-check.
 pub fn with<R>(f: impl FnOnce(&mut NetStack) -> R) -> Option<R> {
-    NET.lock().as_mut().map(f)
+    let (r, delivered) = {
+        let mut guard = NET.lock();
+        let net = guard.as_mut()?;
+        let r = f(net);
+        (r, net.deliver_lo(now()))
+    };
+    if delivered {
+        ACTIVITY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        crate::sched::thread::progress();
+    }
+    Some(r)
 }

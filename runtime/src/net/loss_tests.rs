@@ -12,11 +12,11 @@ use smoltcp::time::Instant;
 use smoltcp::wire::{IpEndpoint, IpListenEndpoint, Ipv4Address};
 
 use super::config::NetConfig;
-use super::socket::{Proto, SockId};
+use super::socket::{Family, Net, Proto, SockId};
 use super::stack::{tests::MAC, Stack};
 use crate::errno::Errno;
 
-type Lossy = Stack<FaultInjector<Loopback>>;
+type Lossy = Net<FaultInjector<Loopback>>;
 
 /// Bytes each way.
 const LEN: usize = 512 * 1024;
@@ -25,7 +25,8 @@ fn lossy(drop_percent: u8) -> Lossy {
     let (config, _) = NetConfig::from_options([("ip", "10.77.0.2/24")]);
     let mut device = FaultInjector::new(Loopback::new(Medium::Ethernet), 0x6b69_6c6e);
     device.set_drop_chance(drop_percent);
-    Stack::new(device, MAC, config, Instant::from_millis(0), 7)
+    let eth = Stack::new(device, MAC, config, Instant::from_millis(0), 7);
+    Net::new(Some(eth), Instant::from_millis(0), 7)
 }
 
 fn data(seed: u8) -> Vec<u8> {
@@ -66,7 +67,7 @@ impl End {
 fn transfer(drop_percent: u8) -> i64 {
     let mut s = lossy(drop_percent);
     let mut t = 0;
-    let l = s.socket(Proto::Tcp);
+    let l = s.socket(Proto::Tcp, Family::V4);
     s.bind(
         l,
         IpListenEndpoint {
@@ -76,7 +77,7 @@ fn transfer(drop_percent: u8) -> i64 {
     )
     .unwrap();
     s.listen(l, 1).unwrap();
-    let c = s.socket(Proto::Tcp);
+    let c = s.socket(Proto::Tcp, Family::V4);
     let me = Ipv4Address::new(10, 77, 0, 2);
     s.connect(c, IpEndpoint::new(me.into(), 7)).unwrap();
     let a = loop {

@@ -3,23 +3,36 @@
 //! close) and readiness for poll/select/epoll. Non-blocking throughout: a call that would wait
 //! returns `EAGAIN` (or `EINPROGRESS` for connect), and the caller blocks on readiness.
 //!
-//! smoltcp's TCP socket in listen state accepts one connection, so a listener keeps one idle
-//! listening socket armed beside its pending connections (in their handshake or waiting for
-//! `accept`), re-armed before every frame the interface takes in, up to `backlog` pending
-//! (DESIGN.md §8). With the backlog full, the interface drops new SYNs for the listener
-//! ([`super::gate`]) instead of letting smoltcp refuse them, and the peer's retransmission
-//! gets in once `accept` made room, as on Linux. A closed TCP socket stays in smoltcp until
-//! its FIN exchange ends.
+//! Sockets live on two interfaces ([`Net`]): eth0 (a NIC, when there is one) and `lo`
+//! ([`super::loopback`], always). Each smoltcp socket sits in the set of one interface, chosen
+//! by destination: 127.0.0.0/8 and ::1 go to `lo`, everything else to eth0. A wildcard
+//! listener is armed on eth0 at `listen` and on `lo` on demand — every frame on `lo` comes
+//! from a guest `connect`/`sendto`, which arms (TCP) or creates (UDP) the receiving socket's
+//! `lo` side first — so `accept` on `0.0.0.0`/`::` sees both.
+//!
+//! smoltcp's TCP socket in listen state accepts one connection, so on eth0 a listener keeps
+//! one idle listening socket armed beside its pending connections (in their handshake or
+//! waiting for `accept`), re-armed before every frame the interface takes in, up to
+//! `backlog` pending (DESIGN.md §8). With the backlog full, the interface drops new SYNs for
+//! the listener ([`super::gate`]) instead of letting smoltcp refuse them, and the peer's
+//! retransmission gets in once `accept` made room, as on Linux. A closed TCP socket stays in
+//! smoltcp until its FIN exchange ends.
+//!
+//! Wildcard bindings have a [`Family`]: `AF_INET`'s `0.0.0.0` covers IPv4, `AF_INET6`'s `::`
+//! IPv6 and, unless `IPV6_V6ONLY`, IPv4 too. Bind conflicts follow that, as on Linux.
 #![forbid(unsafe_code)]
 
+use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::phy::Device;
-use smoltcp::socket::{tcp, udp};
-use smoltcp::wire::{IpEndpoint, IpListenEndpoint};
+use smoltcp::socket::{tcp, udp, AnySocket};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address, Ipv6Address};
 
+use super::loopback::{routes_to_lo, Lo};
 use super::stack::Stack;
 use crate::errno::Errno;
 
@@ -31,6 +44,9 @@ pub const UDP_BUFFER: usize = 64 * 1024;
 /// ring into the socket, and small datagrams (a DNS query is ~40 bytes) would otherwise be
 /// dropped for want of a slot while `UDP_BUFFER` is nearly empty. About 16 KiB each way.
 pub const UDP_PACKETS: usize = 256;
+/// The receive side of a UDP socket on `lo` (see `new_udp`).
+pub const LO_UDP_BUFFER: usize = 208 * 1024;
+pub const LO_UDP_PACKETS: usize = 256;
 /// The largest listen backlog honoured (Linux's default `net.core.somaxconn`). Each pending
 /// connection holds its buffers (2 × TCP_BUFFER), taken as connections arrive, not at listen.
 pub const MAX_BACKLOG: usize = 4096;
@@ -44,6 +60,33 @@ pub struct SockId(pub u32);
 pub enum Proto {
     Tcp,
     Udp,
+}
+
+/// The addresses a socket's wildcard binding covers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Family {
+    /// `AF_INET`: IPv4.
+    V4,
+    /// `AF_INET6` with `IPV6_V6ONLY`: IPv6 only.
+    V6,
+    /// `AF_INET6` without `IPV6_V6ONLY` (Linux's default): IPv6 and IPv4 (v4-mapped).
+    Dual,
+}
+
+impl Family {
+    fn admits(self, addr: &IpAddress) -> bool {
+        matches!(
+            (self, addr),
+            (Family::Dual, _) | (Family::V4, IpAddress::Ipv4(_)) | (Family::V6, IpAddress::Ipv6(_))
+        )
+    }
+
+    fn overlaps(self, other: Family) -> bool {
+        !matches!(
+            (self, other),
+            (Family::V4, Family::V6) | (Family::V6, Family::V4)
+        )
+    }
 }
 
 /// What a socket is ready for, as poll(2) reports it.
@@ -60,40 +103,79 @@ pub struct Readiness {
     pub error: bool,
 }
 
+/// The interface whose socket set holds a smoltcp socket.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Via {
+    Eth,
+    Lo,
+}
+
+fn via_of(addr: &IpAddress) -> Via {
+    if routes_to_lo(addr) {
+        Via::Lo
+    } else {
+        Via::Eth
+    }
+}
+
+/// One smoltcp socket: its interface and its handle in that interface's set.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Sock {
+    via: Via,
+    handle: SocketHandle,
+}
+
 #[derive(Debug)]
 enum Entry {
     /// A TCP socket that is neither listening nor connected; maybe bound.
-    TcpIdle {
-        local: Option<IpListenEndpoint>,
-    },
+    TcpIdle { local: Option<IpListenEndpoint> },
     TcpListen {
         local: IpListenEndpoint,
-        armed: Vec<SocketHandle>,
+        /// eth0's armed at listen and re-armed at accept, `lo`'s armed by each connect.
+        armed: Vec<Sock>,
         backlog: usize,
     },
     TcpStream {
-        handle: SocketHandle,
+        sock: Sock,
         connecting: bool,
+        /// shutdown(SHUT_WR) or close sent our FIN.
+        fin_sent: bool,
+        /// The connection was reset; reported once (ECONNRESET).
+        reset: bool,
+        /// connect() has not yet reported the outcome of the connection it started: the
+        /// next connect() does (0 or the error), as Linux's does, later ones are EISCONN.
+        unreported: bool,
         error: Option<Errno>,
     },
+    /// A UDP socket: one smoltcp socket per interface it has used or can receive on, made
+    /// on demand (bound to `local`), and datagrams handed over from a wildcard socket of the
+    /// other family that caught them (`Net::sort_families`), read first.
     Udp {
-        handle: SocketHandle,
+        local: Option<IpListenEndpoint>,
+        on: Vec<Sock>,
+        handed: VecDeque<(Vec<u8>, IpEndpoint)>,
     },
 }
 
-/// Every socket of the interface.
 #[derive(Debug)]
-pub struct Table {
-    entries: Vec<Option<Entry>>,
+struct Slot {
+    entry: Entry,
+    family: Family,
+}
+
+/// Every socket of the interfaces.
+#[derive(Debug)]
+struct Table {
+    entries: Vec<Option<Slot>>,
     /// Closed TCP sockets finishing their FIN exchange.
-    orphans: Vec<SocketHandle>,
+    orphans: Vec<Sock>,
     next_port: u16,
     /// Whether `bytes` more may be taken from the heap for socket buffers now.
     room: fn(usize) -> bool,
 }
 
 impl Table {
-    pub fn new(seed: u64) -> Table {
+    fn new(seed: u64) -> Table {
         let span = (EPHEMERAL.end() - EPHEMERAL.start()) as u64 + 1;
         Table {
             entries: Vec::new(),
@@ -103,21 +185,21 @@ impl Table {
         }
     }
 
-    /// Arms every listener whose backlog has room with an idle listening socket, and drops
-    /// pending connections that were reset before `accept`. Returns the listeners that have
-    /// no idle socket (backlog full, or no memory for one): the SYNs the gate must drop.
-    pub(super) fn arm_listeners(
-        &mut self,
-        sockets: &mut SocketSet<'static>,
-    ) -> Vec<IpListenEndpoint> {
+    /// Arms every listener on eth0 whose backlog has room with an idle listening socket, and
+    /// drops pending connections that were reset. Returns the listeners that have no idle
+    /// socket (backlog full, or no memory for one): the SYNs the gate must drop.
+    fn arm_listeners(&mut self, sockets: &mut SocketSet<'static>) -> Vec<IpListenEndpoint> {
         let mut full = Vec::new();
-        for e in self.entries.iter_mut().flatten() {
+        for slot in self.entries.iter_mut().flatten() {
             if let Entry::TcpListen {
                 local,
                 armed,
                 backlog,
-            } = e
+            } = &mut slot.entry
             {
+                if local.addr.is_some_and(|a| routes_to_lo(&a)) {
+                    continue;
+                }
                 if !arm(sockets, *local, armed, *backlog, self.room) {
                     full.push(*local);
                 }
@@ -126,41 +208,33 @@ impl Table {
         full
     }
 
-    fn get(&self, id: SockId) -> Result<&Entry, Errno> {
+    fn slot(&self, id: SockId) -> Result<&Slot, Errno> {
         self.entries
             .get(id.0 as usize)
             .and_then(Option::as_ref)
             .ok_or(Errno::EBADF)
     }
 
+    fn get(&self, id: SockId) -> Result<&Entry, Errno> {
+        self.slot(id).map(|s| &s.entry)
+    }
+
     fn get_mut(&mut self, id: SockId) -> Result<&mut Entry, Errno> {
         self.entries
             .get_mut(id.0 as usize)
             .and_then(Option::as_mut)
+            .map(|s| &mut s.entry)
             .ok_or(Errno::EBADF)
     }
 
-    fn insert(&mut self, e: Entry) -> SockId {
+    fn insert(&mut self, entry: Entry, family: Family) -> SockId {
+        let slot = Some(Slot { entry, family });
         if let Some(i) = self.entries.iter().position(Option::is_none) {
-            self.entries[i] = Some(e);
+            self.entries[i] = slot;
             return SockId(i as u32);
         }
-        self.entries.push(Some(e));
+        self.entries.push(slot);
         SockId(self.entries.len() as u32 - 1)
-    }
-
-    /// Drops orphaned TCP sockets whose connection has ended. True if any went.
-    pub fn reap_closed(&mut self, sockets: &mut SocketSet<'static>) -> bool {
-        let before = self.orphans.len();
-        self.orphans.retain(|&h| {
-            if sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed {
-                sockets.remove(h);
-                false
-            } else {
-                true
-            }
-        });
-        before != self.orphans.len()
     }
 }
 
@@ -174,11 +248,25 @@ fn new_tcp() -> tcp::Socket<'static> {
     s
 }
 
-fn new_udp() -> udp::Socket<'static> {
+/// A TCP socket on `lo`: ACKs go at once (smoltcp delays them 10 ms by default, which on
+/// `lo`, where a whole window is one segment, would hold every window back 10 ms).
+fn new_lo_tcp() -> tcp::Socket<'static> {
+    let mut s = new_tcp();
+    s.set_ack_delay(None);
+    s
+}
+
+fn new_udp(via: Via) -> udp::Socket<'static> {
+    // On `lo` a burst of sends is delivered within the sending calls, before the receiver
+    // runs: its side holds as much as Linux's default receive buffer (212992 bytes).
+    let (rx_packets, rx_bytes) = match via {
+        Via::Eth => (UDP_PACKETS, UDP_BUFFER),
+        Via::Lo => (LO_UDP_PACKETS, LO_UDP_BUFFER),
+    };
     udp::Socket::new(
         udp::PacketBuffer::new(
-            vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
-            vec![0; UDP_BUFFER],
+            vec![udp::PacketMetadata::EMPTY; rx_packets],
+            vec![0; rx_bytes],
         ),
         udp::PacketBuffer::new(
             vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
@@ -187,35 +275,44 @@ fn new_udp() -> udp::Socket<'static> {
     )
 }
 
-/// Keeps one idle listening socket on `local` beside the pending connections in `armed`, as
-/// long as fewer than `backlog` are pending and `room` allows its buffers; drops pending
-/// connections that were reset. True when an idle socket listens.
+/// Keeps one idle listening socket on `local` in eth0's `sockets` beside the pending
+/// connections in `armed`, as long as fewer than `backlog` are pending there and `room`
+/// allows its buffers; drops eth0's pending connections that were reset. True when an idle
+/// socket listens.
 fn arm(
     sockets: &mut SocketSet<'static>,
     local: IpListenEndpoint,
-    armed: &mut Vec<SocketHandle>,
+    armed: &mut Vec<Sock>,
     backlog: usize,
     room: fn(usize) -> bool,
 ) -> bool {
-    armed.retain(|&h| {
-        let reset = sockets.get::<tcp::Socket>(h).state() == tcp::State::Closed;
+    armed.retain(|s| {
+        let reset =
+            s.via == Via::Eth && sockets.get::<tcp::Socket>(s.handle).state() == tcp::State::Closed;
         if reset {
-            sockets.remove(h);
+            sockets.remove(s.handle);
         }
         !reset
     });
-    let idle = |h: &SocketHandle| sockets.get::<tcp::Socket>(*h).state() == tcp::State::Listen;
-    if armed.iter().any(idle) {
+    let on_eth = |s: &&Sock| s.via == Via::Eth;
+    if armed
+        .iter()
+        .filter(on_eth)
+        .any(|s| sockets.get::<tcp::Socket>(s.handle).state() == tcp::State::Listen)
+    {
         return true;
     }
-    if armed.len() >= backlog || !room(2 * TCP_BUFFER) {
+    if armed.iter().filter(on_eth).count() >= backlog || !room(2 * TCP_BUFFER) {
         return false;
     }
     let mut s = new_tcp();
     if s.listen(local).is_err() {
         return false;
     }
-    armed.push(sockets.add(s));
+    armed.push(Sock {
+        via: Via::Eth,
+        handle: sockets.add(s),
+    });
     true
 }
 
@@ -227,44 +324,332 @@ fn acceptable(s: &tcp::Socket<'_>) -> bool {
     )
 }
 
-fn overlaps(a: &IpListenEndpoint, b: &IpListenEndpoint) -> bool {
-    a.port == b.port && (a.addr.is_none() || b.addr.is_none() || a.addr == b.addr)
+/// Whether binding `b` (of family `fb`) collides with the existing binding `a` (`fa`): the
+/// same port and some address in common.
+fn conflicts(a: &IpListenEndpoint, fa: Family, b: &IpListenEndpoint, fb: Family) -> bool {
+    a.port == b.port
+        && match (a.addr, b.addr) {
+            (Some(x), Some(y)) => x == y,
+            (Some(x), None) => fb.admits(&x),
+            (None, Some(y)) => fa.admits(&y),
+            (None, None) => fa.overlaps(fb),
+        }
 }
 
-impl<D: Device> Stack<D> {
-    /// A new socket, unbound.
-    pub fn socket(&mut self, proto: Proto) -> SockId {
-        let entry = match proto {
-            Proto::Tcp => Entry::TcpIdle { local: None },
-            Proto::Udp => Entry::Udp {
-                handle: self.sockets.add(new_udp()),
-            },
-        };
-        self.sock.insert(entry)
+/// `connect`/`sendto` to `0.0.0.0` or `::` reach the host itself, as on Linux.
+fn unspecified_is_loopback(mut remote: IpEndpoint) -> IpEndpoint {
+    remote.addr = match remote.addr {
+        IpAddress::Ipv4(a) if a.is_unspecified() => IpAddress::Ipv4(Ipv4Address::LOCALHOST),
+        IpAddress::Ipv6(a) if a.is_unspecified() => IpAddress::Ipv6(Ipv6Address::LOCALHOST),
+        a => a,
+    };
+    remote
+}
+
+/// The network: eth0 when the VM has a NIC, `lo` always, and the sockets over both.
+pub struct Net<D: Device> {
+    eth: Option<Stack<D>>,
+    lo: Lo,
+    sock: Table,
+}
+
+impl<D: Device> core::fmt::Debug for Net<D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Net({:?}, {:?})", self.eth, self.lo)
+    }
+}
+
+impl<D: Device> Net<D> {
+    /// The network over `eth` (if any) and a fresh `lo`; `seed` randomizes ports and
+    /// sequence numbers.
+    pub fn new(eth: Option<Stack<D>>, now: Instant, seed: u64) -> Self {
+        Net {
+            eth,
+            lo: Lo::new(now, seed.rotate_left(17)),
+            sock: Table::new(seed),
+        }
     }
 
-    /// Every endpoint bound by a socket of `proto` (other than `except`).
-    fn bound(&self, proto: Proto, except: SockId) -> Vec<IpListenEndpoint> {
-        let mut out = Vec::new();
-        for (i, e) in self.sock.entries.iter().enumerate() {
-            if i == except.0 as usize {
+    /// eth0, when the VM has a NIC.
+    pub fn eth(&mut self) -> Option<&mut Stack<D>> {
+        self.eth.as_mut()
+    }
+
+    /// eth0, when the VM has a NIC (to read).
+    pub fn eth_ref(&self) -> Option<&Stack<D>> {
+        self.eth.as_ref()
+    }
+
+    /// `lo`'s addresses.
+    pub fn lo_addresses(&self) -> &[smoltcp::wire::IpCidr] {
+        self.lo.iface.ip_addrs()
+    }
+
+    /// Runs both interfaces: what `lo`'s sockets sent is delivered, eth0's device is
+    /// serviced, finished orphans go. True when some socket's state may have changed.
+    pub fn poll(&mut self, now: Instant) -> bool {
+        let mut changed = false;
+        loop {
+            changed |= self.lo.poll(now);
+            let Net { eth, sock, .. } = self;
+            if let Some(eth) = eth.as_mut() {
+                changed |= eth.poll(now, &mut |set| sock.arm_listeners(set));
+            }
+            // A closed socket may leave more work for this instant.
+            if !self.reap_closed() {
+                break;
+            }
+            changed = true;
+        }
+        if changed {
+            self.sort_families();
+            self.settle_all();
+        }
+        changed
+    }
+
+    /// Hands what a wildcard socket of one family caught for the other family to the
+    /// socket it is for (or drops it, resetting a connection, when there is none): smoltcp
+    /// matches a wildcard endpoint whatever the family, so with `0.0.0.0` and an
+    /// `IPV6_V6ONLY` `::` on one port either may catch the other's traffic.
+    fn sort_families(&mut self) {
+        for i in 0..self.sock.entries.len() {
+            let id = SockId(i as u32);
+            let Some(slot) = &self.sock.entries[i] else {
+                continue;
+            };
+            let family = slot.family;
+            if family == Family::Dual {
                 continue;
             }
-            match (proto, e) {
-                (Proto::Tcp, Some(Entry::TcpIdle { local: Some(l) }))
-                | (Proto::Tcp, Some(Entry::TcpListen { local: l, .. })) => out.push(*l),
-                (Proto::Tcp, Some(Entry::TcpStream { handle, .. })) => {
-                    if let Some(l) = self.sockets.get::<tcp::Socket>(*handle).local_endpoint() {
-                        out.push(l.into());
+            match &slot.entry {
+                Entry::Udp {
+                    local: Some(local),
+                    on,
+                    ..
+                } if local.addr.is_none() => {
+                    let (port, on) = (local.port, on.clone());
+                    for s in on {
+                        self.hand_over_datagrams(id, family, port, s);
                     }
                 }
-                (Proto::Udp, Some(Entry::Udp { handle })) => {
-                    let l = self.sockets.get::<udp::Socket>(*handle).endpoint();
-                    if l.port != 0 {
-                        out.push(l);
+                Entry::TcpListen { local, armed, .. } if local.addr.is_none() => {
+                    let caught: Vec<Sock> = armed
+                        .iter()
+                        .copied()
+                        .filter(|&s| {
+                            let t = self.tcp(s);
+                            acceptable(t)
+                                && t.local_endpoint().is_some_and(|l| !family.admits(&l.addr))
+                        })
+                        .collect();
+                    for s in caught {
+                        self.hand_over_connection(id, s);
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+
+    fn hand_over_datagrams(&mut self, id: SockId, family: Family, port: u16, s: Sock) {
+        loop {
+            let Ok((data, meta)) = self.udp_mut(s).peek() else {
+                return;
+            };
+            if family.admits(&meta.endpoint.addr) {
+                return;
+            }
+            let (data, from) = (data.to_vec(), meta.endpoint);
+            let to = IpEndpoint::new(meta.local_address.unwrap_or(from.addr), port);
+            let _ = self.udp_mut(s).recv();
+            let Some(r) = self.receiver(Proto::Udp, &to).filter(|&r| r != id) else {
+                continue;
+            };
+            if let Ok(Entry::Udp { handed, .. }) = self.sock.get_mut(r) {
+                if handed.len() < LO_UDP_PACKETS {
+                    handed.push_back((data, from));
+                }
+            }
+        }
+    }
+
+    fn hand_over_connection(&mut self, id: SockId, s: Sock) {
+        if let Ok(Entry::TcpListen { armed, .. }) = self.sock.get_mut(id) {
+            armed.retain(|&a| a != s);
+        }
+        let to = self.tcp(s).local_endpoint();
+        match to.and_then(|to| self.receiver(Proto::Tcp, &to)) {
+            Some(r) if r != id => {
+                if let Ok(Entry::TcpListen { armed, .. }) = self.sock.get_mut(r) {
+                    armed.push(s);
+                }
+            }
+            _ => {
+                self.tcp_mut(s).abort();
+                self.sock.orphans.push(s);
+            }
+        }
+        let _ = self.rearm(id, None);
+    }
+
+    /// Settles every connection after a poll, so a handshake that completed is seen as
+    /// such even if the connection is reset before the program looks (ECONNRESET, not
+    /// ECONNREFUSED).
+    fn settle_all(&mut self) {
+        for i in 0..self.sock.entries.len() {
+            let _ = self.settle(SockId(i as u32));
+        }
+    }
+
+    /// Delivers what sockets queued on `lo` if anything is due now (a cheap check
+    /// otherwise). True when some socket's state may have changed.
+    pub fn deliver_lo(&mut self, now: Instant) -> bool {
+        if self.lo.poll_delay(now) != Some(Duration::ZERO) || !self.lo.poll(now) {
+            return false;
+        }
+        self.sort_families();
+        self.settle_all();
+        true
+    }
+
+    /// When `poll` must run next even if nothing arrives (`None`: only on input).
+    pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
+        let lo = self.lo.poll_delay(now);
+        let eth = self.eth.as_mut().and_then(|e| e.poll_delay(now));
+        match (lo, eth) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Drops orphaned TCP sockets whose connection has ended. True if any went.
+    fn reap_closed(&mut self) -> bool {
+        let orphans = core::mem::take(&mut self.sock.orphans);
+        let before = orphans.len();
+        let mut kept = Vec::new();
+        for s in orphans {
+            if self.tcp(s).state() == tcp::State::Closed {
+                self.sockets_mut(s.via).remove(s.handle);
+            } else {
+                kept.push(s);
+            }
+        }
+        let reaped = kept.len() != before;
+        self.sock.orphans = kept;
+        reaped
+    }
+
+    // ---- the sets ----
+
+    fn sockets(&self, via: Via) -> &SocketSet<'static> {
+        match via {
+            Via::Lo => &self.lo.sockets,
+            // A socket is on eth0 only if eth0 exists, and it never goes away.
+            Via::Eth => {
+                &self
+                    .eth
+                    .as_ref()
+                    .expect("a socket on eth0 without eth0")
+                    .sockets
+            }
+        }
+    }
+
+    fn sockets_mut(&mut self, via: Via) -> &mut SocketSet<'static> {
+        match via {
+            Via::Lo => &mut self.lo.sockets,
+            Via::Eth => {
+                &mut self
+                    .eth
+                    .as_mut()
+                    .expect("a socket on eth0 without eth0")
+                    .sockets
+            }
+        }
+    }
+
+    /// Adds `socket` to the set of `via`: `ENETUNREACH` for eth0 without a NIC.
+    fn add<S: AnySocket<'static>>(&mut self, via: Via, socket: S) -> Result<Sock, Errno> {
+        let handle = match via {
+            Via::Lo => self.lo.sockets.add(socket),
+            Via::Eth => match self.eth.as_mut() {
+                Some(eth) => eth.sockets.add(socket),
+                None => return Err(Errno::ENETUNREACH),
+            },
+        };
+        Ok(Sock { via, handle })
+    }
+
+    fn tcp(&self, s: Sock) -> &tcp::Socket<'static> {
+        self.sockets(s.via).get::<tcp::Socket>(s.handle)
+    }
+
+    fn tcp_mut(&mut self, s: Sock) -> &mut tcp::Socket<'static> {
+        self.sockets_mut(s.via).get_mut::<tcp::Socket>(s.handle)
+    }
+
+    fn udp(&self, s: Sock) -> &udp::Socket<'static> {
+        self.sockets(s.via).get::<udp::Socket>(s.handle)
+    }
+
+    fn udp_mut(&mut self, s: Sock) -> &mut udp::Socket<'static> {
+        self.sockets_mut(s.via).get_mut::<udp::Socket>(s.handle)
+    }
+
+    // ---- the socket calls ----
+
+    /// A new socket, unbound; `family` is what its wildcard binding will cover.
+    pub fn socket(&mut self, proto: Proto, family: Family) -> SockId {
+        let entry = match proto {
+            Proto::Tcp => Entry::TcpIdle { local: None },
+            Proto::Udp => Entry::Udp {
+                local: None,
+                on: Vec::new(),
+                handed: VecDeque::new(),
+            },
+        };
+        self.sock.insert(entry, family)
+    }
+
+    /// IPV6_V6ONLY on an `AF_INET6` socket: only before it is bound (`EINVAL` after, as on
+    /// Linux).
+    pub fn set_v6only(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
+        if self.local_endpoint(id)?.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let slot = self
+            .sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?;
+        if slot.family == Family::V4 {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        slot.family = if on { Family::V6 } else { Family::Dual };
+        Ok(())
+    }
+
+    /// Every endpoint bound by a socket of `proto` (other than `except`), with its family.
+    fn bound(&self, proto: Proto, except: SockId) -> Vec<(IpListenEndpoint, Family)> {
+        let mut out = Vec::new();
+        for (i, slot) in self.sock.entries.iter().enumerate() {
+            let Some(slot) = slot else { continue };
+            if i == except.0 as usize {
+                continue;
+            }
+            let local = match (proto, &slot.entry) {
+                (Proto::Tcp, Entry::TcpIdle { local: Some(l) })
+                | (Proto::Tcp, Entry::TcpListen { local: l, .. })
+                | (Proto::Udp, Entry::Udp { local: Some(l), .. }) => Some(*l),
+                (Proto::Tcp, Entry::TcpStream { sock, .. }) => {
+                    self.tcp(*sock).local_endpoint().map(Into::into)
+                }
+                _ => None,
+            };
+            if let Some(l) = local {
+                out.push((l, slot.family));
             }
         }
         out
@@ -279,16 +664,19 @@ impl<D: Device> Stack<D> {
             } else {
                 p + 1
             };
-            if !taken.iter().any(|t| t.port == p) {
+            if !taken.iter().any(|(t, _)| t.port == p) {
                 return Ok(p);
             }
         }
         Err(Errno::EADDRINUSE)
     }
 
+    /// A local address must be one of an interface's: `lo`'s (all of 127.0.0.0/8, as on
+    /// Linux) or eth0's.
     fn check_local(&self, addr: &IpListenEndpoint) -> Result<(), Errno> {
         match addr.addr {
-            Some(a) if !self.iface.has_ip_addr(a) && !a.is_unspecified() => {
+            Some(a) if routes_to_lo(&a) => Ok(()),
+            Some(a) if !self.eth.as_ref().is_some_and(|e| e.iface.has_ip_addr(a)) => {
                 Err(Errno::EADDRNOTAVAIL)
             }
             _ => Ok(()),
@@ -304,44 +692,53 @@ impl<D: Device> Stack<D> {
         if local.addr.is_some_and(|a| a.is_unspecified()) {
             local.addr = None;
         }
+        let family = self.sock.slot(id)?.family;
+        if local.addr.is_some_and(|a| !family.admits(&a)) {
+            return Err(Errno::EINVAL);
+        }
         self.check_local(&local)?;
         let proto = match self.sock.get(id)? {
             Entry::TcpIdle { local: None } => Proto::Tcp,
-            Entry::Udp { handle }
-                if self.sockets.get::<udp::Socket>(*handle).endpoint().port == 0 =>
-            {
-                Proto::Udp
-            }
+            Entry::Udp { local: None, .. } => Proto::Udp,
             _ => return Err(Errno::EINVAL),
         };
         if local.port == 0 {
             local.port = self.ephemeral(proto, id)?;
-        } else if self.bound(proto, id).iter().any(|b| overlaps(b, &local)) {
+        } else if self
+            .bound(proto, id)
+            .iter()
+            .any(|(b, fb)| conflicts(b, *fb, &local, family))
+        {
             return Err(Errno::EADDRINUSE);
         }
         match self.sock.get_mut(id)? {
-            Entry::TcpIdle { local: l } => *l = Some(local),
-            Entry::Udp { handle } => {
-                let h = *handle;
-                self.sockets
-                    .get_mut::<udp::Socket>(h)
-                    .bind(local)
-                    .map_err(|_| Errno::EINVAL)?;
-            }
+            Entry::TcpIdle { local: l } | Entry::Udp { local: l, .. } => *l = Some(local),
             _ => return Err(Errno::EINVAL),
+        }
+        if proto == Proto::Udp {
+            // Receive on the interfaces the address belongs to now; `lo` for a wildcard
+            // binding is added when something on `lo` sends to it.
+            match local.addr {
+                Some(a) => {
+                    self.udp_on(id, via_of(&a))?;
+                }
+                None if self.eth.is_some() => {
+                    self.udp_on(id, Via::Eth)?;
+                }
+                None => {}
+            }
         }
         Ok(local)
     }
 
-    /// Starts listening with `backlog` connections pending at most (at least 1).
+    /// Starts listening with `backlog` connections waiting at most (at least 1).
     pub fn listen(&mut self, id: SockId, backlog: usize) -> Result<(), Errno> {
         let backlog = backlog.clamp(1, MAX_BACKLOG);
-        let local = match self.sock.get_mut(id)? {
+        let local = match self.sock.get(id)? {
             Entry::TcpIdle { local } => *local,
-            Entry::TcpListen { backlog: b, .. } => {
+            Entry::TcpListen { .. } => {
                 // Linux lets listen() change the backlog of a listening socket.
-                *b = backlog;
-                return self.rearm(id);
+                return self.rearm(id, Some(backlog));
             }
             Entry::Udp { .. } => return Err(Errno::EOPNOTSUPP),
             Entry::TcpStream { .. } => return Err(Errno::EINVAL),
@@ -355,111 +752,248 @@ impl<D: Device> Stack<D> {
             armed: Vec::new(),
             backlog,
         };
-        self.rearm(id)
+        self.rearm(id, None)
     }
 
-    /// Arms the listener with an idle listening socket if its backlog has room.
-    fn rearm(&mut self, id: SockId) -> Result<(), Errno> {
-        let room = self.sock.room;
+    /// Arms the listener on eth0 with an idle listening socket if its backlog has room
+    /// (`lo`'s are armed by [`Net::arm_lo`]); `backlog` changes it first.
+    fn rearm(&mut self, id: SockId, backlog: Option<usize>) -> Result<(), Errno> {
+        let Net { eth, sock, .. } = self;
+        let room = sock.room;
         let Entry::TcpListen {
             local,
             armed,
-            backlog,
-        } = self.sock.get_mut(id)?
+            backlog: b,
+        } = sock.get_mut(id)?
         else {
             return Err(Errno::EINVAL);
         };
-        arm(&mut self.sockets, *local, armed, *backlog, room);
+        if let Some(n) = backlog {
+            *b = n;
+        }
+        let Some(eth) = eth.as_mut() else {
+            return Ok(());
+        };
+        if local.addr.is_some_and(|a| routes_to_lo(&a)) {
+            return Ok(());
+        }
+        arm(&mut eth.sockets, *local, armed, *b, room);
         Ok(())
     }
 
     /// Sets the check for heap room that arming a listening socket (2 × TCP_BUFFER) passes
-    /// first; without room the listener's SYNs are dropped, not refused.
+    /// first; without room the listener's SYNs are dropped (eth0) or refused (`lo`).
     pub fn set_room_check(&mut self, room: fn(usize) -> bool) {
         self.sock.room = room;
     }
 
+    /// The socket of `proto` that a datagram or connection to `dest` on `lo` is for: one
+    /// bound to that address, else a wildcard one whose family admits it.
+    fn receiver(&self, proto: Proto, dest: &IpEndpoint) -> Option<SockId> {
+        let mut wildcard = None;
+        for (i, slot) in self.sock.entries.iter().enumerate() {
+            let Some(slot) = slot else { continue };
+            let local = match (proto, &slot.entry) {
+                (Proto::Tcp, Entry::TcpListen { local, .. })
+                | (
+                    Proto::Udp,
+                    Entry::Udp {
+                        local: Some(local), ..
+                    },
+                ) => local,
+                _ => continue,
+            };
+            if local.port != dest.port {
+                continue;
+            }
+            match local.addr {
+                Some(a) if a == dest.addr => return Some(SockId(i as u32)),
+                None if slot.family.admits(&dest.addr) => wildcard = Some(SockId(i as u32)),
+                _ => {}
+            }
+        }
+        wildcard
+    }
+
+    /// Before a connect to `remote` on `lo`: arms one listening socket on `lo` for the
+    /// listener it is for, unless that listener's backlog is full. Without one the SYN is
+    /// answered with a reset (`ECONNREFUSED`), as Linux's `lo` does.
+    fn arm_lo(&mut self, remote: &IpEndpoint) {
+        let Some(id) = self.receiver(Proto::Tcp, remote) else {
+            return;
+        };
+        let Net { lo, sock, .. } = self;
+        let room = sock.room;
+        let Ok(Entry::TcpListen { armed, backlog, .. }) = sock.get_mut(id) else {
+            return;
+        };
+        if armed.iter().filter(|s| s.via == Via::Lo).count() >= *backlog || !room(2 * TCP_BUFFER) {
+            return;
+        }
+        let mut s = new_lo_tcp();
+        let at = IpListenEndpoint {
+            addr: Some(remote.addr),
+            port: remote.port,
+        };
+        if s.listen(at).is_ok() {
+            armed.push(Sock {
+                via: Via::Lo,
+                handle: lo.sockets.add(s),
+            });
+        }
+    }
+
     /// Takes one established connection: its socket and the peer. `EAGAIN` when none waits.
+    ///
+    /// On eth0 a wildcard listener is armed for both families (smoltcp's listen endpoint has
+    /// none); a connection of a family the listener does not take (an IPv4 one reaching an
+    /// `IPV6_V6ONLY` listener) is reset here rather than accepted.
     pub fn accept(&mut self, id: SockId) -> Result<(SockId, IpEndpoint), Errno> {
-        let Entry::TcpListen { armed, .. } = self.sock.get_mut(id)? else {
-            return Err(Errno::EINVAL);
+        let family = self.sock.slot(id)?.family;
+        let (sock, peer) = loop {
+            let Entry::TcpListen { armed, .. } = self.sock.get(id)? else {
+                return Err(Errno::EINVAL);
+            };
+            let Some(i) = armed.iter().position(|&s| acceptable(self.tcp(s))) else {
+                return Err(Errno::EAGAIN);
+            };
+            let Entry::TcpListen { armed, .. } = self.sock.get_mut(id)? else {
+                return Err(Errno::EINVAL);
+            };
+            let sock = armed.remove(i);
+            let s = self.tcp(sock);
+            match s.remote_endpoint() {
+                Some(peer) if family.admits(&peer.addr) => break (sock, peer),
+                _ => {
+                    self.tcp_mut(sock).abort();
+                    self.sock.orphans.push(sock);
+                    self.rearm(id, None)?;
+                }
+            }
         };
-        let sockets = &self.sockets;
-        let Some(i) = armed
-            .iter()
-            .position(|&h| acceptable(sockets.get::<tcp::Socket>(h)))
-        else {
-            return Err(Errno::EAGAIN);
-        };
-        let handle = armed.remove(i);
-        let peer = self
-            .sockets
-            .get::<tcp::Socket>(handle)
-            .remote_endpoint()
-            .ok_or(Errno::ECONNABORTED)?;
-        self.rearm(id)?;
-        let new = self.sock.insert(Entry::TcpStream {
-            handle,
-            connecting: false,
-            error: None,
-        });
+        self.rearm(id, None)?;
+        let new = self.sock.insert(
+            Entry::TcpStream {
+                sock,
+                connecting: false,
+                fin_sent: false,
+                reset: false,
+                unreported: false,
+                error: None,
+            },
+            family,
+        );
         Ok((new, peer))
     }
 
     /// Starts connecting to `remote`; the connection is made when the socket becomes
-    /// writable (or fails with a pending error). UDP: sets the default destination.
-    pub fn connect(&mut self, id: SockId, remote: IpEndpoint) -> Result<(), Errno> {
-        if remote.port == 0 || remote.addr.is_unspecified() {
+    /// writable (or fails with a pending error). On a socket already connecting:
+    /// `EALREADY`; once it is done, the first call reports the outcome (`Ok` or the error)
+    /// and later ones `EISCONN`, as on Linux. UDP: `EOPNOTSUPP` (the syscall layer records
+    /// the default destination). True when this call started a connection.
+    pub fn connect(&mut self, id: SockId, remote: IpEndpoint) -> Result<bool, Errno> {
+        if remote.port == 0 {
             return Err(Errno::ECONNREFUSED);
         }
+        let remote = unspecified_is_loopback(remote);
         match self.sock.get(id)? {
             Entry::TcpIdle { local } => {
+                if !self.sock.slot(id)?.family.admits(&remote.addr) {
+                    return Err(Errno::ENETUNREACH);
+                }
+                let via = via_of(&remote.addr);
+                if via == Via::Eth && self.eth.is_none() {
+                    return Err(Errno::ENETUNREACH);
+                }
                 let local = match local {
                     Some(l) => *l,
                     None => self.bind(id, IpListenEndpoint::default())?,
                 };
-                let mut s = new_tcp();
-                s.connect(self.iface.context(), remote, local)
-                    .map_err(|e| match e {
-                        tcp::ConnectError::Unaddressable => Errno::ENETUNREACH,
-                        tcp::ConnectError::InvalidState => Errno::EISCONN,
-                    })?;
-                let handle = self.sockets.add(s);
+                if local.addr.is_some_and(|a| via_of(&a) != via) {
+                    return Err(Errno::ENETUNREACH);
+                }
+                if via == Via::Lo {
+                    self.arm_lo(&remote);
+                }
+                let mut s = if via == Via::Lo {
+                    new_lo_tcp()
+                } else {
+                    new_tcp()
+                };
+                let cx = match via {
+                    Via::Lo => self.lo.iface.context(),
+                    Via::Eth => match self.eth.as_mut() {
+                        Some(eth) => eth.iface.context(),
+                        None => return Err(Errno::ENETUNREACH),
+                    },
+                };
+                s.connect(cx, remote, local).map_err(|e| match e {
+                    tcp::ConnectError::Unaddressable => Errno::ENETUNREACH,
+                    tcp::ConnectError::InvalidState => Errno::EISCONN,
+                })?;
+                let sock = self.add(via, s)?;
                 *self.sock.get_mut(id)? = Entry::TcpStream {
-                    handle,
+                    sock,
                     connecting: true,
+                    fin_sent: false,
+                    reset: false,
+                    unreported: true,
                     error: None,
                 };
-                Ok(())
+                Ok(true)
             }
-            Entry::TcpStream {
-                connecting: true, ..
-            } => Err(Errno::EALREADY),
-            Entry::TcpStream { .. } => Err(Errno::EISCONN),
+            Entry::TcpStream { .. } => {
+                self.settle(id)?;
+                match self.sock.get_mut(id)? {
+                    Entry::TcpStream {
+                        connecting: true, ..
+                    } => Err(Errno::EALREADY),
+                    Entry::TcpStream {
+                        unreported, error, ..
+                    } if *unreported => {
+                        *unreported = false;
+                        error.take().map_or(Ok(false), Err)
+                    }
+                    _ => Err(Errno::EISCONN),
+                }
+            }
             Entry::TcpListen { .. } => Err(Errno::EINVAL),
             Entry::Udp { .. } => Err(Errno::EOPNOTSUPP),
         }
     }
 
-    /// Settles a connecting socket: connected, or failed with a pending error.
+    /// Settles a connection: a connecting one is connected, or failed (`ECONNREFUSED`); an
+    /// open one that went to CLOSED before sending its FIN was reset (`ECONNRESET`, once).
     fn settle(&mut self, id: SockId) -> Result<(), Errno> {
+        let Entry::TcpStream { sock, .. } = self.sock.get(id)? else {
+            return Ok(());
+        };
+        let state = self.tcp(*sock).state();
         let Entry::TcpStream {
-            handle,
             connecting,
+            fin_sent,
+            reset,
             error,
+            ..
         } = self.sock.get_mut(id)?
         else {
             return Ok(());
         };
         if *connecting {
-            match self.sockets.get::<tcp::Socket>(*handle).state() {
+            match state {
                 tcp::State::SynSent | tcp::State::SynReceived => {}
                 tcp::State::Closed => {
                     *connecting = false;
+                    *reset = true;
                     *error = Some(Errno::ECONNREFUSED);
                 }
                 _ => *connecting = false,
             }
+        } else if state == tcp::State::Closed && !*fin_sent && !*reset {
+            // Without our FIN the only ways to CLOSED are a reset or a timeout: a peer's
+            // FIN leaves the socket in CLOSE-WAIT until we close.
+            *reset = true;
+            *error = Some(Errno::ECONNRESET);
         }
         Ok(())
     }
@@ -473,15 +1007,16 @@ impl<D: Device> Stack<D> {
         })
     }
 
-    /// Sends on a connected TCP socket: bytes queued, `EAGAIN` when the buffer is full,
-    /// `EPIPE` after shutdown or close by the peer, `ENOTCONN` before connecting.
-    pub fn send(&mut self, id: SockId, data: &[u8]) -> Result<usize, Errno> {
+    /// The connection of a TCP socket, after its pending error (taken) and while it is
+    /// not still connecting (`EAGAIN`).
+    fn stream(&mut self, id: SockId) -> Result<Sock, Errno> {
         self.settle(id)?;
         match self.sock.get_mut(id)? {
             Entry::TcpStream {
-                handle,
+                sock,
                 connecting,
                 error,
+                ..
             } => {
                 if let Some(e) = error.take() {
                     return Err(e);
@@ -489,88 +1024,103 @@ impl<D: Device> Stack<D> {
                 if *connecting {
                     return Err(Errno::EAGAIN);
                 }
-                let s = self.sockets.get_mut::<tcp::Socket>(*handle);
-                if !s.may_send() {
-                    return Err(Errno::EPIPE);
-                }
-                match s.send_slice(data) {
-                    Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-                    Ok(n) => Ok(n),
-                    Err(_) => Err(Errno::EPIPE),
-                }
+                Ok(*sock)
             }
             Entry::Udp { .. } => Err(Errno::EDESTADDRREQ),
             _ => Err(Errno::ENOTCONN),
         }
     }
 
-    /// Receives from a connected TCP socket: bytes read, 0 at end of stream, `EAGAIN` when
-    /// nothing is there yet.
-    pub fn recv(&mut self, id: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
-        self.settle(id)?;
-        match self.sock.get_mut(id)? {
-            Entry::TcpStream {
-                handle,
-                connecting,
-                error,
-            } => {
-                if let Some(e) = error.take() {
-                    return Err(e);
-                }
-                if *connecting {
-                    return Err(Errno::EAGAIN);
-                }
-                let s = self.sockets.get_mut::<tcp::Socket>(*handle);
-                match s.recv_slice(buf) {
-                    Ok(0) if !buf.is_empty() && s.may_recv() => Err(Errno::EAGAIN),
-                    Ok(n) => Ok(n),
-                    Err(tcp::RecvError::Finished) => Ok(0),
-                    Err(tcp::RecvError::InvalidState) => Ok(0),
-                }
-            }
-            _ => Err(Errno::ENOTCONN),
+    /// Sends on a connected TCP socket: bytes queued, `EAGAIN` when the buffer is full,
+    /// `EPIPE` after shutdown or close by the peer, and on a socket that never connected
+    /// (as Linux's).
+    pub fn send(&mut self, id: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let sock = match self.stream(id) {
+            Err(e) if e == Errno::ENOTCONN => return Err(Errno::EPIPE),
+            r => r?,
+        };
+        let s = self.tcp_mut(sock);
+        if !s.may_send() {
+            return Err(Errno::EPIPE);
+        }
+        match s.send_slice(data) {
+            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
+            Ok(n) => Ok(n),
+            Err(_) => Err(Errno::EPIPE),
         }
     }
 
-    /// Like [`Stack::recv`] but leaves the bytes queued (MSG_PEEK).
-    pub fn peek(&mut self, id: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
-        self.settle(id)?;
-        match self.sock.get_mut(id)? {
-            Entry::TcpStream {
-                handle, connecting, ..
-            } => {
-                if *connecting {
-                    return Err(Errno::EAGAIN);
-                }
-                let s = self.sockets.get_mut::<tcp::Socket>(*handle);
-                match s.peek_slice(buf) {
-                    Ok(0) if !buf.is_empty() && s.may_recv() => Err(Errno::EAGAIN),
-                    Ok(n) => Ok(n),
-                    Err(_) => Ok(0),
-                }
-            }
-            Entry::Udp { handle } => {
-                let s = self.sockets.get_mut::<udp::Socket>(*handle);
-                match s.peek() {
-                    Ok((data, _)) => {
-                        let n = data.len().min(buf.len());
-                        buf[..n].copy_from_slice(&data[..n]);
-                        Ok(n)
-                    }
-                    Err(_) => Err(Errno::EAGAIN),
-                }
-            }
-            _ => Err(Errno::ENOTCONN),
+    /// Receives from a connected TCP socket: bytes read, 0 at end of stream, `EAGAIN` when
+    /// nothing is there yet.
+    pub fn recv(&mut self, id: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
+        let sock = match self.stream(id) {
+            Err(e) if e == Errno::EDESTADDRREQ => return Err(Errno::ENOTCONN),
+            r => r?,
+        };
+        let s = self.tcp_mut(sock);
+        match s.recv_slice(buf) {
+            Ok(0) if !buf.is_empty() && s.may_recv() => Err(Errno::EAGAIN),
+            Ok(n) => Ok(n),
+            Err(tcp::RecvError::Finished) => Ok(0),
+            Err(tcp::RecvError::InvalidState) => Ok(0),
         }
+    }
+
+    /// Like [`Net::recv`] but leaves the bytes queued (MSG_PEEK); UDP: the next datagram.
+    pub fn peek(&mut self, id: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
+        if let Entry::Udp { on, handed, .. } = self.sock.get(id)? {
+            if let Some((data, _)) = handed.front() {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                return Ok(n);
+            }
+            let Some(&s) = on.iter().find(|&&s| self.udp(s).can_recv()) else {
+                return Err(Errno::EAGAIN);
+            };
+            return match self.udp_mut(s).peek() {
+                Ok((data, _)) => {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    Ok(n)
+                }
+                Err(_) => Err(Errno::EAGAIN),
+            };
+        }
+        let sock = match self.sock.get(id)? {
+            Entry::TcpStream {
+                sock,
+                connecting: false,
+                ..
+            } => *sock,
+            Entry::TcpStream { .. } => return Err(Errno::EAGAIN),
+            _ => return Err(Errno::ENOTCONN),
+        };
+        let s = self.tcp_mut(sock);
+        match s.peek_slice(buf) {
+            Ok(0) if !buf.is_empty() && s.may_recv() => Err(Errno::EAGAIN),
+            Ok(n) => Ok(n),
+            Err(_) => Ok(0),
+        }
+    }
+
+    /// The UDP socket's smoltcp socket with a datagram waiting, if any.
+    fn udp_ready(&self, id: SockId) -> Result<Option<Sock>, Errno> {
+        let Entry::Udp { on, .. } = self.sock.get(id)? else {
+            return Err(Errno::EOPNOTSUPP);
+        };
+        Ok(on.iter().copied().find(|&s| self.udp(s).can_recv()))
     }
 
     /// The sender of the next datagram without taking it (recvfrom with MSG_PEEK).
     pub fn peek_from(&mut self, id: SockId) -> Result<IpEndpoint, Errno> {
-        let Entry::Udp { handle } = self.sock.get(id)? else {
-            return Err(Errno::EOPNOTSUPP);
-        };
-        let s = self.sockets.get_mut::<udp::Socket>(*handle);
-        s.peek()
+        if let Entry::Udp { handed, .. } = self.sock.get(id)? {
+            if let Some((_, from)) = handed.front() {
+                return Ok(*from);
+            }
+        }
+        let s = self.udp_ready(id)?.ok_or(Errno::EAGAIN)?;
+        self.udp_mut(s)
+            .peek()
             .map(|(_, meta)| meta.endpoint)
             .map_err(|_| Errno::EAGAIN)
     }
@@ -578,34 +1128,63 @@ impl<D: Device> Stack<D> {
     /// Resets a TCP connection instead of closing it gracefully (SO_LINGER with a zero
     /// timeout), then forgets the socket.
     pub fn abort(&mut self, id: SockId) -> Result<(), Errno> {
-        if let Entry::TcpStream { handle, .. } = self.sock.get(id)? {
-            let h = *handle;
-            self.sockets.get_mut::<tcp::Socket>(h).abort();
+        if let Entry::TcpStream { sock, .. } = self.sock.get(id)? {
+            let s = *sock;
+            self.tcp_mut(s).abort();
         }
         self.close(id)
     }
 
     /// Turns TCP keep-alive probes on (every `interval_ms`) or off.
     pub fn set_keepalive(&mut self, id: SockId, interval_ms: Option<u64>) -> Result<(), Errno> {
-        if let Entry::TcpStream { handle, .. } = self.sock.get(id)? {
-            let h = *handle;
-            self.sockets
-                .get_mut::<tcp::Socket>(h)
+        if let Entry::TcpStream { sock, .. } = self.sock.get(id)? {
+            let s = *sock;
+            self.tcp_mut(s)
                 .set_keep_alive(interval_ms.map(smoltcp::time::Duration::from_millis));
         }
         Ok(())
     }
 
+    /// The UDP socket's smoltcp socket on `via`, made (bound to its local endpoint) if it
+    /// has none there yet.
+    fn udp_on(&mut self, id: SockId, via: Via) -> Result<Sock, Errno> {
+        let Entry::Udp { local, on, .. } = self.sock.get(id)? else {
+            return Err(Errno::EOPNOTSUPP);
+        };
+        if let Some(&s) = on.iter().find(|s| s.via == via) {
+            return Ok(s);
+        }
+        let at = local.ok_or(Errno::EINVAL)?;
+        let mut s = new_udp(via);
+        s.bind(at).map_err(|_| Errno::EINVAL)?;
+        let sock = self.add(via, s)?;
+        if let Entry::Udp { on, .. } = self.sock.get_mut(id)? {
+            on.push(sock);
+        }
+        Ok(sock)
+    }
+
     /// Sends one datagram to `remote` (binding an ephemeral port first if needed).
     pub fn send_to(&mut self, id: SockId, data: &[u8], remote: IpEndpoint) -> Result<usize, Errno> {
-        let Entry::Udp { handle } = self.sock.get(id)? else {
+        let Entry::Udp { local, .. } = self.sock.get(id)? else {
             return Err(Errno::EISCONN);
         };
-        let h = *handle;
-        if self.sockets.get::<udp::Socket>(h).endpoint().port == 0 {
+        if local.is_none() {
             self.bind(id, IpListenEndpoint::default())?;
         }
-        let s = self.sockets.get_mut::<udp::Socket>(h);
+        let remote = unspecified_is_loopback(remote);
+        if !self.sock.slot(id)?.family.admits(&remote.addr) {
+            return Err(Errno::ENETUNREACH);
+        }
+        let via = via_of(&remote.addr);
+        if via == Via::Lo {
+            // Every datagram on `lo` is sent here: give its receiver a socket there first.
+            if let Some(to) = self.receiver(Proto::Udp, &remote) {
+                self.udp_on(to, Via::Lo)?;
+            }
+        }
+        let sock = self.udp_on(id, via)?;
+        let s = self.udp_mut(sock);
         if data.len() > s.payload_send_capacity() {
             return Err(Errno::EMSGSIZE);
         }
@@ -619,11 +1198,15 @@ impl<D: Device> Stack<D> {
     /// Receives one datagram: its length (cut to `buf`, the rest dropped as Linux does) and
     /// sender.
     pub fn recv_from(&mut self, id: SockId, buf: &mut [u8]) -> Result<(usize, IpEndpoint), Errno> {
-        let Entry::Udp { handle } = self.sock.get(id)? else {
-            return Err(Errno::EOPNOTSUPP);
-        };
-        let s = self.sockets.get_mut::<udp::Socket>(*handle);
-        match s.recv() {
+        if let Entry::Udp { handed, .. } = self.sock.get_mut(id)? {
+            if let Some((data, from)) = handed.pop_front() {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                return Ok((n, from));
+            }
+        }
+        let s = self.udp_ready(id)?.ok_or(Errno::EAGAIN)?;
+        match self.udp_mut(s).recv() {
             Ok((data, meta)) => {
                 let n = data.len().min(buf.len());
                 buf[..n].copy_from_slice(&data[..n]);
@@ -635,9 +1218,11 @@ impl<D: Device> Stack<D> {
 
     /// Ends the sending side of a TCP connection (FIN after the queued data).
     pub fn shutdown_write(&mut self, id: SockId) -> Result<(), Errno> {
-        match self.sock.get(id)? {
-            Entry::TcpStream { handle, .. } => {
-                self.sockets.get_mut::<tcp::Socket>(*handle).close();
+        match self.sock.get_mut(id)? {
+            Entry::TcpStream { sock, fin_sent, .. } => {
+                *fin_sent = true;
+                let s = *sock;
+                self.tcp_mut(s).close();
                 Ok(())
             }
             _ => Err(Errno::ENOTCONN),
@@ -647,26 +1232,28 @@ impl<D: Device> Stack<D> {
     /// Closes the socket: a TCP connection ends gracefully (its FIN exchange goes on in the
     /// background); listeners drop their pending connections.
     pub fn close(&mut self, id: SockId) -> Result<(), Errno> {
-        let entry = self
+        let slot = self
             .sock
             .entries
             .get_mut(id.0 as usize)
             .and_then(Option::take)
             .ok_or(Errno::EBADF)?;
-        match entry {
+        match slot.entry {
             Entry::TcpIdle { .. } => {}
             Entry::TcpListen { armed, .. } => {
-                for h in armed {
-                    self.sockets.get_mut::<tcp::Socket>(h).abort();
-                    self.sock.orphans.push(h);
+                for s in armed {
+                    self.tcp_mut(s).abort();
+                    self.sock.orphans.push(s);
                 }
             }
-            Entry::TcpStream { handle, .. } => {
-                self.sockets.get_mut::<tcp::Socket>(handle).close();
-                self.sock.orphans.push(handle);
+            Entry::TcpStream { sock, .. } => {
+                self.tcp_mut(sock).close();
+                self.sock.orphans.push(sock);
             }
-            Entry::Udp { handle } => {
-                self.sockets.remove(handle);
+            Entry::Udp { on, .. } => {
+                for s in on {
+                    self.sockets_mut(s.via).remove(s.handle);
+                }
             }
         }
         Ok(())
@@ -675,7 +1262,6 @@ impl<D: Device> Stack<D> {
     /// What the socket is ready for now.
     pub fn readiness(&mut self, id: SockId) -> Result<Readiness, Errno> {
         self.settle(id)?;
-        let sockets = &self.sockets;
         Ok(match self.sock.get(id)? {
             Entry::TcpIdle { .. } => Readiness {
                 writable: true,
@@ -683,22 +1269,23 @@ impl<D: Device> Stack<D> {
                 ..Readiness::default()
             },
             Entry::TcpListen { armed, .. } => Readiness {
-                readable: armed
-                    .iter()
-                    .any(|&h| acceptable(sockets.get::<tcp::Socket>(h))),
+                readable: armed.iter().any(|&s| acceptable(self.tcp(s))),
                 ..Readiness::default()
             },
             Entry::TcpStream {
-                handle,
+                sock,
                 connecting,
                 error,
+                reset,
+                ..
             } => {
-                let s = sockets.get::<tcp::Socket>(*handle);
+                let s = self.tcp(*sock);
                 if *connecting {
                     Readiness::default()
                 } else {
                     let eof = !s.may_recv();
-                    let gone = matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait);
+                    let gone =
+                        *reset || matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait);
                     Readiness {
                         readable: s.can_recv() || eof || error.is_some(),
                         writable: s.can_send() || !s.may_send() || error.is_some(),
@@ -708,42 +1295,29 @@ impl<D: Device> Stack<D> {
                     }
                 }
             }
-            Entry::Udp { handle } => {
-                let s = sockets.get::<udp::Socket>(*handle);
-                Readiness {
-                    readable: s.can_recv(),
-                    writable: s.can_send(),
-                    ..Readiness::default()
-                }
-            }
+            Entry::Udp { on, handed, .. } => Readiness {
+                readable: !handed.is_empty() || on.iter().any(|&s| self.udp(s).can_recv()),
+                writable: on.iter().all(|&s| self.udp(s).can_send()),
+                ..Readiness::default()
+            },
         })
     }
 
     /// The local endpoint (getsockname); `None` before bind.
     pub fn local_endpoint(&self, id: SockId) -> Result<Option<IpListenEndpoint>, Errno> {
         Ok(match self.sock.get(id)? {
-            Entry::TcpIdle { local } => *local,
+            Entry::TcpIdle { local } | Entry::Udp { local, .. } => *local,
             Entry::TcpListen { local, .. } => Some(*local),
-            Entry::TcpStream { handle, .. } => self
-                .sockets
-                .get::<tcp::Socket>(*handle)
-                .local_endpoint()
-                .map(Into::into),
-            Entry::Udp { handle } => {
-                let e = self.sockets.get::<udp::Socket>(*handle).endpoint();
-                (e.port != 0).then_some(e)
-            }
+            Entry::TcpStream { sock, .. } => self.tcp(*sock).local_endpoint().map(Into::into),
         })
     }
 
     /// The peer (getpeername): `ENOTCONN` when not connected.
     pub fn peer_endpoint(&self, id: SockId) -> Result<IpEndpoint, Errno> {
         match self.sock.get(id)? {
-            Entry::TcpStream { handle, .. } => self
-                .sockets
-                .get::<tcp::Socket>(*handle)
-                .remote_endpoint()
-                .ok_or(Errno::ENOTCONN),
+            Entry::TcpStream { sock, .. } => {
+                self.tcp(*sock).remote_endpoint().ok_or(Errno::ENOTCONN)
+            }
             _ => Err(Errno::ENOTCONN),
         }
     }
@@ -751,10 +1325,9 @@ impl<D: Device> Stack<D> {
     /// TCP_NODELAY.
     pub fn set_nodelay(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
         match self.sock.get(id)? {
-            Entry::TcpStream { handle, .. } => {
-                self.sockets
-                    .get_mut::<tcp::Socket>(*handle)
-                    .set_nagle_enabled(!on);
+            Entry::TcpStream { sock, .. } => {
+                let s = *sock;
+                self.tcp_mut(s).set_nagle_enabled(!on);
                 Ok(())
             }
             Entry::Udp { .. } => Err(Errno::EOPNOTSUPP),
@@ -765,14 +1338,14 @@ impl<D: Device> Stack<D> {
     /// Bytes waiting to be read (FIONREAD).
     pub fn pending_bytes(&mut self, id: SockId) -> Result<usize, Errno> {
         Ok(match self.sock.get(id)? {
-            Entry::TcpStream { handle, .. } => {
-                self.sockets.get::<tcp::Socket>(*handle).recv_queue()
+            Entry::TcpStream { sock, .. } => self.tcp(*sock).recv_queue(),
+            Entry::Udp { handed, .. } if !handed.is_empty() => {
+                handed.front().map_or(0, |d| d.0.len())
             }
-            Entry::Udp { handle } => self
-                .sockets
-                .get_mut::<udp::Socket>(*handle)
-                .peek()
-                .map_or(0, |(d, _)| d.len()),
+            Entry::Udp { .. } => match self.udp_ready(id)? {
+                Some(s) => self.udp_mut(s).peek().map_or(0, |(d, _)| d.len()),
+                None => 0,
+            },
             _ => 0,
         })
     }
@@ -794,17 +1367,23 @@ mod tests {
 
     const ME: IpAddress = IpAddress::Ipv4(Ipv4Address::new(10, 77, 0, 2));
 
-    fn stack() -> Stack<Loopback> {
+    /// eth0 over smoltcp's loopback device (frames it sends come back to it), and `lo`.
+    fn stack() -> Net<Loopback> {
         let (c, _) = NetConfig::from_options([("ip", "10.77.0.2/24"), ("ip6", "fd77::2/64")]);
-        loopback(c)
+        Net::new(Some(loopback(c)), Instant::from_millis(0), 7)
+    }
+
+    /// A VM without a NIC: `lo` only.
+    fn no_nic() -> Net<Loopback> {
+        Net::new(None, Instant::from_millis(0), 7)
     }
 
     /// Polls with the clock advancing 10 ms a step until `done` holds (at most 60 s of
     /// simulated time: TIME-WAIT lasts 10 s).
     fn run_until(
-        s: &mut Stack<Loopback>,
+        s: &mut Net<Loopback>,
         t: &mut i64,
-        mut done: impl FnMut(&mut Stack<Loopback>) -> bool,
+        mut done: impl FnMut(&mut Net<Loopback>) -> bool,
     ) {
         for _ in 0..6000 {
             s.poll(Instant::from_millis(*t));
@@ -828,11 +1407,11 @@ mod tests {
     fn tcp_connect_accept_echo_and_graceful_close() {
         let mut s = stack();
         let mut t = 0;
-        let l = s.socket(Proto::Tcp);
+        let l = s.socket(Proto::Tcp, Family::Dual);
         s.bind(l, listen_ep(7)).unwrap();
         s.listen(l, 4).unwrap();
         assert_eq!(s.accept(l), Err(Errno::EAGAIN));
-        let c = s.socket(Proto::Tcp);
+        let c = s.socket(Proto::Tcp, Family::Dual);
         s.connect(c, ep(7)).unwrap();
         assert_eq!(s.connect(c, ep(7)), Err(Errno::EALREADY));
         assert_eq!(s.send(c, b"x"), Err(Errno::EAGAIN), "still connecting");
@@ -864,17 +1443,17 @@ mod tests {
     }
 
     /// Clients connecting to `port` at once.
-    fn connect_all(s: &mut Stack<Loopback>, port: u16, n: usize) -> Vec<SockId> {
+    fn connect_all(s: &mut Net<Loopback>, port: u16, n: usize) -> Vec<SockId> {
         (0..n)
             .map(|_| {
-                let c = s.socket(Proto::Tcp);
+                let c = s.socket(Proto::Tcp, Family::Dual);
                 s.connect(c, ep(port)).unwrap();
                 c
             })
             .collect()
     }
 
-    fn connected(s: &mut Stack<Loopback>, clients: &[SockId]) -> usize {
+    fn connected(s: &mut Net<Loopback>, clients: &[SockId]) -> usize {
         clients
             .iter()
             .filter(|&&c| s.readiness(c).unwrap().writable && s.take_error(c).unwrap().is_none())
@@ -885,7 +1464,7 @@ mod tests {
     fn backlog_is_honoured_and_a_syn_beyond_it_waits_for_accept() {
         let mut s = stack();
         let mut t = 0;
-        let l = s.socket(Proto::Tcp);
+        let l = s.socket(Proto::Tcp, Family::Dual);
         s.bind(l, listen_ep(80)).unwrap();
         s.listen(l, 2).unwrap();
         let clients = connect_all(&mut s, 80, 3);
@@ -914,7 +1493,7 @@ mod tests {
         });
         assert_eq!(s.accept(l), Err(Errno::EAGAIN));
         // The listener armed again: a new client gets in.
-        let c = s.socket(Proto::Tcp);
+        let c = s.socket(Proto::Tcp, Family::Dual);
         s.connect(c, ep(80)).unwrap();
         run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
         assert!(s.accept(l).is_ok());
@@ -924,7 +1503,7 @@ mod tests {
     fn a_burst_of_connects_waits_in_the_backlog_without_accept() {
         let mut s = stack();
         let mut t = 0;
-        let l = s.socket(Proto::Tcp);
+        let l = s.socket(Proto::Tcp, Family::Dual);
         s.bind(l, listen_ep(7)).unwrap();
         s.listen(l, 512).unwrap();
         // 300 SYNs reach the interface in one poll, before any accept.
@@ -945,7 +1524,7 @@ mod tests {
         let mut s = stack();
         let mut t = 0;
         s.set_room_check(|_| false);
-        let l = s.socket(Proto::Tcp);
+        let l = s.socket(Proto::Tcp, Family::Dual);
         s.listen(l, 8).unwrap();
         let port = s.local_endpoint(l).unwrap().unwrap().port;
         let clients = connect_all(&mut s, port, 1);
@@ -965,7 +1544,7 @@ mod tests {
     fn connect_to_a_closed_port_is_refused() {
         let mut s = stack();
         let mut t = 0;
-        let c = s.socket(Proto::Tcp);
+        let c = s.socket(Proto::Tcp, Family::Dual);
         s.connect(c, ep(9)).unwrap();
         run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
         let r = s.readiness(c).unwrap();
@@ -977,8 +1556,8 @@ mod tests {
     #[test]
     fn bind_errors() {
         let mut s = stack();
-        let a = s.socket(Proto::Tcp);
-        let b = s.socket(Proto::Tcp);
+        let a = s.socket(Proto::Tcp, Family::Dual);
+        let b = s.socket(Proto::Tcp, Family::Dual);
         s.bind(a, listen_ep(8080)).unwrap();
         assert_eq!(s.bind(b, listen_ep(8080)), Err(Errno::EADDRINUSE));
         assert_eq!(
@@ -1008,7 +1587,7 @@ mod tests {
             "bound already"
         );
         // Same port, other protocol: fine.
-        let u = s.socket(Proto::Udp);
+        let u = s.socket(Proto::Udp, Family::Dual);
         s.bind(u, listen_ep(8080)).unwrap();
         // Port 0 picks an ephemeral port.
         let e = s.bind(b, listen_ep(0)).unwrap();
@@ -1022,9 +1601,9 @@ mod tests {
     fn udp_datagrams_round_trip_over_ipv4_and_ipv6() {
         let mut s = stack();
         let mut t = 0;
-        let server = s.socket(Proto::Udp);
+        let server = s.socket(Proto::Udp, Family::Dual);
         s.bind(server, listen_ep(53)).unwrap();
-        let client = s.socket(Proto::Udp);
+        let client = s.socket(Proto::Udp, Family::Dual);
         let six = IpEndpoint::new("fd77::2".parse().unwrap(), 53);
         for dest in [ep(53), six] {
             assert_eq!(s.send_to(client, b"query", dest).unwrap(), 5);
@@ -1047,10 +1626,10 @@ mod tests {
     fn shutdown_write_sends_fin_but_keeps_reading() {
         let mut s = stack();
         let mut t = 0;
-        let l = s.socket(Proto::Tcp);
+        let l = s.socket(Proto::Tcp, Family::Dual);
         s.listen(l, 1).unwrap();
         let port = s.local_endpoint(l).unwrap().unwrap().port;
-        let c = s.socket(Proto::Tcp);
+        let c = s.socket(Proto::Tcp, Family::Dual);
         s.connect(c, ep(port)).unwrap();
         run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
         let (a, _) = s.accept(l).unwrap();
@@ -1062,5 +1641,289 @@ mod tests {
         run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().readable);
         let mut buf = [0u8; 8];
         assert_eq!(s.recv(c, &mut buf).unwrap(), 5);
+    }
+
+    fn lo4(port: u16) -> IpEndpoint {
+        IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::LOCALHOST), port)
+    }
+
+    fn lo6(port: u16) -> IpEndpoint {
+        IpEndpoint::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), port)
+    }
+
+    fn at(addr: &str, port: u16) -> IpListenEndpoint {
+        IpListenEndpoint {
+            addr: Some(addr.parse().unwrap()),
+            port,
+        }
+    }
+
+    #[test]
+    fn without_a_nic_tcp_over_127_0_0_1_and_ipv6_loopback() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::Dual);
+        s.bind(l, listen_ep(8080)).unwrap();
+        s.listen(l, 4).unwrap();
+        for (dest, v4) in [(lo4(8080), true), (lo6(8080), false)] {
+            let c = s.socket(Proto::Tcp, if v4 { Family::V4 } else { Family::Dual });
+            s.connect(c, dest).unwrap();
+            run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+            let (a, peer) = s.accept(l).unwrap();
+            assert_eq!(
+                peer.addr, dest.addr,
+                "the client's address is the loopback one"
+            );
+            let mine = s.local_endpoint(c).unwrap().unwrap();
+            assert_eq!((mine.addr, mine.port), (Some(dest.addr), peer.port));
+            assert_eq!(s.peer_endpoint(c).unwrap(), dest);
+            assert_eq!(s.local_endpoint(a).unwrap().unwrap().addr, Some(dest.addr));
+            run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().writable);
+            assert_eq!(s.send(c, b"ping").unwrap(), 4);
+            run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().readable);
+            let mut buf = [0u8; 8];
+            assert_eq!(s.recv(a, &mut buf).unwrap(), 4);
+            assert_eq!(&buf[..4], b"ping");
+            s.close(c).unwrap();
+            run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().rdhup);
+            s.close(a).unwrap();
+        }
+        // Nothing reaches eth0: there is none.
+        let c = s.socket(Proto::Tcp, Family::V4);
+        assert_eq!(s.connect(c, ep(80)), Err(Errno::ENETUNREACH));
+        let u = s.socket(Proto::Udp, Family::V4);
+        assert_eq!(s.send_to(u, b"x", ep(53)), Err(Errno::ENETUNREACH));
+    }
+
+    #[test]
+    fn a_wildcard_listener_accepts_from_eth0_and_lo() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::Dual);
+        s.bind(l, listen_ep(80)).unwrap();
+        s.listen(l, 8).unwrap();
+        let (on_eth, on_lo) = (
+            s.socket(Proto::Tcp, Family::V4),
+            s.socket(Proto::Tcp, Family::V4),
+        );
+        s.connect(on_eth, ep(80)).unwrap();
+        s.connect(on_lo, lo4(80)).unwrap();
+        let mut peers = Vec::new();
+        run_until(&mut s, &mut t, |s| {
+            if let Ok((_, p)) = s.accept(l) {
+                peers.push(p.addr);
+            }
+            peers.len() == 2
+        });
+        peers.sort_by_key(|a| a.to_string());
+        assert_eq!(peers, [ME, IpAddress::Ipv4(Ipv4Address::LOCALHOST)]);
+    }
+
+    #[test]
+    fn a_listener_on_127_0_0_1_is_not_reached_over_eth0_and_vice_versa() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V4);
+        s.bind(l, at("127.0.0.1", 81)).unwrap();
+        s.listen(l, 1).unwrap();
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, ep(81)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert_eq!(s.take_error(c).unwrap(), Some(Errno::ECONNREFUSED));
+        let e = s.socket(Proto::Tcp, Family::V4);
+        s.bind(e, at("10.77.0.2", 82)).unwrap();
+        s.listen(e, 1).unwrap();
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, lo4(82)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert_eq!(s.take_error(c).unwrap(), Some(Errno::ECONNREFUSED));
+    }
+
+    #[test]
+    fn udp_over_lo_reaches_a_wildcard_socket_and_the_reply_comes_back() {
+        for mut s in [no_nic(), stack()] {
+            let mut t = 0;
+            let server = s.socket(Proto::Udp, Family::Dual);
+            s.bind(server, listen_ep(53)).unwrap();
+            for (dest, family) in [(lo4(53), Family::V4), (lo6(53), Family::V6)] {
+                let client = s.socket(Proto::Udp, family);
+                assert_eq!(s.send_to(client, b"query", dest).unwrap(), 5);
+                run_until(&mut s, &mut t, |s| s.readiness(server).unwrap().readable);
+                let mut buf = [0u8; 8];
+                let (n, from) = s.recv_from(server, &mut buf).unwrap();
+                assert_eq!((&buf[..n], from.addr), (&b"query"[..], dest.addr));
+                assert_eq!(s.send_to(server, b"answer", from).unwrap(), 6);
+                run_until(&mut s, &mut t, |s| s.readiness(client).unwrap().readable);
+                let (n, from) = s.recv_from(client, &mut buf).unwrap();
+                assert_eq!((&buf[..n], from), (&b"answer"[..6], dest));
+            }
+        }
+    }
+
+    #[test]
+    fn v6only_decides_whether_0_0_0_0_conflicts_with_ipv6_wildcard() {
+        let mut s = no_nic();
+        let dual = s.socket(Proto::Tcp, Family::Dual);
+        s.bind(dual, listen_ep(7000)).unwrap();
+        let v4 = s.socket(Proto::Tcp, Family::V4);
+        assert_eq!(s.bind(v4, listen_ep(7000)), Err(Errno::EADDRINUSE));
+        assert_eq!(s.bind(v4, at("127.0.0.1", 7000)), Err(Errno::EADDRINUSE));
+        let six = s.socket(Proto::Tcp, Family::Dual);
+        s.set_v6only(six, true).unwrap();
+        s.bind(six, listen_ep(7001)).unwrap();
+        assert_eq!(
+            s.set_v6only(six, false),
+            Err(Errno::EINVAL),
+            "bound already"
+        );
+        s.bind(v4, listen_ep(7001)).unwrap();
+        let other6 = s.socket(Proto::Udp, Family::V6);
+        s.bind(other6, listen_ep(7001)).unwrap();
+        let loop6 = s.socket(Proto::Tcp, Family::V6);
+        assert_eq!(s.bind(loop6, at("::1", 7001)), Err(Errno::EADDRINUSE));
+        // A v6-only socket takes no IPv4.
+        let c = s.socket(Proto::Tcp, Family::V6);
+        assert_eq!(s.connect(c, lo4(7001)), Err(Errno::ENETUNREACH));
+        assert_eq!(s.bind(c, at("127.0.0.1", 1)), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn v6only_and_ipv4_listeners_on_one_port_each_get_their_family_over_lo() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let six = s.socket(Proto::Tcp, Family::V6);
+        s.bind(six, listen_ep(9000)).unwrap();
+        s.listen(six, 2).unwrap();
+        let four = s.socket(Proto::Tcp, Family::V4);
+        s.bind(four, listen_ep(9000)).unwrap();
+        s.listen(four, 2).unwrap();
+        for (dest, listener) in [(lo4(9000), four), (lo6(9000), six)] {
+            let c = s.socket(Proto::Tcp, Family::Dual);
+            s.connect(c, dest).unwrap();
+            run_until(&mut s, &mut t, |s| s.readiness(listener).unwrap().readable);
+            assert_eq!(s.accept(listener).unwrap().1.addr, dest.addr);
+        }
+    }
+
+    #[test]
+    fn a_reset_is_econnreset_once_then_epipe_and_end_of_stream() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V4);
+        s.listen(l, 1).unwrap();
+        let port = s.local_endpoint(l).unwrap().unwrap().port;
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, lo4(port)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        let (a, _) = s.accept(l).unwrap();
+        s.abort(a).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert!(s.readiness(c).unwrap().hup);
+        let mut buf = [0u8; 4];
+        assert_eq!(s.recv(c, &mut buf), Err(Errno::ECONNRESET));
+        assert_eq!(s.recv(c, &mut buf), Ok(0));
+        assert_eq!(s.send(c, b"x"), Err(Errno::EPIPE));
+    }
+
+    #[test]
+    fn a_full_backlog_on_lo_refuses_further_connections() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V4);
+        s.bind(l, listen_ep(99)).unwrap();
+        s.listen(l, 1).unwrap();
+        let (c1, c2) = (
+            s.socket(Proto::Tcp, Family::V4),
+            s.socket(Proto::Tcp, Family::V4),
+        );
+        s.connect(c1, lo4(99)).unwrap();
+        s.connect(c2, lo4(99)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c2).unwrap().error);
+        assert_eq!(s.take_error(c2).unwrap(), Some(Errno::ECONNREFUSED));
+        assert!(s.accept(l).is_ok());
+    }
+
+    #[test]
+    fn on_eth0_an_ipv6_only_listener_resets_ipv4_connections() {
+        let mut s = stack();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V6);
+        s.bind(l, listen_ep(443)).unwrap();
+        s.listen(l, 2).unwrap();
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, ep(443)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        assert_eq!(s.accept(l), Err(Errno::EAGAIN));
+        assert_eq!(s.take_error(c).unwrap(), Some(Errno::ECONNRESET));
+        let six = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(six, IpEndpoint::new("fd77::2".parse().unwrap(), 443))
+            .unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        assert!(s.accept(l).is_ok());
+    }
+
+    #[test]
+    fn all_of_127_0_0_0_8_is_local() {
+        let mut s = no_nic();
+        let mut t = 0;
+        let l = s.socket(Proto::Tcp, Family::V4);
+        s.bind(l, at("127.0.0.2", 80)).unwrap();
+        s.listen(l, 1).unwrap();
+        let c = s.socket(Proto::Tcp, Family::V4);
+        s.connect(c, IpEndpoint::new("127.0.0.2".parse().unwrap(), 80))
+            .unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        let (_, peer) = s.accept(l).unwrap();
+        assert_eq!(peer.addr, IpAddress::Ipv4(Ipv4Address::LOCALHOST));
+        let u = s.socket(Proto::Udp, Family::V4);
+        s.bind(u, at("127.1.2.3", 53)).unwrap();
+        let v = s.socket(Proto::Udp, Family::V4);
+        let to = IpEndpoint::new("127.1.2.3".parse().unwrap(), 53);
+        s.send_to(v, b"q", to).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(u).unwrap().readable);
+    }
+
+    #[test]
+    fn ipv4_and_ipv6_only_sockets_on_one_port_each_get_their_family_on_eth0_and_lo() {
+        let mut s = stack();
+        let mut t = 0;
+        let six_first = s.socket(Proto::Udp, Family::V6);
+        s.bind(six_first, listen_ep(53)).unwrap();
+        let four = s.socket(Proto::Udp, Family::V4);
+        s.bind(four, listen_ep(53)).unwrap();
+        let v6 = IpEndpoint::new("fd77::2".parse().unwrap(), 53);
+        let client = s.socket(Proto::Udp, Family::Dual);
+        for dest in [ep(53), v6, lo4(53), lo6(53), ep(53), v6] {
+            s.send_to(client, b"q", dest).unwrap();
+            let want = if matches!(dest.addr, IpAddress::Ipv4(_)) {
+                four
+            } else {
+                six_first
+            };
+            run_until(&mut s, &mut t, |s| s.readiness(want).unwrap().readable);
+            let mut buf = [0u8; 4];
+            let (_, from) = s.recv_from(want, &mut buf).unwrap();
+            assert_eq!(from.addr, dest.addr);
+            assert!(!s.readiness(four).unwrap().readable, "{dest}");
+            assert!(!s.readiness(six_first).unwrap().readable, "{dest}");
+        }
+        let l6 = s.socket(Proto::Tcp, Family::V6);
+        s.bind(l6, listen_ep(80)).unwrap();
+        s.listen(l6, 4).unwrap();
+        let l4 = s.socket(Proto::Tcp, Family::V4);
+        s.bind(l4, listen_ep(80)).unwrap();
+        s.listen(l4, 4).unwrap();
+        for (dest, want) in [
+            (ep(80), l4),
+            (IpEndpoint::new(v6.addr, 80), l6),
+            (lo4(80), l4),
+        ] {
+            let c = s.socket(Proto::Tcp, Family::Dual);
+            s.connect(c, dest).unwrap();
+            run_until(&mut s, &mut t, |s| s.readiness(want).unwrap().readable);
+            assert_eq!(s.accept(want).unwrap().1.addr, dest.addr);
+            run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().writable);
+            assert_eq!(s.take_error(c).unwrap(), None);
+        }
     }
 }

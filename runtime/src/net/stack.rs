@@ -17,8 +17,8 @@ use smoltcp::phy::Device;
 use smoltcp::socket::dhcpv4;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address,
-    Ipv6Cidr,
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpListenEndpoint, Ipv4Address, Ipv4Cidr,
+    Ipv6Address, Ipv6Cidr,
 };
 
 use super::config::{Ipv4Mode, NetConfig, MAX_DNS};
@@ -66,7 +66,6 @@ pub struct Stack<D: Device> {
     announced: Vec<IpCidr>,
     /// Lines for the console, taken by `take_log`.
     log: Vec<String>,
-    pub(super) sock: super::socket::Table,
 }
 
 impl<D: Device> core::fmt::Debug for Stack<D> {
@@ -110,7 +109,6 @@ impl<D: Device> Stack<D> {
             config,
             announced: Vec::new(),
             log: Vec::new(),
-            sock: super::socket::Table::new(seed),
         };
         stack.announce();
         stack
@@ -122,15 +120,21 @@ impl<D: Device> Stack<D> {
 
     /// Processes everything the device has received and sends what is due. True when the
     /// state of some socket may have changed (a waiter should re-check).
-    pub fn poll(&mut self, now: Instant) -> bool {
+    ///
+    /// `arm` is the socket layer's: before each received frame it arms the listeners in this
+    /// interface's set and returns those whose backlog is full ([`super::gate`]).
+    pub fn poll(
+        &mut self,
+        now: Instant,
+        arm: &mut dyn FnMut(&mut SocketSet<'static>) -> Vec<IpListenEndpoint>,
+    ) -> bool {
         let mut changed = false;
         loop {
-            let r = self.poll_interface(now);
+            let r = self.poll_interface(now, arm);
             let dhcp = self.dhcp_event();
-            let reaped = self.sock.reap_closed(&mut self.sockets);
-            changed |= r || dhcp || reaped;
-            // A DHCP change or a closed socket may leave more work for this instant.
-            if !(dhcp || reaped) {
+            changed |= r || dhcp;
+            // A DHCP change may leave more work for this instant.
+            if !dhcp {
                 break;
             }
         }
@@ -141,11 +145,15 @@ impl<D: Device> Stack<D> {
     /// smoltcp's `Interface::poll`, with the listeners re-armed before each received frame
     /// and the SYNs for full backlogs dropped ([`super::gate`]). True when some socket's
     /// state may have changed.
-    fn poll_interface(&mut self, now: Instant) -> bool {
+    fn poll_interface(
+        &mut self,
+        now: Instant,
+        arm: &mut dyn FnMut(&mut SocketSet<'static>) -> Vec<IpListenEndpoint>,
+    ) -> bool {
         let mut changed = false;
         self.iface.poll_maintenance(now);
         loop {
-            let full = self.sock.arm_listeners(&mut self.sockets);
+            let full = arm(&mut self.sockets);
             let mut gate = Gate::new(&mut self.device, &full);
             match self
                 .iface
@@ -324,7 +332,7 @@ pub(super) mod tests {
                 "net: eth0 10.77.0.2/24 gw 10.77.0.1",
             ]
         );
-        s.poll(Instant::from_millis(10));
+        s.poll(Instant::from_millis(10), &mut |_| Vec::new());
         assert!(s.take_log().is_empty());
         assert_eq!(s.ipv4(), Some(Ipv4Address::new(10, 77, 0, 2)));
         assert_eq!(s.addresses().len(), 3);
@@ -338,7 +346,7 @@ pub(super) mod tests {
             1,
             "only link-local before DHCP answers"
         );
-        s.poll(Instant::from_millis(0));
+        s.poll(Instant::from_millis(0), &mut |_| Vec::new());
         // The client retries on a timer: a deadline exists even with no traffic.
         let d = s
             .poll_delay(Instant::from_millis(1))

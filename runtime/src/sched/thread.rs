@@ -211,6 +211,14 @@ pub fn wait(wake_at: Option<u64>) {
     }
 }
 
+/// Something may have made another thread's wait condition true (a source delivered data
+/// the running thread did not wait for): every waiter re-checks before the CPU halts.
+pub fn progress() {
+    if let Some(s) = SCHED.lock().as_mut() {
+        s.idle_streak = 0;
+    }
+}
+
 /// The running thread's wait is over (it made progress).
 pub fn done_waiting() {
     if let Some(s) = SCHED.lock().as_mut() {

@@ -8,8 +8,9 @@ use crate::time;
 /// Something that makes progress on its own schedule: it is polled before every readiness
 /// check, and tells when it next needs polling even if no interrupt comes.
 pub trait EventSource: Sync {
-    /// Does pending work (received frames, protocol timers).
-    fn poll(&self, now_ns: u64);
+    /// Does pending work (received frames, protocol timers). True when that may have
+    /// changed what some waiter is waiting for.
+    fn poll(&self, now_ns: u64) -> bool;
     /// The monotonic time at which `poll` must run again, if any.
     fn next_wakeup(&self, now_ns: u64) -> Option<u64>;
 }
@@ -25,11 +26,16 @@ fn sources() -> Vec<&'static dyn EventSource> {
     SOURCES.lock().clone()
 }
 
-/// Runs every event source once.
+/// Runs every event source once. When one made progress, every waiting thread re-checks
+/// before the CPU halts: the change may be what another thread waits for.
 pub fn poll_sources() {
     let now = time::monotonic_ns();
+    let mut changed = false;
     for s in sources() {
-        s.poll(now);
+        changed |= s.poll(now);
+    }
+    if changed {
+        super::thread::progress();
     }
 }
 

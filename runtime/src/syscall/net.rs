@@ -2,9 +2,11 @@
 //! interface in [`crate::net`]. A socket descriptor names a [`SocketFile`], which owns one
 //! socket of the stack's table; every call into the stack is non-blocking, and the blocking
 //! forms wait on the socket's readiness through [`super::fs::retry`] (so the CPU halts until
-//! the network interrupt or a timer).
+//! the network interrupt or a timer). `AF_NETLINK` with `NETLINK_ROUTE` answers the interface
+//! and address dumps `getifaddrs` asks for ([`crate::net::netlink`]).
 #![forbid(unsafe_code)]
 
+use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -18,7 +20,7 @@ use crate::errno::{self, Errno, SysResult};
 use crate::fd::stat::S_IFSOCK;
 use crate::fd::{Events, File, OpenFile, Stat, O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use crate::mm::user::{self, bytes as user_bytes, bytes_mut as user_bytes_mut};
-use crate::net::socket::{Proto, SockId};
+use crate::net::socket::{Family, Proto, SockId};
 
 const AF_UNIX: u64 = 1;
 const AF_INET: u64 = 2;
@@ -116,7 +118,14 @@ impl File for SocketFile {
 
     fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
         match self.proto {
-            Proto::Tcp => self.stack(|s| s.send(self.id, data)),
+            Proto::Tcp => {
+                let r = self.stack(|s| s.send(self.id, data));
+                if r == Err(errno::EPIPE) {
+                    // write() has no MSG_NOSIGNAL: EPIPE raises SIGPIPE, as send() does.
+                    super::process::raise_sigpipe();
+                }
+                r
+            }
             Proto::Udp => {
                 let peer = (*self.peer.lock()).ok_or(errno::EDESTADDRREQ)?;
                 self.stack(|s| s.send_to(self.id, data, peer))
@@ -168,6 +177,76 @@ impl File for SocketFile {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// A `NETLINK_ROUTE` socket: each request sent is answered at once (interfaces and
+/// addresses, `net::netlink`), one datagram per request; reads take the answers in order.
+#[derive(Debug, Default)]
+struct NetlinkFile {
+    answers: Mutex<VecDeque<Vec<u8>>>,
+}
+
+impl NetlinkFile {
+    fn request(&self, bytes: &[u8]) -> Result<usize, Errno> {
+        let (links, addrs) =
+            crate::net::with(|n| crate::net::netlink::interfaces(n)).unwrap_or_default();
+        let answer = crate::net::netlink::answer(bytes, &links, &addrs)?;
+        if !answer.is_empty() {
+            self.answers.lock().push_back(answer);
+        }
+        Ok(bytes.len())
+    }
+
+    /// One answer, cut to `buf` as a datagram is.
+    fn take(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let answer = self.answers.lock().pop_front().ok_or(errno::EAGAIN)?;
+        let n = answer.len().min(buf.len());
+        buf[..n].copy_from_slice(&answer[..n]);
+        Ok(n)
+    }
+}
+
+impl File for NetlinkFile {
+    fn read(&self, _desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.take(buf)
+    }
+
+    fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        self.request(data)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat::anonymous(S_IFSOCK, 0x2_0000))
+    }
+
+    fn poll(&self) -> Events {
+        if self.answers.lock().is_empty() {
+            Events::OUT
+        } else {
+            Events::IN | Events::OUT
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The netlink socket behind `fd`, if it is one.
+fn netlink_of(fd: u64) -> Result<Option<Arc<OpenFile>>, Errno> {
+    let d = desc(fd)?;
+    Ok(d.file
+        .as_any()
+        .downcast_ref::<NetlinkFile>()
+        .is_some()
+        .then_some(d))
+}
+
+fn netlink(d: &OpenFile) -> &NetlinkFile {
+    d.file
+        .as_any()
+        .downcast_ref::<NetlinkFile>()
+        .expect("a netlink socket")
 }
 
 /// The socket behind `fd`: ENOTSOCK for other files.
@@ -275,7 +354,6 @@ fn warn_family_once(domain: u64) {
     if SEEN.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
         let name = match domain {
             AF_UNIX => "AF_UNIX",
-            AF_NETLINK => "AF_NETLINK",
             _ => "this address family",
         };
         kinfo!(
@@ -288,6 +366,9 @@ fn warn_family_once(domain: u64) {
 
 pub fn socket(a: &[u64; 6]) -> SysResult {
     let (domain, kind, protocol) = (a[0], a[1], a[2]);
+    if domain == AF_NETLINK {
+        return netlink_socket(kind, protocol);
+    }
     if domain != AF_INET && domain != AF_INET6 {
         warn_family_once(domain);
         return Err(errno::EAFNOSUPPORT);
@@ -302,18 +383,14 @@ pub fn socket(a: &[u64; 6]) -> SysResult {
         _ => return Err(errno::ESOCKTNOSUPPORT),
     };
     check_memory(1)?;
-    let id = match crate::net::with(|s| s.socket(proto)) {
-        Some(id) => id,
-        None => {
-            static ONCE: spin::Once<()> = spin::Once::new();
-            ONCE.call_once(|| {
-                kinfo!(
-                    "socket: the VM has no network device (kiln run -p ... or --net) -> ENETDOWN"
-                )
-            });
-            return Err(errno::ENETDOWN);
-        }
+    // Linux's default: an AF_INET6 socket also takes IPv4 until IPV6_V6ONLY is set.
+    let family = if domain == AF_INET {
+        Family::V4
+    } else {
+        Family::Dual
     };
+    // The network (at least `lo`) exists from boot on.
+    let id = crate::net::with(|s| s.socket(proto, family)).ok_or(errno::ENETDOWN)?;
     let flags = O_RDWR
         | if kind & SOCK_NONBLOCK != 0 {
             O_NONBLOCK
@@ -328,7 +405,34 @@ pub fn socket(a: &[u64; 6]) -> SysResult {
     install(Arc::new(SocketFile::new(id, proto, domain)), flags)
 }
 
+/// socket(AF_NETLINK, SOCK_RAW or SOCK_DGRAM, NETLINK_ROUTE): what `getifaddrs` opens.
+fn netlink_socket(kind: u64, protocol: u64) -> SysResult {
+    const SOCK_RAW: u64 = 3;
+    const NETLINK_ROUTE: u64 = 0;
+    if kind & !(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(errno::EINVAL);
+    }
+    if !matches!(kind & 0xf, SOCK_RAW | SOCK_DGRAM) {
+        return Err(errno::ESOCKTNOSUPPORT);
+    }
+    if protocol != NETLINK_ROUTE {
+        return Err(errno::EPROTONOSUPPORT);
+    }
+    let mut flags = O_RDWR;
+    if kind & SOCK_NONBLOCK != 0 {
+        flags |= O_NONBLOCK;
+    }
+    if kind & SOCK_CLOEXEC != 0 {
+        flags |= O_CLOEXEC;
+    }
+    install(Arc::new(NetlinkFile::default()), flags)
+}
+
 pub fn bind(a: &[u64; 6]) -> SysResult {
+    if netlink_of(a[0])?.is_some() {
+        // Our port id is chosen for us; there are no groups to join.
+        return Ok(0);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let ep = read_sockaddr(a[1], a[2], s.family)?;
@@ -430,7 +534,10 @@ pub fn connect(a: &[u64; 6]) -> SysResult {
         *s.peer.lock() = Some(remote);
         return Ok(0);
     }
-    s.stack(|st| st.connect(s.id, remote))?;
+    if !s.stack(|st| st.connect(s.id, remote))? {
+        // The outcome of an earlier non-blocking connect, now reported.
+        return Ok(0);
+    }
     if d.nonblocking() {
         return Err(errno::EINPROGRESS);
     }
@@ -450,10 +557,8 @@ pub fn connect(a: &[u64; 6]) -> SysResult {
             e
         }
     })?;
-    match s.stack(|st| st.take_error(s.id))? {
-        Some(e) => Err(e),
-        None => Ok(0),
-    }
+    // The outcome, reported by connect as on Linux (later calls: EISCONN).
+    s.stack(|st| st.connect(s.id, remote)).map(|_| 0)
 }
 
 // ---- sending and receiving ----
@@ -504,6 +609,11 @@ fn send_on(
 }
 
 pub fn sendto(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = netlink_of(a[0])? {
+        return netlink(&d)
+            .request(user_bytes(a[1], a[2])?)
+            .map(|n| n as u64);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let data = user_bytes(a[1], a[2])?;
@@ -569,6 +679,17 @@ fn recv_on(
 }
 
 pub fn recvfrom(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = netlink_of(a[0])? {
+        // Answers are queued by the request: there is nothing to wait for.
+        let n = netlink(&d).take(user_bytes_mut(a[1], a[2])?)?;
+        if a[4] != 0 {
+            // struct sockaddr_nl from the kernel: family, pad, port 0, groups 0.
+            let mut from = alloc::vec![0u8; 12];
+            from[0..2].copy_from_slice(&(AF_NETLINK as u16).to_ne_bytes());
+            write_sockaddr(a[4], a[5], &from)?;
+        }
+        return Ok(n as u64);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let buf = user_bytes_mut(a[1], a[2])?;
@@ -813,7 +934,12 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
             s.stack(|st| st.set_nodelay(s.id, on)).map(|_| 0)
         }
         (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => read_int(val, len).map(|_| 0),
-        (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => flag(&s.v6only),
+        (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => {
+            let on = read_int(val, len)? != 0;
+            s.stack(|st| st.set_v6only(s.id, on))?;
+            s.v6only.store(on, Ordering::Relaxed);
+            Ok(0)
+        }
         (IPPROTO_IP, _)
         | (IPPROTO_IPV6, _)
         | (SOL_SOCKET, _)

@@ -195,8 +195,8 @@ int open_address(const std::string& address, bool quiet = false) {
 }
 
 // The default: every IPv6 and IPv4 address. os.h makes IPv6 sockets IPv6-only, so IPv4 gets
-// sockets of its own, unless the system's "::" socket takes IPv4 as well (Kiln's runtime
-// keeps one wildcard per port, so "0.0.0.0" is then EADDRINUSE and already served).
+// sockets of its own, unless the system's "::" socket takes IPv4 as well (then "0.0.0.0" is
+// EADDRINUSE and already served).
 bool open_default_addresses() {
     bool v6 = open_address("::", true) == 0;
     int rc = open_address("0.0.0.0", v6);
