@@ -415,3 +415,65 @@ fn loopback_beside_a_nic(p: &Platform) {
         "the guest's output (with a NIC) differs from Linux's:\n{console}"
     );
 }
+
+on_every_platform!(what_a_program_wrote_before_exiting_arrives);
+
+/// The client of `send_and_exit`: a datagram, a TCP connection with one line, then the
+/// stream until the guest's FIN (checked against the same xorshift) and the UDP reply.
+const SEND_AND_EXIT_CLIENT: &str = r#"
+import socket, sys
+addr, total = sys.argv[1], int(sys.argv[2])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(20)
+u.sendto(b"ping", (addr, 7))
+t = socket.create_connection((addr, 7), timeout=20)
+t.sendall(b"go\n")
+got = bytearray()
+while True:
+    chunk = t.recv(65536)
+    if not chunk:
+        break
+    got += chunk
+x, mask, want = 0x9e3779b97f4a7c15, (1 << 64) - 1, bytearray()
+for _ in range(total):
+    x ^= (x << 13) & mask; x ^= x >> 7; x ^= (x << 17) & mask
+    want.append(x & 0xff)
+print("tcp bytes before FIN:", len(got), "equal:", got == want)
+print("udp reply:", u.recvfrom(100)[0].decode())
+"#;
+
+/// A program that writes its answer and returns from `main` at once (no close, no wait):
+/// the last of its 1 MiB still in the socket buffer, its FIN and a datagram queued just
+/// before exit all reach the client, because exit_group lets eth0 deliver them before the
+/// VM powers off, as Linux keeps sending after a process has gone.
+fn what_a_program_wrote_before_exiting_arrives(p: &Platform) {
+    const TOTAL: &str = "1048576";
+    let mut ns = Netns::new("exit");
+    let rx = ns.boot_image(
+        p.machine,
+        p.options,
+        &static_append(),
+        &image("send_and_exit"),
+        &["7", TOTAL],
+    );
+    let mut seen = Vec::new();
+    expect_line(&rx, &mut seen, "send_and_exit: listening on port 7");
+    expect_static_addresses(&rx, &mut seen);
+    let out = ns
+        .command("python3")
+        .args(["-c", SEND_AND_EXIT_CLIENT, GUEST4, TOTAL])
+        .output()
+        .expect("running python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    expect_line(&rx, &mut seen, "kiln: exit status 0");
+    assert!(
+        out.status.success(),
+        "the client failed:\n{text}\n{}\n--- console ---\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        seen.join("\n")
+    );
+    assert!(
+        text.contains(&format!("tcp bytes before FIN: {TOTAL} equal: True")),
+        "{text}"
+    );
+    assert!(text.contains("udp reply: sent, exiting"), "{text}");
+}

@@ -156,6 +156,43 @@ pub fn poll() -> bool {
     changed
 }
 
+/// How long the VM waits at exit for eth0 to deliver what the program wrote.
+const EXIT_LINGER_NS: u64 = 2_000_000_000;
+
+/// At exit (`exit_group`): the program's TCP sockets are closed as its descriptors would be,
+/// and the VM waits — polling eth0, halting in between — until every connection has
+/// delivered what the program wrote and its FIN is acknowledged, and every queued datagram
+/// has left, for at most [`EXIT_LINGER_NS`]. Linux keeps sending after a process exits; a VM
+/// that powered off at once would cut the last reply of a server that answers and exits.
+/// Other threads do not run meanwhile.
+pub fn linger_at_exit() {
+    let deadline = crate::time::monotonic_ns().saturating_add(EXIT_LINGER_NS);
+    loop {
+        poll();
+        let busy = {
+            let mut guard = NET.lock();
+            let Some(net) = guard.as_mut() else {
+                return;
+            };
+            net.close_tcp_at_exit();
+            net.eth_flushing()
+        };
+        if !busy {
+            return;
+        }
+        let now_ns = crate::time::monotonic_ns();
+        if now_ns >= deadline {
+            kinfo!("net: exit: cut connections still sending after 2 s");
+            return;
+        }
+        let wake = next_wakeup().map_or(deadline, |at| at.min(deadline));
+        if wake > now_ns {
+            crate::time::arm_wakeup(wake - now_ns);
+            crate::arch::cpu::halt_until_interrupt();
+        }
+    }
+}
+
 /// `/etc/resolv.conf` follows the DNS servers (`kiln.dns=`, else DHCP's); written outside the
 /// interface's lock, and said once on the console.
 fn write_resolv_conf(servers: Option<alloc::vec::Vec<smoltcp::wire::IpAddress>>) {

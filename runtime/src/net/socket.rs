@@ -1259,6 +1259,53 @@ impl<D: Device> Net<D> {
         Ok(())
     }
 
+    /// At exit: closes every TCP socket as the end of the program closes its descriptors
+    /// (connections end gracefully, listeners drop what is pending). UDP sockets stay until
+    /// the VM ends, so datagrams still queued are sent by the next polls.
+    pub fn close_tcp_at_exit(&mut self) {
+        for i in 0..self.sock.entries.len() {
+            let tcp = matches!(
+                self.sock.entries[i].as_ref().map(|slot| &slot.entry),
+                Some(Entry::TcpListen { .. } | Entry::TcpStream { .. })
+            );
+            if tcp {
+                let _ = self.close(SockId(i as u32));
+            }
+        }
+    }
+
+    /// True while something written over eth0 has not left: a closed connection with data
+    /// unsent or unacknowledged or its FIN unacknowledged, or a datagram still queued.
+    /// (`lo`'s peers are in this VM, which is ending.)
+    pub fn eth_flushing(&self) -> bool {
+        let tcp = self.sock.orphans.iter().any(|&s| {
+            let t = self.tcp(s);
+            s.via == Via::Eth
+                && (t.send_queue() > 0
+                    || matches!(
+                        t.state(),
+                        tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
+                    ))
+        });
+        let udp = self
+            .sock
+            .entries
+            .iter()
+            .flatten()
+            .any(|slot| match &slot.entry {
+                Entry::Udp { on, .. } => on.iter().any(|s| {
+                    s.via == Via::Eth
+                        && self
+                            .sockets(Via::Eth)
+                            .get::<udp::Socket>(s.handle)
+                            .send_queue()
+                            > 0
+                }),
+                _ => false,
+            });
+        tcp || udp
+    }
+
     /// What the socket is ready for now.
     pub fn readiness(&mut self, id: SockId) -> Result<Readiness, Errno> {
         self.settle(id)?;

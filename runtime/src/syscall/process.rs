@@ -20,8 +20,10 @@ fn input<'a>(ptr: u64, len: usize) -> Result<&'a [u8], Errno> {
     user::bytes(ptr, len as u64)
 }
 
-/// exit_group: the program is done.
+/// exit_group: the program is done; what it wrote to the network is delivered first
+/// (`net::linger_at_exit`).
 pub fn exit_group(a: &[u64; 6]) -> SysResult {
+    crate::net::linger_at_exit();
     crate::drivers::exit::exit_vm((a[0] & 0xff) as i32)
 }
 
