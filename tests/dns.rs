@@ -1087,6 +1087,18 @@ fn a_bad_zone_file_is_refused_with_file_line_and_reason() {
         ),
         ("x A 192.0.2.1 extra\n", 5, "A takes one address"),
         ("x 99999999999 A 192.0.2.1\n", 5, "bad TTL"),
+        // RFC 3597's generic form for a known type must hold that type's data (found by
+        // fuzz-zone: an empty SOA read out of bounds).
+        (
+            "x SOA \\# 0\n",
+            5,
+            "the \\# data of type SOA must be two domain names and five 32-bit numbers",
+        ),
+        (
+            "x A \\# 3 0A0000\n",
+            5,
+            "the \\# data of type A must be 4 bytes",
+        ),
     ];
     for (i, (tail, line, reason)) in cases.iter().enumerate() {
         let path = dir.join(format!("bad{i}.zone"));

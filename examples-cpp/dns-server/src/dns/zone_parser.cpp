@@ -461,6 +461,7 @@ private:
                      std::string& out) {
         if (i < tok.size() && !tok[i].quoted && tok[i].text == "\\#") {
             generic(tok, i + 1, out);
+            check_generic(t, out);
             return;
         }
         switch (t) {
@@ -539,6 +540,57 @@ private:
         }
         default:
             fail("type " + std::to_string(t) + " needs the generic form \\# LENGTH HEX");
+        }
+    }
+
+    // RFC 3597 §5 lets a known type be written in the generic form; its data must still be
+    // that type's, since the server reads it (SOA's MINIMUM, the names it compresses).
+    void check_generic(std::uint16_t t, const std::string& data) {
+        Reader r(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+        Name name;
+        const char* form = nullptr;
+        switch (t) {
+        case type::A:
+            r.bytes(4);
+            form = "4 bytes";
+            break;
+        case type::AAAA:
+            r.bytes(16);
+            form = "16 bytes";
+            break;
+        case type::NS:
+        case type::CNAME:
+        case type::PTR:
+            r.name(name);
+            form = "one domain name";
+            break;
+        case type::MX:
+            r.u16();
+            r.name(name);
+            form = "a preference and a domain name";
+            break;
+        case type::SRV:
+            r.bytes(6);
+            r.name(name);
+            form = "priority, weight, port and a domain name";
+            break;
+        case type::SOA:
+            r.name(name);
+            r.name(name);
+            r.bytes(20);
+            form = "two domain names and five 32-bit numbers";
+            break;
+        default:
+            return;
+        }
+        if (!r.ok() || r.remaining() != 0) {
+            const char* name = "known";
+            for (const TypeName& tn : kTypes) {
+                if (tn.type == t) {
+                    name = tn.name;
+                }
+            }
+            fail(std::string("the \\# data of type ") + name + " must be " + form);
         }
     }
 
