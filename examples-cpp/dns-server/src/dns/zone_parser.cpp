@@ -584,13 +584,13 @@ private:
             return;
         }
         if (!r.ok() || r.remaining() != 0) {
-            const char* name = "known";
+            const char* type_name = "known";
             for (const TypeName& tn : kTypes) {
                 if (tn.type == t) {
-                    name = tn.name;
+                    type_name = tn.name;
                 }
             }
-            fail(std::string("the \\# data of type ") + name + " must be " + form);
+            fail(std::string("the \\# data of type ") + type_name + " must be " + form);
         }
     }
 
