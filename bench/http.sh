@@ -31,25 +31,10 @@ tap=hbtap0
 ./kiln build examples-cpp/http-callback >/dev/null 2>&1 || die "building examples-cpp/http-callback failed"
 hello_image=examples-c/http-hello/build-kiln/http-hello
 callback_image=examples-cpp/http-callback/build-kiln/http-callback
-cc=$(./kiln config --cc)
-eval "$cc $(./kiln config --cflags) -O2 -c examples-c/http-hello/http-hello.c -o $out/http-hello.o"
-./kiln link --host -o "$out/http-hello" "$out/http-hello.o"
-{ read -r kernel; read -r initrd; } < <(bench/linux-guest/build.sh -o "$out/http-hello.cpio.gz" "$out/http-hello" -- 80)
+host_twin examples-c/http-hello/http-hello.c "$out/http-hello" 80
 
-ip netns add "$ns"
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    ip netns del "$ns" 2>/dev/null || true
-}
-trap cleanup EXIT
-ip -n "$ns" link set lo up
-ip -n "$ns" tuntap add dev "$tap" mode tap
-ip -n "$ns" addr add 10.80.0.1/24 dev "$tap"
-ip -n "$ns" link set "$tap" up
-net="kiln.ip=10.80.0.2/24 kiln.gw=10.80.0.1 kiln.slaac=off"
+bench_netns "$ns" "$tap" 10.80.0
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # measure LABEL READY-LINE URL QEMU COMMAND...
@@ -84,11 +69,11 @@ measure() {
         'BEGIN { printf "| %s | %.0f | %s | %.1f us |\n", l, r, lat, d / hz * 1e6 / n }'
 }
 
-linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" --net "tap:$tap" --append "$net" "$kernel" "$initrd")
+linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" --net "tap:$tap" --append "$NET" "$KERNEL" "$INITRD")
 eval "linux=($linux_cmd)"
-kiln_command "$hello_image" "kiln.argv0=http-hello $net" "${linux[@]}"
+kiln_command "$hello_image" "kiln.argv0=http-hello $NET" "${linux[@]}"
 hello=("${KILN_CMD[@]}")
-kiln_command "$callback_image" "kiln.argv0=http-callback PORT=80 $net" "${linux[@]}"
+kiln_command "$callback_image" "kiln.argv0=http-callback PORT=80 $NET" "${linux[@]}"
 callback=("${KILN_CMD[@]}")
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(qemu-system-x86_64 --version | head -1)"

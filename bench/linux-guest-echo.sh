@@ -25,23 +25,9 @@ tap=ebtap0
 
 ./kiln build examples-c/udp-echo >/dev/null 2>&1
 image=examples-c/udp-echo/build-kiln/udp-echo
-cc=$(./kiln config --cc)
-eval "$cc $(./kiln config --cflags) -O2 -c examples-c/udp-echo/udp-echo.c -o $out/udp-echo.o"
-./kiln link --host -o "$out/udp-echo" "$out/udp-echo.o"
-{ read -r kernel; read -r initrd; } < <(bench/linux-guest/build.sh -o "$out/udp-echo.cpio.gz" "$out/udp-echo" -- 7)
+host_twin examples-c/udp-echo/udp-echo.c "$out/udp-echo" 7
 
-ip netns add "$ns"
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    ip netns del "$ns" 2>/dev/null || true
-}
-trap cleanup EXIT
-ip -n "$ns" link set lo up
-ip -n "$ns" tuntap add dev "$tap" mode tap
-ip -n "$ns" addr add 10.79.0.1/24 dev "$tap"
-ip -n "$ns" link set "$tap" up
-net="kiln.ip=10.79.0.2/24 kiln.gw=10.79.0.1 kiln.slaac=off"
+bench_netns "$ns" "$tap" 10.79.0
 
 client='
 import socket, sys, time
@@ -58,7 +44,6 @@ rtts.sort()
 print(len(rtts), rtts[len(rtts) // 2] // 1000)
 u.sendto(b"quit", dst)
 '
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 measure() { # LABEL QEMU COMMAND...
@@ -82,9 +67,9 @@ measure() { # LABEL QEMU COMMAND...
         'BEGIN { printf "| %s | %d | %d us | %.1f us |\n", l, n / s, r, d / hz * 1e6 / n }'
 }
 
-linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" --net "tap:$tap" --append "$net" "$kernel" "$initrd")
+linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" --net "tap:$tap" --append "$NET" "$KERNEL" "$INITRD")
 eval "linux=($linux_cmd)"
-kiln_command "$image" "kiln.argv0=udp-echo kiln.quiet $net -- 7" "${linux[@]}"
+kiln_command "$image" "kiln.argv0=udp-echo kiln.quiet $NET -- 7" "${linux[@]}"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(qemu-system-x86_64 --version | head -1)"
 echo "QEMU: TCG, -M $machine, tap in a private namespace; client: Python, one 64-byte datagram in flight, ${secs} s"

@@ -27,26 +27,11 @@ tap=tbtap0
 
 ./kiln build examples-c/tcp-echo >/dev/null 2>&1
 image=examples-c/tcp-echo/build-kiln/tcp-echo
-cc=$(./kiln config --cc)
-eval "$cc $(./kiln config --cflags) -O2 -c examples-c/tcp-echo/tcp-echo.c -o $out/tcp-echo.o"
-./kiln link --host -o "$out/tcp-echo" "$out/tcp-echo.o"
-{ read -r kernel; read -r initrd; } < <(bench/linux-guest/build.sh -o "$out/tcp-echo.cpio.gz" "$out/tcp-echo" -- 7)
+host_twin examples-c/tcp-echo/tcp-echo.c "$out/tcp-echo" 7
 
-ip netns add "$ns"
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    ip netns del "$ns" 2>/dev/null || true
-}
-trap cleanup EXIT
-ip -n "$ns" link set lo up
-ip -n "$ns" tuntap add dev "$tap" mode tap
-ip -n "$ns" addr add 10.79.1.1/24 dev "$tap"
-ip -n "$ns" link set "$tap" up
-net="kiln.ip=10.79.1.2/24 kiln.gw=10.79.1.1 kiln.slaac=off"
+bench_netns "$ns" "$tap" 10.79.1
 client=tests/clients/echo_client.py
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 measure() { # LABEL QEMU COMMAND...
@@ -77,9 +62,9 @@ measure() { # LABEL QEMU COMMAND...
         'BEGIN { printf "| %s | %.1f MiB/s | %.1f s | %.1f ms |\n", l, m / s, d / hz, d / hz * 1000 / m }'
 }
 
-linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" --net "tap:$tap" --append "$net" "$kernel" "$initrd")
+linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" --net "tap:$tap" --append "$NET" "$KERNEL" "$INITRD")
 eval "linux=($linux_cmd)"
-kiln_command "$image" "kiln.argv0=tcp-echo $net -- 7" "${linux[@]}"
+kiln_command "$image" "kiln.argv0=tcp-echo $NET -- 7" "${linux[@]}"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(qemu-system-x86_64 --version | head -1)"
 echo "QEMU: TCG, -M $machine, virtio-net, tap in a private namespace; client: tests/clients/echo_client.py bulk, $mib MiB each way on one connection"

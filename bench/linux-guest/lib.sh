@@ -46,3 +46,38 @@ kiln_command() {
     done
     KILN_CMD+=(-kernel "$image" -append "$append")
 }
+
+# host_twin SRC OUT ARGS...: builds the C program SRC as a static host binary OUT and packs it
+# into the Linux guest's initramfs (OUT.cpio.gz) to run with ARGS; sets KERNEL and INITRD.
+host_twin() {
+    local src=$1 exe=$2 cc
+    shift 2
+    cc=$(./kiln config --cc)
+    eval "$cc $(./kiln config --cflags) -O2 -c $src -o $exe.o"
+    ./kiln link --host -o "$exe" "$exe.o"
+    { read -r KERNEL; read -r INITRD; } < <(bench/linux-guest/build.sh -o "$exe.cpio.gz" "$exe" -- "$@")
+}
+
+# bench_netns NS TAP PREFIX: a private network namespace NS with the tap device TAP, the host
+# at PREFIX.1/24; sets NET, the guest's static kernel command line (PREFIX.2). On exit the
+# guest whose pid is in $pid is ended and NS deleted (nothing leaves the namespace).
+bench_netns() {
+    local tap=$2 prefix=$3
+    BENCH_NS=$1
+    pid=
+    ip netns add "$BENCH_NS"
+    trap bench_netns_cleanup EXIT
+    ip -n "$BENCH_NS" link set lo up
+    ip -n "$BENCH_NS" tuntap add dev "$tap" mode tap
+    ip -n "$BENCH_NS" addr add "$prefix.1/24" dev "$tap"
+    ip -n "$BENCH_NS" link set "$tap" up
+    NET="kiln.ip=$prefix.2/24 kiln.gw=$prefix.1 kiln.slaac=off"
+}
+
+bench_netns_cleanup() {
+    [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    ip netns del "$BENCH_NS" 2>/dev/null || true
+}
+
+# ticks PID: the process's CPU time so far (utime + stime), in clock ticks (getconf CLK_TCK).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
