@@ -144,15 +144,47 @@ impl Stat {
 mod tests {
     use super::*;
 
+    /// Compiles the C program `source` with the host's C compiler (`flags` first) in a
+    /// scratch directory, runs it and returns what it printed. The layout tests print
+    /// `offsetof`s computed from a header at compile time, so linking against the host's libc
+    /// changes nothing.
+    fn c_probe(name: &str, flags: &[&str], source: &str, missing: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("kiln-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = dir.join(format!("{name}.c"));
+        std::fs::write(&src, source).unwrap();
+        let exe = dir.join(name);
+        let cc = ["clang", "clang-14", "gcc"]
+            .into_iter()
+            .find(|c| {
+                std::process::Command::new(c)
+                    .arg("--version")
+                    .output()
+                    .is_ok()
+            })
+            .expect("no C compiler (run ./kiln doctor --install)");
+        let built = std::process::Command::new(cc)
+            .args(flags)
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .status()
+            .expect("run the C compiler");
+        assert!(built.success(), "{missing}");
+        let out = std::process::Command::new(&exe)
+            .output()
+            .expect("run the probe");
+        let _ = std::fs::remove_dir_all(&dir);
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Offsets of `struct stat` fields in musl's x86-64 header, compiled by the host's C
     /// compiler against musl's headers: the one source of truth for the layout.
     #[test]
     fn layout_matches_musl_header() {
-        let dir = std::env::temp_dir().join(format!("kiln-stat-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = dir.join("stat.c");
-        std::fs::write(
-            &src,
+        let text = c_probe(
+            "stat",
+            &["-nostdinc", "-isystem", "/usr/include/x86_64-linux-musl"],
             r#"#include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -164,44 +196,12 @@ int main(void) {
     return 0;
 }
 "#,
-        )
-        .unwrap();
-        let exe = dir.join("stat");
-        let cc = ["clang", "clang-14", "gcc"]
-            .into_iter()
-            .find(|c| {
-                std::process::Command::new(c)
-                    .arg("--version")
-                    .output()
-                    .is_ok()
-            })
-            .expect("no C compiler (run ./kiln doctor --install)");
-        let built = std::process::Command::new(cc)
-            .args([
-                "-nostdinc",
-                "-isystem",
-                "/usr/include/x86_64-linux-musl",
-                "-o",
-            ])
-            .arg(&exe)
-            .arg(&src)
-            .status()
-            .expect("run the C compiler");
-        assert!(
-            built.success(),
-            "compiling against musl's headers failed (musl-dev?)"
+            "compiling against musl's headers failed (musl-dev?)",
         );
-        // Linking against the host libc is fine: only the numbers computed at compile time
-        // from musl's headers are printed.
-        let out = std::process::Command::new(&exe)
-            .output()
-            .expect("run the probe");
-        let text = String::from_utf8(out.stdout).unwrap();
         let expected = "size 144\nst_dev 0\nst_ino 8\nst_nlink 16\nst_mode 24\nst_uid 28\n\
                         st_gid 32\nst_rdev 40\nst_size 48\nst_blksize 56\nst_blocks 64\n\
                         st_atim 72\nst_mtim 88\nst_ctim 104\n";
         assert_eq!(text, expected);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -245,11 +245,9 @@ int main(void) {
     /// linux-libc-dev; musl 1.2.3 has no `struct statx`), compiled by the host's C compiler.
     #[test]
     fn statx_layout_matches_the_kernel_header() {
-        let dir = std::env::temp_dir().join(format!("kiln-statx-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = dir.join("statx.c");
-        std::fs::write(
-            &src,
+        let text = c_probe(
+            "statx",
+            &[],
             r#"#include <stddef.h>
 #include <stdio.h>
 #include <linux/stat.h>
@@ -263,32 +261,8 @@ int main(void) {
     return 0;
 }
 "#,
-        )
-        .unwrap();
-        let exe = dir.join("statx");
-        let cc = ["clang", "clang-14", "gcc"]
-            .into_iter()
-            .find(|c| {
-                std::process::Command::new(c)
-                    .arg("--version")
-                    .output()
-                    .is_ok()
-            })
-            .expect("no C compiler (run ./kiln doctor --install)");
-        let built = std::process::Command::new(cc)
-            .arg("-o")
-            .arg(&exe)
-            .arg(&src)
-            .status()
-            .expect("run the C compiler");
-        assert!(
-            built.success(),
-            "compiling against <linux/stat.h> failed (linux-libc-dev?)"
+            "compiling against <linux/stat.h> failed (linux-libc-dev?)",
         );
-        let out = std::process::Command::new(&exe)
-            .output()
-            .expect("run the probe");
-        let text = String::from_utf8(out.stdout).unwrap();
         let expected = format!(
             "size {LINUX_STATX_SIZE} mask {:#x}\nstx_mask 0\nstx_blksize 4\nstx_nlink 16\n\
              stx_uid 20\nstx_gid 24\nstx_mode 28\nstx_ino 32\nstx_size 40\nstx_blocks 48\n\
@@ -298,7 +272,6 @@ int main(void) {
             STATX_BASIC_STATS | STATX_MNT_ID
         );
         assert_eq!(text, expected);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
