@@ -857,6 +857,28 @@ impl<'img> Vfs<'img> {
         }
     }
 
+    /// Runs `f` on the data of regular file `ino` with the tmpfs budget and whether shared
+    /// mappings show its pages (the one way a file's data changes); returns what `f` did and
+    /// the inode, to stamp. Errors as [`Vfs::data`].
+    fn with_file<R>(
+        &mut self,
+        ino: Ino,
+        f: impl FnOnce(&mut Data<'img>, &mut Budget, bool) -> Result<R>,
+    ) -> Result<(R, &mut Inode<'img>)> {
+        self.data(ino)?;
+        let Vfs { nodes, budget, .. } = self;
+        let node = nodes
+            .get_mut(ino as usize)
+            .and_then(Option::as_mut)
+            .ok_or(errno::EBADF)?;
+        let mapped_shared = node.mapped_shared;
+        let Kind::File(file) = &mut node.kind else {
+            return Err(errno::EINVAL);
+        };
+        let r = f(file, budget, mapped_shared)?;
+        Ok((r, node))
+    }
+
     /// `pread`: bytes of regular file `ino` from `offset` (0 at the end).
     pub fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
         Ok(self.data(ino)?.read_at(offset, buf))
@@ -865,16 +887,8 @@ impl<'img> Vfs<'img> {
     /// `pwrite`: writes into regular file `ino` at `offset`, growing it (a gap reads as
     /// zeros). A short count means memory ran out part-way; none at all is `ENOSPC`.
     pub fn write_at(&mut self, ctx: &Ctx<'_>, ino: Ino, offset: u64, data: &[u8]) -> Result<usize> {
-        self.data(ino)?;
-        let Vfs { nodes, budget, .. } = self;
-        let node = nodes
-            .get_mut(ino as usize)
-            .and_then(Option::as_mut)
-            .ok_or(errno::EBADF)?;
-        let Kind::File(file) = &mut node.kind else {
-            return Err(errno::EINVAL);
-        };
-        let n = file.write_at(offset, data, budget)?;
+        let (n, node) =
+            self.with_file(ino, |file, budget, _| file.write_at(offset, data, budget))?;
         if n > 0 {
             node.mtime = ctx.now;
             node.ctime = ctx.now;
@@ -901,16 +915,9 @@ impl<'img> Vfs<'img> {
 
     /// `ftruncate`: sets the size of regular file `ino`.
     pub fn truncate(&mut self, ctx: &Ctx<'_>, ino: Ino, len: u64) -> Result<()> {
-        self.data(ino)?;
-        let Vfs { nodes, budget, .. } = self;
-        let node = nodes
-            .get_mut(ino as usize)
-            .and_then(Option::as_mut)
-            .ok_or(errno::EBADF)?;
-        let Kind::File(file) = &mut node.kind else {
-            return Err(errno::EINVAL);
-        };
-        file.truncate(len, budget, node.mapped_shared)?;
+        let ((), node) = self.with_file(ino, |file, budget, mapped| {
+            file.truncate(len, budget, mapped)
+        })?;
         node.mtime = ctx.now;
         node.ctime = ctx.now;
         Ok(())
@@ -918,16 +925,9 @@ impl<'img> Vfs<'img> {
 
     /// `fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)` on regular file `ino`.
     pub fn punch_hole(&mut self, ctx: &Ctx<'_>, ino: Ino, offset: u64, len: u64) -> Result<()> {
-        self.data(ino)?;
-        let Vfs { nodes, budget, .. } = self;
-        let node = nodes
-            .get_mut(ino as usize)
-            .and_then(Option::as_mut)
-            .ok_or(errno::EBADF)?;
-        let Kind::File(file) = &mut node.kind else {
-            return Err(errno::EINVAL);
-        };
-        file.punch_hole(offset, len, budget, node.mapped_shared)?;
+        let ((), node) = self.with_file(ino, |file, budget, mapped| {
+            file.punch_hole(offset, len, budget, mapped)
+        })?;
         node.mtime = ctx.now;
         node.ctime = ctx.now;
         Ok(())
@@ -940,16 +940,8 @@ impl<'img> Vfs<'img> {
     /// `ENOSPC` past the limit); `None` when the page lies wholly past the end of the file.
     /// The page stays where it is while the file is marked with [`Vfs::set_mapped_shared`].
     pub fn shared_page(&mut self, ino: Ino, index: u64) -> Result<Option<u64>> {
-        self.data(ino)?;
-        let Vfs { nodes, budget, .. } = self;
-        let node = nodes
-            .get_mut(ino as usize)
-            .and_then(Option::as_mut)
-            .ok_or(errno::EBADF)?;
-        let Kind::File(file) = &mut node.kind else {
-            return Err(errno::EINVAL);
-        };
-        file.page_addr(index, budget)
+        self.with_file(ino, |file, budget, _| file.page_addr(index, budget))
+            .map(|(page, _)| page)
     }
 
     /// Marks whether shared mappings show the pages of `ino`: while they do, shrinking the
