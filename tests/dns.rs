@@ -883,14 +883,7 @@ fn check_malformed(host: &str, port: u16, tcp_port: u16) {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..200 {
         let len = 1 + (i * 7) % 300;
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        let bytes = kiln_tests::xorshift_bytes(&mut x, len);
         cases.push(("random bytes", bytes));
     }
     for (what, msg) in &cases {

@@ -274,15 +274,7 @@ fn user_networking_gives_dhcp_slaac_and_forwards_a_megabyte_of_tcp(p: &Platform)
     }
 
     // Pseudo-random bytes (xorshift), so a dropped, repeated or reordered frame shows.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let data: Vec<u8> = (0..1 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let data = kiln_tests::xorshift_bytes(&mut 0x9e37_79b9_7f4a_7c15, 1 << 20);
     let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connecting to the forward");
     conn.set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();

@@ -649,3 +649,16 @@ impl Drop for GroupChild {
         let _ = self.0.wait();
     }
 }
+
+/// `len` pseudo-random bytes from a xorshift64 generator whose state is `*x` (advanced), so
+/// a test's data is reproducible and a dropped, repeated or reordered piece shows.
+pub fn xorshift_bytes(x: &mut u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            *x as u8
+        })
+        .collect()
+}
