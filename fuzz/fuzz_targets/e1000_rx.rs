@@ -32,7 +32,9 @@ fuzz_target!(|data: &[u8]| {
         }
         if step % 2 == 0 {
             while let Some(i) = ring.oldest_examined() {
-                tail = ring.give_back(&mut mem[..], i, (i * BUF) as u64).expect("in order") as usize;
+                tail = ring
+                    .give_back(&mut mem[..], i, (i * BUF) as u64)
+                    .expect("in order") as usize;
             }
         }
     }
