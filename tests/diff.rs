@@ -94,3 +94,18 @@ fn loopback_without_a_network_device() {
 fn socket_errnos_over_loopback() {
     same_on_host_and_guest("sock_errnos", &[], &[]);
 }
+
+/// prctl with Linux's answers for a root process (unknown options EINVAL, PR_CAP_AMBIENT,
+/// the recorded flags with their argument checks) and thread names through prctl,
+/// pthread_{set,get}name_np and /proc/self/task/TID/comm (issue 13).
+#[test]
+fn prctl_and_thread_names() {
+    same_on_host_and_guest("prctl", &[], &[]);
+}
+
+/// getrusage, times, clock_getres and the CPU-time clocks, per process and per thread: CPU
+/// time grows while computing, not while asleep, and maxrss is real (issue 13).
+#[test]
+fn getrusage_times_and_cpu_clocks() {
+    same_on_host_and_guest("rusage", &[], &[]);
+}

@@ -1265,6 +1265,12 @@ impl<'img> Vfs<'img> {
         Ok(())
     }
 
+    /// Lifts [`Vfs::seal`] (for the runtime's own changes to a sealed tree, e.g. `/proc`).
+    pub(crate) fn unseal(&mut self, ino: Ino) -> Result<()> {
+        self.node_mut(ino)?.sealed = false;
+        Ok(())
+    }
+
     /// Sets the contents of regular file `ino` (archive bytes, used in place).
     pub(crate) fn set_image_data(&mut self, ino: Ino, bytes: &'img [u8]) -> Result<()> {
         let Vfs { nodes, budget, .. } = self;

@@ -22,6 +22,7 @@ use crate::arch::context::{kiln_preempt_entry, kiln_switch, FpuState, SWITCH_FRA
 use crate::arch::cpu;
 use crate::arch::idt::TrapFrame;
 use crate::mm::kstack;
+use crate::sched::cputime::{self, Times};
 use crate::syscall::Frame;
 
 /// How long a thread runs before another ready one gets the CPU.
@@ -47,6 +48,13 @@ struct Thread {
     state: State,
     /// CLONE_CHILD_CLEARTID / set_tid_address: zeroed and futex-woken at exit.
     clear_tid: u64,
+    /// CPU time used while switched out (the running thread's is in [`cputime::RUNNING`]).
+    clock: cputime::Saved,
+    /// The thread's name (`comm`: PR_SET_NAME, `/proc/self/task/TID/comm`), NUL-padded.
+    name: [u8; 16],
+    /// Context switches: waits that gave up the CPU, and preemptions or yields.
+    voluntary: u64,
+    involuntary: u64,
 }
 
 // Boxed records: a switched-out thread's saved `rsp` slot is written through a raw pointer
@@ -61,6 +69,8 @@ struct Sched {
     slice_end: u64,
     /// Exited threads whose kernel stacks can be freed once we are off them.
     dead: Vec<Box<Thread>>,
+    /// CPU time of the threads that have exited (part of the process's).
+    exited: Times,
 }
 
 static SCHED: Mutex<Option<Sched>> = Mutex::new(None);
@@ -78,6 +88,10 @@ pub fn init() {
         fpu: FpuState::new().expect("no memory for FPU state"),
         state: State::Ready,
         clear_tid: 0,
+        clock: cputime::Saved::default(),
+        name: [0; 16],
+        voluntary: 0,
+        involuntary: 0,
     });
     *SCHED.lock() = Some(Sched {
         threads: alloc::vec![main],
@@ -85,7 +99,9 @@ pub fn init() {
         idle_streak: 0,
         slice_end: u64::MAX,
         dead: Vec::new(),
+        exited: Times::ZERO,
     });
+    *cputime::RUNNING.lock() = cputime::Meter::new(crate::time::monotonic_ns());
 }
 
 fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
@@ -118,6 +134,113 @@ pub fn exists(tid: u64) -> bool {
     })
 }
 
+/// A thread's CPU time, context switches and name, for getrusage, the CPU-time clocks and
+/// `/proc/self/task`.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    pub times: Times,
+    pub voluntary: u64,
+    pub involuntary: u64,
+}
+
+/// What thread `tid` has used so far (the running one up to now); `None` if it does not exist.
+pub fn usage_of(tid: u64) -> Option<Usage> {
+    let now = crate::time::monotonic_ns();
+    with(|s| {
+        let i = s
+            .threads
+            .iter()
+            .position(|t| t.tid == tid && t.state != State::Exited)?;
+        let t = &s.threads[i];
+        let times = if i == s.current {
+            cputime::RUNNING.lock().peek(now)
+        } else {
+            t.clock.times
+        };
+        Some(Usage {
+            times,
+            voluntary: t.voluntary,
+            involuntary: t.involuntary,
+        })
+    })
+}
+
+/// The whole program's use: every thread's, the exited ones' included.
+pub fn process_usage() -> Usage {
+    let now = crate::time::monotonic_ns();
+    with(|s| {
+        let running = cputime::RUNNING.lock().peek(now);
+        let mut u = Usage {
+            times: s.exited,
+            voluntary: 0,
+            involuntary: 0,
+        };
+        for (i, t) in s.threads.iter().enumerate() {
+            let times = if i == s.current {
+                running
+            } else {
+                t.clock.times
+            };
+            u.times = u.times.plus(times);
+            u.voluntary += t.voluntary;
+            u.involuntary += t.involuntary;
+        }
+        u
+    })
+}
+
+/// The ids of the live threads, ascending.
+pub fn tids() -> Vec<u64> {
+    with(|s| {
+        let mut v: Vec<u64> = s
+            .threads
+            .iter()
+            .filter(|t| t.state != State::Exited)
+            .map(|t| t.tid)
+            .collect();
+        v.sort_unstable();
+        v
+    })
+}
+
+/// Thread `tid`'s name (up to 15 bytes, NUL-padded); `None` if it does not exist.
+pub fn name_of(tid: u64) -> Option<[u8; 16]> {
+    with(|s| {
+        s.threads
+            .iter()
+            .find(|t| t.tid == tid && t.state != State::Exited)
+            .map(|t| t.name)
+    })
+}
+
+/// Names thread `tid` (the first 15 bytes of `name`, up to a NUL); false if it does not exist.
+pub fn set_name(tid: u64, name: &[u8]) -> bool {
+    let len = name
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(name.len())
+        .min(15);
+    with(|s| {
+        match s
+            .threads
+            .iter_mut()
+            .find(|t| t.tid == tid && t.state != State::Exited)
+        {
+            Some(t) => {
+                t.name = [0; 16];
+                t.name[..len].copy_from_slice(&name[..len]);
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// The running thread's clear-on-exit word (PR_GET_TID_ADDRESS).
+pub fn clear_tid() -> u64 {
+    with(|s| s.threads[s.current].clear_tid)
+}
+
 pub fn set_clear_tid(addr: u64) {
     with(|s| {
         let cur = s.current;
@@ -139,6 +262,8 @@ fn switch_to(mut guard: spin::MutexGuard<'_, Option<Sched>>, next: usize) {
     }
     s.threads[cur].fs_base = FsBase::read().as_u64();
     s.threads[cur].fpu.save();
+    let now = crate::time::monotonic_ns();
+    switch_clock(s, cur, next, now);
     let save: *mut u64 = &mut s.threads[cur].rsp;
     let t = &s.threads[next];
     let load = t.rsp;
@@ -146,13 +271,25 @@ fn switch_to(mut guard: spin::MutexGuard<'_, Option<Sched>>, next: usize) {
     FsBase::write(VirtAddr::new(t.fs_base));
     t.fpu.restore();
     s.current = next;
-    s.slice_end = crate::time::monotonic_ns().saturating_add(TIME_SLICE_NS);
+    s.slice_end = now.saturating_add(TIME_SLICE_NS);
     drop(guard);
     // SAFETY: `save` points into the outgoing thread's boxed record, which lives until that
     // thread is reaped (never while it is switched out mid-call); `load` is a context saved
     // by kiln_switch or built by `spawn`. Interrupts are off.
     unsafe { kiln_switch(save, load) };
     reap();
+}
+
+/// Moves the CPU meter from thread `cur` to thread `next` at a switch at `now`; a thread
+/// that leaves the CPU while still runnable (preempted, yielding) counts an involuntary
+/// switch.
+fn switch_clock(s: &mut Sched, cur: usize, next: usize, now: u64) {
+    let mut meter = cputime::RUNNING.lock();
+    s.threads[cur].clock = meter.save(now);
+    if s.threads[cur].state == State::Ready {
+        s.threads[cur].involuntary += 1;
+    }
+    meter.load(s.threads[next].clock, now);
 }
 
 /// Frees the kernel stacks of exited threads (never the running one's).
@@ -181,6 +318,10 @@ pub fn wait(wake_at: Option<u64>) {
         return;
     };
     let cur = s.current;
+    if s.threads[cur].state == State::Ready {
+        // A wait begins (later calls are re-checks of the same wait).
+        s.threads[cur].voluntary += 1;
+    }
     s.threads[cur].state = State::Waiting { wake_at };
     s.idle_streak += 1;
     let live = s
@@ -201,7 +342,10 @@ pub fn wait(wake_at: Option<u64>) {
             })
             .min();
         drop(guard);
+        // Halted time is nobody's CPU time.
+        cputime::RUNNING.lock().pause(crate::time::monotonic_ns());
         halt_until(earliest);
+        cputime::RUNNING.lock().resume(crate::time::monotonic_ns());
         guard = SCHED.lock();
     }
     let next = guard.as_ref().and_then(next_index);
@@ -318,6 +462,8 @@ pub fn spawn(parent: &Frame, stack: u64, tls: Option<u64>, clear_tid: u64) -> Op
         core::ptr::write_bytes(rsp as *mut u64, 0, SWITCH_FRAME_WORDS);
     }
     let fs_base = tls.unwrap_or_else(|| FsBase::read().as_u64());
+    // A new thread is named after its creator, as on Linux.
+    let name = with(|s| s.threads[s.current].name);
     let thread = Box::new(Thread {
         tid,
         rsp,
@@ -326,6 +472,12 @@ pub fn spawn(parent: &Frame, stack: u64, tls: Option<u64>, clear_tid: u64) -> Op
         fpu,
         state: State::Ready,
         clear_tid,
+        // It starts by returning from clone straight into program code (not through the
+        // dispatcher, which would switch the meter to user time).
+        clock: cputime::Saved::default(),
+        name,
+        voluntary: 0,
+        involuntary: 0,
     });
     with(|s| {
         s.threads.push(thread);
@@ -370,6 +522,9 @@ pub fn exit_thread(status: i32) -> ! {
     };
     // Move the record to `dead` (its stack is freed by the next thread, after the switch);
     // the outgoing context is saved into a scratch slot nobody resumes.
+    let now = crate::time::monotonic_ns();
+    switch_clock(s, cur, next, now);
+    s.exited = s.exited.plus(s.threads[cur].clock.times);
     let record = s.threads.remove(cur);
     let next = if next > cur { next - 1 } else { next };
     s.current = next;
@@ -380,7 +535,7 @@ pub fn exit_thread(status: i32) -> ! {
     crate::syscall::set_kernel_stack(t.kstack.1);
     FsBase::write(VirtAddr::new(t.fs_base));
     t.fpu.restore();
-    s.slice_end = crate::time::monotonic_ns().saturating_add(TIME_SLICE_NS);
+    s.slice_end = now.saturating_add(TIME_SLICE_NS);
     s.dead.push(record);
     drop(guard);
     let mut scratch = 0u64;
