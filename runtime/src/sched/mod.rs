@@ -8,6 +8,7 @@
 
 pub mod cputime;
 pub mod futex;
+pub mod policy;
 #[cfg(target_os = "none")]
 pub mod thread;
 #[cfg(target_os = "none")]
