@@ -110,6 +110,14 @@ fn getrusage_times_and_cpu_clocks() {
     same_on_host_and_guest("rusage", &[], &[]);
 }
 
+/// AF_UNIX stream, datagram and seqpacket sockets: socketpair, path and abstract names,
+/// autobind, SCM_RIGHTS (a pipe and a file, MSG_CTRUNC, descriptors closed unreceived),
+/// SCM_CREDENTIALS and SO_PEERCRED, readiness, shutdown and close, the errors (issue 13).
+#[test]
+fn unix_sockets() {
+    same_on_host_and_guest("unix_sockets", &[], &[]);
+}
+
 /// Threads computing without syscalls are preempted, the main thread included: every
 /// spinner gets its share and a sleeper wakes on time under that load (issue 13).
 #[test]

@@ -347,6 +347,58 @@ fn open_maps(opened: &Opened) -> Result<Option<Opened>, Errno> {
     }))
 }
 
+// ---- AF_UNIX socket names -------------------------------------------------------------
+
+/// bind of an AF_UNIX socket to `path`: a socket inode (mode 0777 less the umask, as Linux
+/// makes it), held by the caller until [`release_inode`]. The name existing is `EADDRINUSE`.
+pub(super) fn make_socket_node(path: &[u8]) -> Result<Ino, Errno> {
+    let start = base(AT_FDCWD as u64, path)?;
+    with_vfs(|v, ctx| {
+        let ino = v
+            .mknod_socket(ctx, start, path, 0o777 & !ctx.umask)
+            .map_err(|e| {
+                if e == errno::EEXIST {
+                    errno::EADDRINUSE
+                } else {
+                    e
+                }
+            })?;
+        v.retain(ino)?;
+        Ok(ino)
+    })
+}
+
+/// Undoes [`make_socket_node`] (the socket could not take the name after all).
+pub(super) fn remove_socket_node(path: &[u8], ino: Ino) {
+    if let Ok(start) = base(AT_FDCWD as u64, path) {
+        let _ = with_vfs(|v, ctx| {
+            v.unlink(ctx, start, path)?;
+            v.release(ino);
+            Ok(())
+        });
+    }
+}
+
+/// connect/sendto to an AF_UNIX path: the socket inode it names (`ECONNREFUSED` if it is not
+/// a socket; lookup errors as for any path).
+pub(super) fn find_socket_node(path: &[u8]) -> Result<Ino, Errno> {
+    let start = base(AT_FDCWD as u64, path)?;
+    with_vfs(|v, ctx| {
+        let ino = v.lookup(ctx, start, path, true)?;
+        match v.file_type(ino)? {
+            FileType::Socket => Ok(ino),
+            _ => Err(errno::ECONNREFUSED),
+        }
+    })
+}
+
+/// Gives back a reference taken on an inode (a closed socket's name).
+pub(super) fn release_inode(ino: Ino) {
+    if let Some(vfs) = VFS.lock().as_mut() {
+        vfs.release(ino);
+    }
+}
+
 // ---- /proc/self/task/TID/comm and /proc/self/comm ----------------------------------------
 
 /// The `comm` files: inode → the thread whose name they show. `/proc/self/comm` is the main

@@ -29,6 +29,8 @@ pub mod table;
 pub mod time;
 #[cfg(target_os = "none")]
 pub mod timerfd;
+#[cfg(target_os = "none")]
+pub mod unix;
 
 #[cfg(target_os = "none")]
 pub use entry::{caller, init, kiln_syscall_return, set_kernel_stack, unsupported, Frame};

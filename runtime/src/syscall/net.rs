@@ -16,6 +16,7 @@ use spin::Mutex;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address, Ipv6Address};
 
 use super::fs::{desc, install, retry};
+use super::unix;
 use crate::errno::{self, Errno, SysResult};
 use crate::fd::stat::S_IFSOCK;
 use crate::fd::{Events, File, OpenFile, Stat, O_CLOEXEC, O_NONBLOCK, O_RDWR};
@@ -326,7 +327,7 @@ fn sockaddr_bytes(addr: Option<IpAddress>, port: u16, family: u64) -> Vec<u8> {
 
 /// Writes a sockaddr to (`ptr`, `*len_ptr`) the way accept/getsockname do: truncated to
 /// the caller's buffer, with the full length written back.
-fn write_sockaddr(ptr: u64, len_ptr: u64, bytes: &[u8]) -> Result<(), Errno> {
+pub(super) fn write_sockaddr(ptr: u64, len_ptr: u64, bytes: &[u8]) -> Result<(), Errno> {
     if ptr == 0 || len_ptr == 0 {
         return Ok(());
     }
@@ -352,13 +353,8 @@ fn warn_family_once(domain: u64) {
     static SEEN: AtomicU64 = AtomicU64::new(0);
     let bit = 1u64 << (domain.min(63));
     if SEEN.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
-        let name = match domain {
-            AF_UNIX => "AF_UNIX",
-            _ => "this address family",
-        };
         kinfo!(
-            "socket: {} ({}) is not supported -> EAFNOSUPPORT",
-            name,
+            "socket: address family {} is not supported -> EAFNOSUPPORT",
             domain
         );
     }
@@ -368,6 +364,9 @@ pub fn socket(a: &[u64; 6]) -> SysResult {
     let (domain, kind, protocol) = (a[0], a[1], a[2]);
     if domain == AF_NETLINK {
         return netlink_socket(kind, protocol);
+    }
+    if domain == AF_UNIX {
+        return unix::socket(kind, protocol);
     }
     if domain != AF_INET && domain != AF_INET6 {
         warn_family_once(domain);
@@ -429,6 +428,9 @@ fn netlink_socket(kind: u64, protocol: u64) -> SysResult {
 }
 
 pub fn bind(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::bind(&d, a[1], a[2]);
+    }
     if netlink_of(a[0])?.is_some() {
         // Our port id is chosen for us; there are no groups to join.
         return Ok(0);
@@ -444,6 +446,9 @@ pub fn bind(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn listen(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::listen(&d, a[1]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let backlog = (a[1] as i32).max(1) as usize;
@@ -460,7 +465,7 @@ fn deadline(timeout_ns: u64) -> Option<u64> {
 
 /// Runs a socket call, waiting (up to `timeout_ns`, if set) unless the description or the
 /// call's flags say not to.
-fn wait_op<T>(
+pub(super) fn wait_op<T>(
     d: &OpenFile,
     dontwait: bool,
     timeout_ns: u64,
@@ -484,6 +489,9 @@ fn wait_op<T>(
 }
 
 pub fn accept4(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::accept4(&d, a[1], a[2], a[3]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let flags = a[3];
@@ -527,6 +535,9 @@ pub fn accept(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn connect(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::connect(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let remote = read_sockaddr(a[1], a[2], s.family)?;
@@ -609,6 +620,9 @@ fn send_on(
 }
 
 pub fn sendto(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::sendto(&d, a);
+    }
     if let Some(d) = netlink_of(a[0])? {
         return netlink(&d)
             .request(user_bytes(a[1], a[2])?)
@@ -679,6 +693,9 @@ fn recv_on(
 }
 
 pub fn recvfrom(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::recvfrom(&d, a);
+    }
     if let Some(d) = netlink_of(a[0])? {
         // Answers are queued by the request: there is nothing to wait for.
         let n = netlink(&d).take(user_bytes_mut(a[1], a[2])?)?;
@@ -705,14 +722,16 @@ pub fn recvfrom(a: &[u64; 6]) -> SysResult {
 }
 
 /// `struct msghdr` (56 bytes): name, namelen, iov, iovlen, control, controllen, flags.
-struct MsgHdr {
-    name: u64,
-    namelen: u64,
-    iov: Vec<(u64, u64)>,
+pub(super) struct MsgHdr {
+    pub name: u64,
+    pub namelen: u64,
+    pub iov: Vec<(u64, u64)>,
+    pub control: u64,
+    pub controllen: u64,
 }
 
-fn read_msghdr(ptr: u64) -> Result<MsgHdr, Errno> {
-    let [name, namelen, iov, iovlen, _control, _controllen, _flags] = user::read_u64s::<7>(ptr)?;
+pub(super) fn read_msghdr(ptr: u64) -> Result<MsgHdr, Errno> {
+    let [name, namelen, iov, iovlen, control, controllen, _flags] = user::read_u64s::<7>(ptr)?;
     if iovlen > 1024 {
         return Err(errno::EMSGSIZE);
     }
@@ -722,10 +741,15 @@ fn read_msghdr(ptr: u64) -> Result<MsgHdr, Errno> {
         name,
         namelen: namelen & 0xffff_ffff,
         iov,
+        control,
+        controllen,
     })
 }
 
 pub fn sendmsg(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::sendmsg(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let m = read_msghdr(a[1])?;
@@ -744,6 +768,9 @@ pub fn sendmsg(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn recvmsg(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::recvmsg(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let m = read_msghdr(a[1])?;
@@ -778,6 +805,9 @@ pub fn recvmsg(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn shutdown(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::shutdown(&d, a[1]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let how = a[1];
@@ -797,6 +827,9 @@ pub fn shutdown(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn getsockname(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::getsockname(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let local = s.stack(|st| st.local_endpoint(s.id))?;
@@ -808,6 +841,9 @@ pub fn getsockname(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn getpeername(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::getpeername(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let peer = match s.proto {
@@ -865,7 +901,7 @@ fn read_int(ptr: u64, len: u64) -> Result<u32, Errno> {
     user::read_u32(ptr)
 }
 
-fn read_timeval_ns(ptr: u64, len: u64) -> Result<u64, Errno> {
+pub(super) fn read_timeval_ns(ptr: u64, len: u64) -> Result<u64, Errno> {
     if len < 16 {
         return Err(errno::EINVAL);
     }
@@ -879,6 +915,9 @@ fn read_timeval_ns(ptr: u64, len: u64) -> Result<u64, Errno> {
 }
 
 pub fn setsockopt(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::setsockopt(&d, a[1], a[2], a[3], a[4]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let (level, name, val, len) = (a[1], a[2], a[3], a[4]);
@@ -950,6 +989,9 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn getsockopt(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::getsockopt(&d, a[1], a[2], a[3], a[4]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let (level, name, val, len_ptr) = (a[1], a[2], a[3], a[4]);
@@ -1025,9 +1067,10 @@ pub fn getsockopt(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn socketpair(a: &[u64; 6]) -> SysResult {
-    if a[0] != AF_UNIX {
-        return Err(errno::EOPNOTSUPP);
+    match a[0] {
+        AF_UNIX => unix::socketpair(a[1], a[2], a[3]),
+        // Linux's inet sockets have no pairs.
+        AF_INET | AF_INET6 => Err(errno::EOPNOTSUPP),
+        _ => Err(errno::EAFNOSUPPORT),
     }
-    warn_family_once(AF_UNIX);
-    Err(errno::EAFNOSUPPORT)
 }
