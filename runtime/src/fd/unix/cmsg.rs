@@ -299,6 +299,25 @@ mod tests {
     }
 
     #[test]
+    fn what_recvmsg_writes_parses_back() {
+        let mut w = Writer::new(256);
+        let cred = Cred {
+            pid: 1,
+            uid: 7,
+            gid: 8,
+        };
+        w.put_cred(cred);
+        w.put_rights(&[3, 4, 5], 3);
+        assert_eq!(
+            parse(&w.bytes),
+            Ok(Control {
+                fds: vec![3, 4, 5],
+                cred: Some(cred)
+            })
+        );
+    }
+
+    #[test]
     fn any_bytes_parse_without_panicking() {
         let mut seed = 0x9e37_79b9u32;
         for _ in 0..3000 {
