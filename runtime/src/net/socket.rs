@@ -103,6 +103,131 @@ pub struct Readiness {
     pub error: bool,
 }
 
+/// The TCP options a socket gives each smoltcp socket it gets: at connect, and (a
+/// listener's) to the connections it accepts, which inherit them as on Linux. Values in
+/// Linux's units and with its defaults (`net.ipv4.tcp_keepalive_*`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TcpOptions {
+    /// TCP_NODELAY: Nagle's algorithm off.
+    pub nodelay: bool,
+    /// TCP_CORK: partial segments held back until uncorked, at most 200 ms (smoltcp patch).
+    pub cork: bool,
+    /// TCP_QUICKACK as set (`None`: never set; the interface's default delayed ACK, 10 ms
+    /// on eth0, none on `lo`). `Some(true)`: ACKs at once; `Some(false)`: delayed 10 ms.
+    pub quickack: Option<bool>,
+    /// SO_KEEPALIVE.
+    pub keepalive: bool,
+    /// TCP_KEEPIDLE, TCP_KEEPINTVL (seconds), TCP_KEEPCNT.
+    pub keep_idle: u32,
+    pub keep_intvl: u32,
+    pub keep_cnt: u32,
+    /// TCP_USER_TIMEOUT in ms (0: none).
+    pub user_timeout_ms: u32,
+    /// TCP_DEFER_ACCEPT in Linux's unit, SYN-ACK retransmissions (listeners only).
+    pub defer_accept: u8,
+}
+
+impl Default for TcpOptions {
+    fn default() -> TcpOptions {
+        TcpOptions {
+            nodelay: false,
+            cork: false,
+            quickack: None,
+            keepalive: false,
+            keep_idle: 7200,
+            keep_intvl: 75,
+            keep_cnt: 9,
+            user_timeout_ms: 0,
+            defer_accept: 0,
+        }
+    }
+}
+
+/// Linux's TCP_TIMEOUT_INIT and TCP_RTO_MAX in seconds: TCP_DEFER_ACCEPT converts seconds to
+/// SYN-ACK retransmissions with them.
+const DEFER_TIMEOUT_INIT: u32 = 1;
+const DEFER_RTO_MAX: u32 = 120;
+
+/// TCP_DEFER_ACCEPT's seconds as retransmissions (Linux's `secs_to_retrans`).
+pub fn defer_secs_to_retrans(seconds: i32) -> u8 {
+    let mut res = 0u8;
+    if seconds > 0 {
+        let (mut timeout, mut period) = (DEFER_TIMEOUT_INIT, DEFER_TIMEOUT_INIT);
+        res = 1;
+        while seconds as u32 > period && res < 255 {
+            res += 1;
+            timeout = (timeout << 1).min(DEFER_RTO_MAX);
+            period += timeout;
+        }
+    }
+    res
+}
+
+/// Retransmissions back to seconds (Linux's `retrans_to_secs`): what getsockopt reports.
+pub fn defer_retrans_to_secs(retrans: u8) -> u32 {
+    let mut period = 0;
+    if retrans > 0 {
+        let mut timeout = DEFER_TIMEOUT_INIT;
+        period = timeout;
+        for _ in 1..retrans {
+            timeout = (timeout << 1).min(DEFER_RTO_MAX);
+            period += timeout;
+        }
+    }
+    period
+}
+
+impl TcpOptions {
+    /// Gives `s` (a socket on `via`) these options. Keep-alive is re-armed only when it
+    /// changes: smoltcp sends a probe at once when it is (re)enabled.
+    fn apply(&self, s: &mut tcp::Socket<'_>, via: Via) {
+        s.set_nagle_enabled(!self.nodelay);
+        s.set_cork(self.cork);
+        let delay = match (self.quickack, via) {
+            (Some(true), _) | (None, Via::Lo) => None,
+            (Some(false), _) | (None, Via::Eth) => Some(Duration::from_millis(10)),
+        };
+        s.set_ack_delay(delay);
+        let secs = |n: u32| Duration::from_secs(u64::from(n));
+        let interval = self.keepalive.then(|| secs(self.keep_intvl));
+        s.set_keep_alive_idle(self.keepalive.then(|| secs(self.keep_idle)));
+        if s.keep_alive() != interval {
+            s.set_keep_alive(interval);
+        }
+        // The connection is given up after TCP_USER_TIMEOUT without an answer, or, probing,
+        // after the idle time and TCP_KEEPCNT unanswered probes (as Linux).
+        let timeout = if self.user_timeout_ms > 0 {
+            Some(Duration::from_millis(u64::from(self.user_timeout_ms)))
+        } else if self.keepalive {
+            Some(secs(self.keep_idle) + secs(self.keep_intvl * self.keep_cnt))
+        } else {
+            None
+        };
+        s.set_timeout(timeout);
+    }
+
+    /// What an accepted connection inherits (TCP_DEFER_ACCEPT is the listener's own).
+    fn inherited(&self) -> TcpOptions {
+        TcpOptions {
+            defer_accept: 0,
+            ..*self
+        }
+    }
+
+    /// A client given the same options as a test's listener (TCP_DEFER_ACCEPT aside).
+    #[cfg(test)]
+    pub(super) fn inherited_by_test(&self) -> TcpOptions {
+        self.inherited()
+    }
+
+    /// How long a connection without data waits to be accepted (TCP_DEFER_ACCEPT).
+    fn defer(&self) -> Option<Duration> {
+        (self.defer_accept > 0).then(|| {
+            Duration::from_secs(u64::from(defer_retrans_to_secs(self.defer_accept)))
+        })
+    }
+}
+
 /// The interface whose socket set holds a smoltcp socket.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Via {
@@ -161,6 +286,10 @@ enum Entry {
 struct Slot {
     entry: Entry,
     family: Family,
+    /// TCP sockets' options.
+    tcp: TcpOptions,
+    /// SO_REUSEPORT: may share its port with other sockets that set it before binding.
+    reuse_port: bool,
 }
 
 /// Every socket of the interfaces.
@@ -191,6 +320,7 @@ impl Table {
     fn arm_listeners(&mut self, sockets: &mut SocketSet<'static>) -> Vec<IpListenEndpoint> {
         let mut full = Vec::new();
         for slot in self.entries.iter_mut().flatten() {
+            let opts = slot.tcp;
             if let Entry::TcpListen {
                 local,
                 armed,
@@ -200,7 +330,7 @@ impl Table {
                 if local.addr.is_some_and(|a| routes_to_lo(&a)) {
                     continue;
                 }
-                if !arm(sockets, *local, armed, *backlog, self.room) {
+                if !arm(sockets, *local, armed, *backlog, self.room, &opts) {
                     full.push(*local);
                 }
             }
@@ -227,8 +357,13 @@ impl Table {
             .ok_or(Errno::EBADF)
     }
 
-    fn insert(&mut self, entry: Entry, family: Family) -> SockId {
-        let slot = Some(Slot { entry, family });
+    fn insert(&mut self, entry: Entry, family: Family, tcp: TcpOptions) -> SockId {
+        let slot = Some(Slot {
+            entry,
+            family,
+            tcp,
+            reuse_port: false,
+        });
         if let Some(i) = self.entries.iter().position(Option::is_none) {
             self.entries[i] = slot;
             return SockId(i as u32);
@@ -285,6 +420,7 @@ fn arm(
     armed: &mut Vec<Sock>,
     backlog: usize,
     room: fn(usize) -> bool,
+    opts: &TcpOptions,
 ) -> bool {
     armed.retain(|s| {
         let reset =
@@ -306,6 +442,7 @@ fn arm(
         return false;
     }
     let mut s = new_tcp();
+    opts.inherited().apply(&mut s, Via::Eth);
     if s.listen(local).is_err() {
         return false;
     }
@@ -351,6 +488,12 @@ pub struct Net<D: Device> {
     eth: Option<Stack<D>>,
     lo: Lo,
     sock: Table,
+    /// The time of the last poll.
+    now: Instant,
+    /// Connections of TCP_DEFER_ACCEPT listeners established without data yet: since when
+    /// (each waits for data, or its listener's defer time), and whether the end of that
+    /// wait was announced (a poll reporting a change).
+    held: Vec<(Sock, Instant, bool)>,
 }
 
 impl<D: Device> core::fmt::Debug for Net<D> {
@@ -367,6 +510,8 @@ impl<D: Device> Net<D> {
             eth,
             lo: Lo::new(now, seed.rotate_left(17)),
             sock: Table::new(seed),
+            now,
+            held: Vec::new(),
         }
     }
 
@@ -388,6 +533,7 @@ impl<D: Device> Net<D> {
     /// Runs both interfaces: what `lo`'s sockets sent is delivered, eth0's device is
     /// serviced, finished orphans go. True when some socket's state may have changed.
     pub fn poll(&mut self, now: Instant) -> bool {
+        self.now = now;
         let mut changed = false;
         loop {
             changed |= self.lo.poll(now);
@@ -405,7 +551,55 @@ impl<D: Device> Net<D> {
             self.sort_families();
             self.settle_all();
         }
-        changed
+        changed | self.track_deferred(now)
+    }
+
+    /// Notes when each connection of a TCP_DEFER_ACCEPT listener became established without
+    /// data, and forgets the ones accepted or gone. True when one's wait just ended.
+    fn track_deferred(&mut self, now: Instant) -> bool {
+        let mut pending: Vec<(Sock, Duration)> = Vec::new();
+        for slot in self.sock.entries.iter().flatten() {
+            if let (Entry::TcpListen { armed, .. }, Some(defer)) = (&slot.entry, slot.tcp.defer())
+            {
+                pending.extend(armed.iter().map(|&s| (s, defer)));
+            }
+        }
+        if pending.is_empty() && self.held.is_empty() {
+            return false;
+        }
+        self.held.retain(|(s, _, _)| pending.iter().any(|(p, _)| p == s));
+        let mut expired = false;
+        for (s, defer) in pending {
+            if !acceptable(self.tcp(s)) {
+                continue;
+            }
+            match self.held.iter_mut().find(|(h, _, _)| *h == s) {
+                Some((_, since, announced)) => {
+                    if !*announced && now >= *since + defer {
+                        *announced = true;
+                        expired = true;
+                    }
+                }
+                None => self.held.push((s, now, false)),
+            }
+        }
+        expired
+    }
+
+    /// Whether an established connection of a listener with `opts` may be accepted: any
+    /// with TCP_DEFER_ACCEPT off; with it, once data (or a FIN) came, or its time is up.
+    fn deferred_ready(&self, s: Sock, opts: &TcpOptions) -> bool {
+        let Some(defer) = opts.defer() else {
+            return true;
+        };
+        let t = self.tcp(s);
+        if t.recv_queue() > 0 || !t.may_recv() {
+            return true;
+        }
+        self.held
+            .iter()
+            .find(|(h, _, _)| *h == s)
+            .is_some_and(|&(_, since, _)| self.now >= since + defer)
     }
 
     /// Hands what a wildcard socket of one family caught for the other family to the
@@ -505,6 +699,7 @@ impl<D: Device> Net<D> {
     /// Delivers what sockets queued on `lo` if anything is due now (a cheap check
     /// otherwise). True when some socket's state may have changed.
     pub fn deliver_lo(&mut self, now: Instant) -> bool {
+        self.now = now;
         if self.lo.poll_delay(now) != Some(Duration::ZERO) || !self.lo.poll(now) {
             return false;
         }
@@ -517,10 +712,28 @@ impl<D: Device> Net<D> {
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
         let lo = self.lo.poll_delay(now);
         let eth = self.eth.as_mut().and_then(|e| e.poll_delay(now));
-        match (lo, eth) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        // A TCP_DEFER_ACCEPT connection becomes acceptable when its time is up.
+        let held = &self.held;
+        let deferred = self
+            .sock
+            .entries
+            .iter()
+            .flatten()
+            .filter_map(|slot| match (&slot.entry, slot.tcp.defer()) {
+                (Entry::TcpListen { armed, .. }, Some(defer)) => Some((armed, defer)),
+                _ => None,
+            })
+            .flat_map(|(armed, defer)| {
+                armed.iter().filter_map(move |s| {
+                    held.iter()
+                        .find(|(h, _, _)| h == s)
+                        .map(|&(_, since, _)| since + defer)
+                })
+            })
+            .filter(|&at| at > now)
+            .map(|at| at - now)
+            .min();
+        [lo, eth, deferred].into_iter().flatten().min()
     }
 
     /// Drops orphaned TCP sockets whose connection has ended. True if any went.
@@ -609,7 +822,57 @@ impl<D: Device> Net<D> {
                 handed: VecDeque::new(),
             },
         };
-        self.sock.insert(entry, family)
+        self.sock.insert(entry, family, TcpOptions::default())
+    }
+
+    /// The socket's TCP options.
+    pub fn tcp_options(&self, id: SockId) -> Result<TcpOptions, Errno> {
+        self.sock.slot(id).map(|s| s.tcp)
+    }
+
+    /// Changes the socket's TCP options: its connection (or a listener's pending ones) gets
+    /// them at once. `EOPNOTSUPP` on a UDP socket.
+    pub fn set_tcp_options(
+        &mut self,
+        id: SockId,
+        change: impl FnOnce(&mut TcpOptions),
+    ) -> Result<(), Errno> {
+        let slot = self
+            .sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?;
+        if matches!(slot.entry, Entry::Udp { .. }) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        change(&mut slot.tcp);
+        let opts = slot.tcp;
+        let socks: Vec<Sock> = match &slot.entry {
+            Entry::TcpStream { sock, .. } => alloc::vec![*sock],
+            Entry::TcpListen { armed, .. } => armed.clone(),
+            _ => Vec::new(),
+        };
+        let apply = match &slot.entry {
+            Entry::TcpListen { .. } => opts.inherited(),
+            _ => opts,
+        };
+        for s in socks {
+            apply.apply(self.tcp_mut(s), s.via);
+        }
+        Ok(())
+    }
+
+    /// SO_REUSEPORT, before bind: sockets that all set it may bind one port.
+    pub fn set_reuse_port(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
+        let slot = self
+            .sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?;
+        slot.reuse_port = on;
+        Ok(())
     }
 
     /// IPV6_V6ONLY on an `AF_INET6` socket: only before it is bound (`EINVAL` after, as on
@@ -631,8 +894,9 @@ impl<D: Device> Net<D> {
         Ok(())
     }
 
-    /// Every endpoint bound by a socket of `proto` (other than `except`), with its family.
-    fn bound(&self, proto: Proto, except: SockId) -> Vec<(IpListenEndpoint, Family)> {
+    /// Every endpoint bound by a socket of `proto` (other than `except`), with its family
+    /// and whether it set SO_REUSEPORT.
+    fn bound(&self, proto: Proto, except: SockId) -> Vec<(IpListenEndpoint, Family, bool)> {
         let mut out = Vec::new();
         for (i, slot) in self.sock.entries.iter().enumerate() {
             let Some(slot) = slot else { continue };
@@ -649,7 +913,7 @@ impl<D: Device> Net<D> {
                 _ => None,
             };
             if let Some(l) = local {
-                out.push((l, slot.family));
+                out.push((l, slot.family, slot.reuse_port));
             }
         }
         out
@@ -664,7 +928,7 @@ impl<D: Device> Net<D> {
             } else {
                 p + 1
             };
-            if !taken.iter().any(|(t, _)| t.port == p) {
+            if !taken.iter().any(|(t, _, _)| t.port == p) {
                 return Ok(p);
             }
         }
@@ -692,7 +956,10 @@ impl<D: Device> Net<D> {
         if local.addr.is_some_and(|a| a.is_unspecified()) {
             local.addr = None;
         }
-        let family = self.sock.slot(id)?.family;
+        let (family, reuse_port) = {
+            let slot = self.sock.slot(id)?;
+            (slot.family, slot.reuse_port)
+        };
         if local.addr.is_some_and(|a| !family.admits(&a)) {
             return Err(Errno::EINVAL);
         }
@@ -707,7 +974,7 @@ impl<D: Device> Net<D> {
         } else if self
             .bound(proto, id)
             .iter()
-            .any(|(b, fb)| conflicts(b, *fb, &local, family))
+            .any(|(b, fb, shared)| conflicts(b, *fb, &local, family) && !(*shared && reuse_port))
         {
             return Err(Errno::EADDRINUSE);
         }
@@ -760,6 +1027,7 @@ impl<D: Device> Net<D> {
     fn rearm(&mut self, id: SockId, backlog: Option<usize>) -> Result<(), Errno> {
         let Net { eth, sock, .. } = self;
         let room = sock.room;
+        let opts = sock.slot(id)?.tcp;
         let Entry::TcpListen {
             local,
             armed,
@@ -777,7 +1045,7 @@ impl<D: Device> Net<D> {
         if local.addr.is_some_and(|a| routes_to_lo(&a)) {
             return Ok(());
         }
-        arm(&mut eth.sockets, *local, armed, *b, room);
+        arm(&mut eth.sockets, *local, armed, *b, room, &opts);
         Ok(())
     }
 
@@ -824,6 +1092,9 @@ impl<D: Device> Net<D> {
         };
         let Net { lo, sock, .. } = self;
         let room = sock.room;
+        let Ok(opts) = sock.slot(id).map(|slot| slot.tcp.inherited()) else {
+            return;
+        };
         let Ok(Entry::TcpListen { armed, backlog, .. }) = sock.get_mut(id) else {
             return;
         };
@@ -831,6 +1102,7 @@ impl<D: Device> Net<D> {
             return;
         }
         let mut s = new_lo_tcp();
+        opts.apply(&mut s, Via::Lo);
         let at = IpListenEndpoint {
             addr: Some(remote.addr),
             port: remote.port,
@@ -849,12 +1121,18 @@ impl<D: Device> Net<D> {
     /// none); a connection of a family the listener does not take (an IPv4 one reaching an
     /// `IPV6_V6ONLY` listener) is reset here rather than accepted.
     pub fn accept(&mut self, id: SockId) -> Result<(SockId, IpEndpoint), Errno> {
-        let family = self.sock.slot(id)?.family;
+        let (family, opts, reuse_port) = {
+            let slot = self.sock.slot(id)?;
+            (slot.family, slot.tcp, slot.reuse_port)
+        };
         let (sock, peer) = loop {
             let Entry::TcpListen { armed, .. } = self.sock.get(id)? else {
                 return Err(Errno::EINVAL);
             };
-            let Some(i) = armed.iter().position(|&s| acceptable(self.tcp(s))) else {
+            let Some(i) = armed
+                .iter()
+                .position(|&s| acceptable(self.tcp(s)) && self.deferred_ready(s, &opts))
+            else {
                 return Err(Errno::EAGAIN);
             };
             let Entry::TcpListen { armed, .. } = self.sock.get_mut(id)? else {
@@ -872,6 +1150,7 @@ impl<D: Device> Net<D> {
             }
         };
         self.rearm(id, None)?;
+        self.held.retain(|(h, _, _)| *h != sock);
         let new = self.sock.insert(
             Entry::TcpStream {
                 sock,
@@ -882,7 +1161,9 @@ impl<D: Device> Net<D> {
                 error: None,
             },
             family,
+            opts.inherited(),
         );
+        self.set_reuse_port(new, reuse_port)?;
         Ok((new, peer))
     }
 
@@ -920,6 +1201,7 @@ impl<D: Device> Net<D> {
                 } else {
                     new_tcp()
                 };
+                self.sock.slot(id)?.tcp.apply(&mut s, via);
                 let cx = match via {
                     Via::Lo => self.lo.iface.context(),
                     Via::Eth => match self.eth.as_mut() {
@@ -969,6 +1251,7 @@ impl<D: Device> Net<D> {
             return Ok(());
         };
         let state = self.tcp(*sock).state();
+        let timed_out = self.tcp(*sock).timed_out_abort();
         let Entry::TcpStream {
             connecting,
             fin_sent,
@@ -985,15 +1268,24 @@ impl<D: Device> Net<D> {
                 tcp::State::Closed => {
                     *connecting = false;
                     *reset = true;
-                    *error = Some(Errno::ECONNREFUSED);
+                    *error = Some(if timed_out {
+                        Errno::ETIMEDOUT
+                    } else {
+                        Errno::ECONNREFUSED
+                    });
                 }
                 _ => *connecting = false,
             }
         } else if state == tcp::State::Closed && !*fin_sent && !*reset {
-            // Without our FIN the only ways to CLOSED are a reset or a timeout: a peer's
-            // FIN leaves the socket in CLOSE-WAIT until we close.
+            // Without our FIN the only ways to CLOSED are a reset or a timeout
+            // (TCP_USER_TIMEOUT, keep-alive probes unanswered: ETIMEDOUT, as Linux): a
+            // peer's FIN leaves the socket in CLOSE-WAIT until we close.
             *reset = true;
-            *error = Some(Errno::ECONNRESET);
+            *error = Some(if timed_out {
+                Errno::ETIMEDOUT
+            } else {
+                Errno::ECONNRESET
+            });
         }
         Ok(())
     }
@@ -1133,16 +1425,6 @@ impl<D: Device> Net<D> {
             self.tcp_mut(s).abort();
         }
         self.close(id)
-    }
-
-    /// Turns TCP keep-alive probes on (every `interval_ms`) or off.
-    pub fn set_keepalive(&mut self, id: SockId, interval_ms: Option<u64>) -> Result<(), Errno> {
-        if let Entry::TcpStream { sock, .. } = self.sock.get(id)? {
-            let s = *sock;
-            self.tcp_mut(s)
-                .set_keep_alive(interval_ms.map(smoltcp::time::Duration::from_millis));
-        }
-        Ok(())
     }
 
     /// The UDP socket's smoltcp socket on `via`, made (bound to its local endpoint) if it
@@ -1315,10 +1597,15 @@ impl<D: Device> Net<D> {
                 hup: true,
                 ..Readiness::default()
             },
-            Entry::TcpListen { armed, .. } => Readiness {
-                readable: armed.iter().any(|&s| acceptable(self.tcp(s))),
-                ..Readiness::default()
-            },
+            Entry::TcpListen { armed, .. } => {
+                let opts = self.sock.slot(id)?.tcp;
+                Readiness {
+                    readable: armed
+                        .iter()
+                        .any(|&s| acceptable(self.tcp(s)) && self.deferred_ready(s, &opts)),
+                    ..Readiness::default()
+                }
+            }
             Entry::TcpStream {
                 sock,
                 connecting,
@@ -1366,19 +1653,6 @@ impl<D: Device> Net<D> {
                 self.tcp(*sock).remote_endpoint().ok_or(Errno::ENOTCONN)
             }
             _ => Err(Errno::ENOTCONN),
-        }
-    }
-
-    /// TCP_NODELAY.
-    pub fn set_nodelay(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
-        match self.sock.get(id)? {
-            Entry::TcpStream { sock, .. } => {
-                let s = *sock;
-                self.tcp_mut(s).set_nagle_enabled(!on);
-                Ok(())
-            }
-            Entry::Udp { .. } => Err(Errno::EOPNOTSUPP),
-            _ => Ok(()),
         }
     }
 

@@ -21,7 +21,9 @@ use crate::errno::{self, Errno, SysResult};
 use crate::fd::stat::S_IFSOCK;
 use crate::fd::{Events, File, OpenFile, Stat, O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use crate::mm::user::{self, bytes as user_bytes, bytes_mut as user_bytes_mut};
-use crate::net::socket::{Family, Proto, SockId};
+use crate::net::socket::{
+    defer_retrans_to_secs, defer_secs_to_retrans, Family, Proto, SockId, TcpOptions,
+};
 
 const AF_UNIX: u64 = 1;
 const AF_INET: u64 = 2;
@@ -54,11 +56,11 @@ pub struct SocketFile {
     /// shutdown(SHUT_RD): reads return end of stream.
     read_shut: AtomicBool,
     listening: AtomicBool,
-    /// Options recorded for getsockopt (the stack's buffers are fixed).
+    /// Options recorded for getsockopt (the stack's buffers are fixed; TCP's own options
+    /// live in the socket layer, `net::socket::TcpOptions`).
     reuse_addr: AtomicBool,
     reuse_port: AtomicBool,
     keepalive: AtomicBool,
-    nodelay: AtomicBool,
     v6only: AtomicBool,
     /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: none).
     rcv_timeout: AtomicU64,
@@ -81,7 +83,6 @@ impl SocketFile {
             reuse_addr: AtomicBool::new(false),
             reuse_port: AtomicBool::new(false),
             keepalive: AtomicBool::new(false),
-            nodelay: AtomicBool::new(false),
             v6only: AtomicBool::new(false),
             rcv_timeout: AtomicU64::new(0),
             snd_timeout: AtomicU64::new(0),
@@ -96,6 +97,30 @@ impl SocketFile {
         f: impl FnOnce(&mut crate::net::NetStack) -> Result<R, Errno>,
     ) -> Result<R, Errno> {
         crate::net::with(f).unwrap_or(Err(errno::ENETDOWN))
+    }
+
+    /// The connection `id` accepted by this listener: it inherits the listener's socket
+    /// options, as Linux's accepted sockets do (its TCP options come from the socket layer).
+    fn accepted(&self, id: SockId) -> SocketFile {
+        let new = SocketFile::new(id, Proto::Tcp, self.family);
+        let copy = |to: &AtomicBool, from: &AtomicBool| {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed)
+        };
+        copy(&new.reuse_addr, &self.reuse_addr);
+        copy(&new.reuse_port, &self.reuse_port);
+        copy(&new.keepalive, &self.keepalive);
+        copy(&new.v6only, &self.v6only);
+        copy(&new.linger_abort, &self.linger_abort);
+        for (to, from) in [
+            (&new.rcv_timeout, &self.rcv_timeout),
+            (&new.snd_timeout, &self.snd_timeout),
+        ] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        for (to, from) in [(&new.rcvbuf, &self.rcvbuf), (&new.sndbuf, &self.sndbuf)] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        new
     }
 }
 
@@ -505,11 +530,7 @@ pub fn accept4(a: &[u64; 6]) -> SysResult {
     let (id, peer) = wait_op(&d, false, s.rcv_timeout.load(Ordering::Relaxed), || {
         s.stack(|st| st.accept(s.id))
     })?;
-    let new = SocketFile::new(id, Proto::Tcp, s.family);
-    if s.nodelay.load(Ordering::Relaxed) {
-        let _ = s.stack(|st| st.set_nodelay(id, true));
-        new.nodelay.store(true, Ordering::Relaxed);
-    }
+    let new = s.accepted(id);
     let oflags = O_RDWR
         | if flags & SOCK_NONBLOCK != 0 {
             O_NONBLOCK
@@ -875,10 +896,89 @@ const SO_ACCEPTCONN: u64 = 30;
 const SO_PROTOCOL: u64 = 38;
 const SO_DOMAIN: u64 = 39;
 const TCP_NODELAY: u64 = 1;
+const TCP_CORK: u64 = 3;
 const TCP_KEEPIDLE: u64 = 4;
 const TCP_KEEPINTVL: u64 = 5;
 const TCP_KEEPCNT: u64 = 6;
+const TCP_DEFER_ACCEPT: u64 = 9;
+const TCP_QUICKACK: u64 = 12;
+const TCP_USER_TIMEOUT: u64 = 18;
 const IPV6_V6ONLY: u64 = 26;
+/// Linux's limits: `MAX_TCP_KEEPIDLE`, `MAX_TCP_KEEPINTVL`, `MAX_TCP_KEEPCNT`.
+const MAX_KEEP_SECS: i32 = 32767;
+const MAX_KEEPCNT: i32 = 127;
+
+fn is_tcp_option(name: u64) -> bool {
+    matches!(
+        name,
+        TCP_NODELAY
+            | TCP_CORK
+            | TCP_KEEPIDLE
+            | TCP_KEEPINTVL
+            | TCP_KEEPCNT
+            | TCP_DEFER_ACCEPT
+            | TCP_QUICKACK
+            | TCP_USER_TIMEOUT
+    )
+}
+
+/// A TCP-level setsockopt as a change of the socket's options, with Linux's checks.
+fn tcp_option(name: u64, v: i32) -> Result<impl FnOnce(&mut TcpOptions), Errno> {
+    let keep = |max: i32| {
+        if (1..=max).contains(&v) {
+            Ok(v as u32)
+        } else {
+            Err(errno::EINVAL)
+        }
+    };
+    enum Set {
+        NoDelay(bool),
+        Cork(bool),
+        KeepIdle(u32),
+        KeepIntvl(u32),
+        KeepCnt(u32),
+        DeferAccept(u8),
+        QuickAck(bool),
+        UserTimeout(u32),
+    }
+    let set = match name {
+        TCP_NODELAY => Set::NoDelay(v != 0),
+        TCP_CORK => Set::Cork(v != 0),
+        TCP_KEEPIDLE => Set::KeepIdle(keep(MAX_KEEP_SECS)?),
+        TCP_KEEPINTVL => Set::KeepIntvl(keep(MAX_KEEP_SECS)?),
+        TCP_KEEPCNT => Set::KeepCnt(keep(MAX_KEEPCNT)?),
+        TCP_DEFER_ACCEPT => Set::DeferAccept(defer_secs_to_retrans(v)),
+        TCP_QUICKACK => Set::QuickAck(v != 0),
+        TCP_USER_TIMEOUT if v >= 0 => Set::UserTimeout(v as u32),
+        _ => return Err(errno::EINVAL),
+    };
+    Ok(move |o: &mut TcpOptions| match set {
+        Set::NoDelay(on) => o.nodelay = on,
+        Set::Cork(on) => o.cork = on,
+        Set::KeepIdle(s) => o.keep_idle = s,
+        Set::KeepIntvl(s) => o.keep_intvl = s,
+        Set::KeepCnt(n) => o.keep_cnt = n,
+        Set::DeferAccept(r) => o.defer_accept = r,
+        Set::QuickAck(on) => o.quickack = Some(on),
+        Set::UserTimeout(ms) => o.user_timeout_ms = ms,
+    })
+}
+
+/// A TCP-level getsockopt: what was set, in Linux's units (TCP_DEFER_ACCEPT rounded up to
+/// whole SYN-ACK retransmissions, as Linux reports it).
+fn tcp_option_value(name: u64, o: &TcpOptions) -> u32 {
+    match name {
+        TCP_NODELAY => o.nodelay as u32,
+        TCP_CORK => o.cork as u32,
+        TCP_KEEPIDLE => o.keep_idle,
+        TCP_KEEPINTVL => o.keep_intvl,
+        TCP_KEEPCNT => o.keep_cnt,
+        TCP_DEFER_ACCEPT => defer_retrans_to_secs(o.defer_accept),
+        TCP_QUICKACK => o.quickack.unwrap_or(true) as u32,
+        TCP_USER_TIMEOUT => o.user_timeout_ms,
+        _ => 0,
+    }
+}
 
 fn unsupported_option(level: u64, name: u64) -> Errno {
     static SEEN: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
@@ -927,13 +1027,18 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
     };
     match (level, name) {
         (SOL_SOCKET, SO_REUSEADDR) => flag(&s.reuse_addr),
-        (SOL_SOCKET, SO_REUSEPORT) => flag(&s.reuse_port),
+        (SOL_SOCKET, SO_REUSEPORT) => {
+            flag(&s.reuse_port)?;
+            let on = s.reuse_port.load(Ordering::Relaxed);
+            s.stack(|st| st.set_reuse_port(s.id, on)).map(|_| 0)
+        }
         (SOL_SOCKET, SO_BROADCAST) => read_int(val, len).map(|_| 0),
         (SOL_SOCKET, SO_KEEPALIVE) => {
             flag(&s.keepalive)?;
             let on = s.keepalive.load(Ordering::Relaxed);
-            // Linux's default probe interval is 75 s after 2 h idle; smoltcp has one knob.
-            let _ = s.stack(|st| st.set_keepalive(s.id, on.then_some(75_000)));
+            if s.proto == Proto::Tcp {
+                s.stack(|st| st.set_tcp_options(s.id, |o| o.keepalive = on))?;
+            }
             Ok(0)
         }
         (SOL_SOCKET, SO_RCVBUF) => {
@@ -967,12 +1072,11 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
                 .store(onoff != 0 && secs == 0, Ordering::Relaxed);
             Ok(0)
         }
-        (IPPROTO_TCP, TCP_NODELAY) => {
-            flag(&s.nodelay)?;
-            let on = s.nodelay.load(Ordering::Relaxed);
-            s.stack(|st| st.set_nodelay(s.id, on)).map(|_| 0)
+        (IPPROTO_TCP, _) if s.proto == Proto::Tcp && is_tcp_option(name) => {
+            let v = read_int(val, len)? as i32;
+            let change = tcp_option(name, v)?;
+            s.stack(|st| st.set_tcp_options(s.id, change)).map(|_| 0)
         }
-        (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => read_int(val, len).map(|_| 0),
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => {
             let on = read_int(val, len)? != 0;
             s.stack(|st| st.set_v6only(s.id, on))?;
@@ -1049,7 +1153,10 @@ pub fn getsockopt(a: &[u64; 6]) -> SysResult {
             user::write_u32(len_ptr, 8)?;
             return Ok(0);
         }
-        (IPPROTO_TCP, TCP_NODELAY) => b(&s.nodelay),
+        (IPPROTO_TCP, _) if s.proto == Proto::Tcp && is_tcp_option(name) => {
+            let o = s.stack(|st| st.tcp_options(s.id))?;
+            tcp_option_value(name, &o)
+        }
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => b(&s.v6only),
         (IPPROTO_IP, _)
         | (IPPROTO_IPV6, _)
