@@ -118,6 +118,15 @@ fn unix_sockets() {
     same_on_host_and_guest("unix_sockets", &[], &[]);
 }
 
+/// TCP options over 127.0.0.1: getsockopt returns what was set (Linux's units and range
+/// checks), accepted connections inherit them, TCP_CORK holds a partial segment until
+/// uncorked or ~200 ms, TCP_DEFER_ACCEPT waits for data, SO_REUSEPORT shares a port,
+/// TCP_USER_TIMEOUT leaves an idle connection alone (issue 13).
+#[test]
+fn tcp_options_over_loopback() {
+    same_on_host_and_guest("tcp_options", &[], &[]);
+}
+
 /// Threads computing without syscalls are preempted, the main thread included: every
 /// spinner gets its share and a sleeper wakes on time under that load (issue 13).
 #[test]

@@ -50,7 +50,8 @@ fn listen_and_connect(s: &mut Link, t: &mut i64, opts: TcpOptions) -> (SockId, S
     s.set_tcp_options(l, |o| *o = opts).unwrap();
     s.listen(l, 4).unwrap();
     let c = s.socket(Proto::Tcp, Family::V4);
-    s.set_tcp_options(c, |o| *o = opts.inherited_by_test()).unwrap();
+    s.set_tcp_options(c, |o| *o = opts.inherited_by_test())
+        .unwrap();
     s.connect(c, me()).unwrap();
     step_until(s, t, 5_000, |s| s.readiness(c).unwrap().writable);
     (l, c)
@@ -101,7 +102,11 @@ fn cork_holds_a_partial_segment_until_uncorked() {
     s.set_tcp_options(c, |o| o.cork = false).unwrap();
     let start = t;
     step_until(&mut s, &mut t, 1_000, |s| s.pending_bytes(a).unwrap() == 6);
-    assert!(t - start <= 20, "uncorking sends at once ({} ms)", t - start);
+    assert!(
+        t - start <= 20,
+        "uncorking sends at once ({} ms)",
+        t - start
+    );
 }
 
 #[test]
@@ -130,10 +135,12 @@ fn cork_lets_full_segments_through() {
     run_for(&mut s, &mut t, 100);
     let early = s.pending_bytes(a).unwrap();
     assert!(
-        early >= 1400 && early < 4000,
+        (1400..4000).contains(&early),
         "full segments go, the rest waits: {early}"
     );
-    step_until(&mut s, &mut t, 1_000, |s| s.pending_bytes(a).unwrap() == 4000);
+    step_until(&mut s, &mut t, 1_000, |s| {
+        s.pending_bytes(a).unwrap() == 4000
+    });
 }
 
 #[test]
@@ -173,14 +180,22 @@ fn user_timeout_gives_up_on_unacknowledged_data_only() {
         ..TcpOptions::default()
     };
     let (c, a) = connection(&mut s, &mut t, opts);
-    assert_eq!(s.tcp_options(a).unwrap().user_timeout_ms, 1_500, "inherited");
+    assert_eq!(
+        s.tcp_options(a).unwrap().user_timeout_ms,
+        1_500,
+        "inherited"
+    );
     // Idle, nothing unacknowledged: no timeout however long.
     run_for(&mut s, &mut t, 10_000);
     assert_eq!(s.take_error(c).unwrap(), None);
     s.send(c, b"ping").unwrap();
     step_until(&mut s, &mut t, 1_000, |s| s.pending_bytes(a).unwrap() == 4);
     run_for(&mut s, &mut t, 5_000);
-    assert_eq!(s.take_error(c).unwrap(), None, "acknowledged data keeps it up");
+    assert_eq!(
+        s.take_error(c).unwrap(),
+        None,
+        "acknowledged data keeps it up"
+    );
     // Data the peer never acknowledges: given up after 1.5 s.
     cut(&mut s, true);
     s.send(c, b"lost").unwrap();
@@ -188,6 +203,33 @@ fn user_timeout_gives_up_on_unacknowledged_data_only() {
     step_until(&mut s, &mut t, 10_000, |s| s.readiness(c).unwrap().error);
     let after = t - start;
     assert!((1_400..=1_700).contains(&after), "gave up after {after} ms");
+    assert_eq!(s.take_error(c).unwrap(), Some(Errno::ETIMEDOUT));
+}
+
+#[test]
+fn a_user_timeout_shorter_than_the_idle_time_waits_for_a_probe() {
+    let mut s = link();
+    let mut t = 0;
+    let opts = TcpOptions {
+        keepalive: true,
+        keep_idle: 2,
+        keep_intvl: 1,
+        keep_cnt: 5,
+        user_timeout_ms: 500,
+        ..TcpOptions::default()
+    };
+    let (c, _a) = connection(&mut s, &mut t, opts);
+    // Idle and healthy: probed every 2 s and answered; the 500 ms never run out.
+    run_for(&mut s, &mut t, 10_000);
+    assert_eq!(s.take_error(c).unwrap(), None);
+    // Cut: the next probe (at most 2 s idle after the last answer) goes unanswered, and
+    // the keep-alive timer gives up when it next fires, a probe interval later — long past
+    // the 500 ms — not after TCP_KEEPCNT's five probes.
+    cut(&mut s, true);
+    let start = t;
+    step_until(&mut s, &mut t, 10_000, |s| s.readiness(c).unwrap().error);
+    let after = t - start;
+    assert!((900..=3_100).contains(&after), "gave up after {after} ms");
     assert_eq!(s.take_error(c).unwrap(), Some(Errno::ETIMEDOUT));
 }
 
@@ -207,7 +249,11 @@ fn defer_accept_waits_for_data() {
     step_until(&mut s, &mut t, 1_000, |s| s.readiness(l).unwrap().readable);
     let (a, _) = s.accept(l).unwrap();
     assert_eq!(s.pending_bytes(a).unwrap(), 3);
-    assert_eq!(s.tcp_options(a).unwrap().defer_accept, 0, "a listener's own");
+    assert_eq!(
+        s.tcp_options(a).unwrap().defer_accept,
+        0,
+        "a listener's own"
+    );
 }
 
 #[test]
@@ -226,7 +272,10 @@ fn defer_accept_gives_in_after_its_time() {
     assert!(delay.total_millis() <= 3_000);
     step_until(&mut s, &mut t, 10_000, |s| s.readiness(l).unwrap().readable);
     let waited = t - start;
-    assert!((2_900..=3_100).contains(&waited), "accepted after {waited} ms");
+    assert!(
+        (2_900..=3_100).contains(&waited),
+        "accepted after {waited} ms"
+    );
     assert!(s.accept(l).is_ok());
 }
 
@@ -261,7 +310,14 @@ fn options_set_before_connect_and_on_a_listener_carry_over() {
         accepted.is_some()
     });
     let (a, _) = accepted.unwrap();
-    assert_eq!(s.tcp_options(a).unwrap(), TcpOptions { ..opts });
+    assert_eq!(
+        s.tcp_options(a).unwrap(),
+        TcpOptions {
+            quickack: None,
+            ..opts
+        },
+        "all but TCP_QUICKACK (a new connection acks quickly)"
+    );
     // A client's options set before connect hold for its connection.
     let c2 = s.socket(Proto::Tcp, Family::V4);
     s.set_tcp_options(c2, |o| o.cork = true).unwrap();
@@ -274,7 +330,11 @@ fn options_set_before_connect_and_on_a_listener_carry_over() {
     });
     s.send(c2, b"x").unwrap();
     run_for(&mut s, &mut t, 100);
-    assert_eq!(s.pending_bytes(a2.unwrap()).unwrap(), 0, "corked from the start");
+    assert_eq!(
+        s.pending_bytes(a2.unwrap()).unwrap(),
+        0,
+        "corked from the start"
+    );
     let _ = c;
     // UDP sockets have no TCP options.
     let u = s.socket(Proto::Udp, Family::V4);

@@ -194,22 +194,22 @@ impl TcpOptions {
         if s.keep_alive() != interval {
             s.set_keep_alive(interval);
         }
-        // The connection is given up after TCP_USER_TIMEOUT without an answer, or, probing,
-        // after the idle time and TCP_KEEPCNT unanswered probes (as Linux).
-        let timeout = if self.user_timeout_ms > 0 {
-            Some(Duration::from_millis(u64::from(self.user_timeout_ms)))
-        } else if self.keepalive {
-            Some(secs(self.keep_idle) + secs(self.keep_intvl * self.keep_cnt))
-        } else {
-            None
-        };
-        s.set_timeout(timeout);
+        // Data unacknowledged for TCP_USER_TIMEOUT ends the connection; keep-alive gives up
+        // after TCP_KEEPCNT unanswered probes, or with TCP_USER_TIMEOUT set, at the first
+        // probe interval past it (as Linux).
+        s.set_timeout(
+            (self.user_timeout_ms > 0)
+                .then(|| Duration::from_millis(u64::from(self.user_timeout_ms))),
+        );
+        s.set_keep_alive_count(self.keepalive.then_some(self.keep_cnt));
     }
 
-    /// What an accepted connection inherits (TCP_DEFER_ACCEPT is the listener's own).
+    /// What an accepted connection inherits: all but TCP_DEFER_ACCEPT (the listener's own)
+    /// and TCP_QUICKACK (a new connection starts in Linux's quick-ACK mode).
     fn inherited(&self) -> TcpOptions {
         TcpOptions {
             defer_accept: 0,
+            quickack: None,
             ..*self
         }
     }
@@ -222,9 +222,8 @@ impl TcpOptions {
 
     /// How long a connection without data waits to be accepted (TCP_DEFER_ACCEPT).
     fn defer(&self) -> Option<Duration> {
-        (self.defer_accept > 0).then(|| {
-            Duration::from_secs(u64::from(defer_retrans_to_secs(self.defer_accept)))
-        })
+        (self.defer_accept > 0)
+            .then(|| Duration::from_secs(u64::from(defer_retrans_to_secs(self.defer_accept))))
     }
 }
 
@@ -559,15 +558,15 @@ impl<D: Device> Net<D> {
     fn track_deferred(&mut self, now: Instant) -> bool {
         let mut pending: Vec<(Sock, Duration)> = Vec::new();
         for slot in self.sock.entries.iter().flatten() {
-            if let (Entry::TcpListen { armed, .. }, Some(defer)) = (&slot.entry, slot.tcp.defer())
-            {
+            if let (Entry::TcpListen { armed, .. }, Some(defer)) = (&slot.entry, slot.tcp.defer()) {
                 pending.extend(armed.iter().map(|&s| (s, defer)));
             }
         }
         if pending.is_empty() && self.held.is_empty() {
             return false;
         }
-        self.held.retain(|(s, _, _)| pending.iter().any(|(p, _)| p == s));
+        self.held
+            .retain(|(s, _, _)| pending.iter().any(|(p, _)| p == s));
         let mut expired = false;
         for (s, defer) in pending {
             if !acceptable(self.tcp(s)) {

@@ -548,6 +548,11 @@ pub struct Socket<'a> {
     keep_alive_idle: Option<Duration>,
     /// Kiln: the connection was aborted because its timeout expired (ETIMEDOUT).
     timed_out_abort: bool,
+    /// Kiln: TCP_KEEPCNT, the unanswered probes after which keep-alive gives up when no
+    /// timeout is set (with one, the timeout decides, as TCP_USER_TIMEOUT does on Linux).
+    keep_alive_count: Option<u32>,
+    /// Kiln: keep-alive probes sent since the peer was last heard.
+    keep_alive_probes_out: u32,
 
     /// The congestion control algorithm.
     congestion_controller: congestion::AnyController,
@@ -635,6 +640,8 @@ impl<'a> Socket<'a> {
             cork_deadline: None,
             keep_alive_idle: None,
             timed_out_abort: false,
+            keep_alive_count: None,
+            keep_alive_probes_out: 0,
             tsval_generator: None,
             last_remote_tsval: 0,
             congestion_controller: congestion::AnyController::new(),
@@ -860,6 +867,13 @@ impl<'a> Socket<'a> {
         self.keep_alive_idle = idle;
     }
 
+    /// Kiln: TCP_KEEPCNT. Keep-alive gives up when its timer fires with this many probes
+    /// unanswered — or, if a timeout is set, with one unanswered and the peer silent for the
+    /// timeout (Linux's TCP_USER_TIMEOUT with keep-alive). `None`: never by count.
+    pub fn set_keep_alive_count(&mut self, count: Option<u32>) {
+        self.keep_alive_count = count;
+    }
+
     /// Kiln: true once the connection was aborted because the timeout expired.
     pub fn timed_out_abort(&self) -> bool {
         self.timed_out_abort
@@ -983,6 +997,7 @@ impl<'a> Socket<'a> {
         // Kiln: per-connection state of the cork and the timeout (their settings stay).
         self.cork_deadline = None;
         self.timed_out_abort = false;
+        self.keep_alive_probes_out = 0;
 
         #[cfg(feature = "async")]
         {
@@ -2120,6 +2135,8 @@ impl<'a> Socket<'a> {
 
         // Update remote state.
         self.remote_last_ts = Some(cx.now());
+        // Kiln: the peer answered; keep-alive probing (if any) is over.
+        self.keep_alive_probes_out = 0;
 
         // RFC 1323: The window field (SEG.WND) in the header of every incoming segment, with the
         // exception of SYN segments, is left-shifted by Snd.Wind.Scale bits before updating SND.WND.
@@ -2373,11 +2390,10 @@ impl<'a> Socket<'a> {
     }
 
     /// Kiln: whether the timeout applies now: something waits for the peer (a handshake,
-    /// unacknowledged data or FIN, or keep-alive probing). An idle connection without
-    /// keep-alive never times out, as with Linux's TCP_USER_TIMEOUT.
+    /// unacknowledged data or FIN). An idle connection never times out, as with Linux's
+    /// TCP_USER_TIMEOUT; keep-alive gives up on its own timer (see `dispatch`).
     fn awaits_peer(&self) -> bool {
         !self.tx_buffer.is_empty()
-            || self.keep_alive.is_some()
             || matches!(
                 self.state,
                 State::SynSent
@@ -2618,6 +2634,26 @@ impl<'a> Socket<'a> {
         #[cfg(feature = "socket-tcp-pause-synack")]
         if matches!(self.state, State::SynReceived) && self.synack_paused {
             return Ok(());
+        }
+
+        // Kiln: keep-alive gives up as Linux's does, when its timer fires with a probe
+        // unanswered: past the timeout (TCP_USER_TIMEOUT) since the peer was last heard, or
+        // after TCP_KEEPCNT probes.
+        if self.state != State::Closed
+            && self.keep_alive_probes_out > 0
+            && self.timer.should_keep_alive(cx.now())
+        {
+            let give_up = match (self.timeout, self.remote_last_ts) {
+                (Some(timeout), Some(last)) => cx.now() >= last + timeout,
+                _ => self
+                    .keep_alive_count
+                    .is_some_and(|n| self.keep_alive_probes_out >= n),
+            };
+            if give_up {
+                net_debug!("keep-alive probes unanswered");
+                self.timed_out_abort = true;
+                self.set_state(State::Closed);
+            }
         }
 
         // Kiln: the cork's ceiling runs from when data was first held back.
@@ -2933,6 +2969,8 @@ impl<'a> Socket<'a> {
         // Leave the rest of the state intact if sending a keep-alive packet, since those
         // carry a fake segment.
         if is_keep_alive {
+            // Kiln: counted until the peer answers.
+            self.keep_alive_probes_out = self.keep_alive_probes_out.saturating_add(1);
             return Ok(());
         }
 
