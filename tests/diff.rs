@@ -127,6 +127,14 @@ fn tcp_options_over_loopback() {
     same_on_host_and_guest("tcp_options", &[], &[]);
 }
 
+/// The generated /etc/services and /etc/protocols answer like Debian's netbase files
+/// (getservbyname/getservbyport, the protocol numbers), /var/tmp is writable and /var/run
+/// leads to /run (issue 13).
+#[test]
+fn netdb_files_and_var() {
+    same_on_host_and_guest("netdb", &[], &[]);
+}
+
 /// Threads computing without syscalls are preempted, the main thread included: every
 /// spinner gets its share and a sleeper wakes on time under that load (issue 13).
 #[test]

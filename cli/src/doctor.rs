@@ -39,6 +39,10 @@ pub const PACKAGES: [(&str, &str); 41] = [
     ("bochsbios", "tests: Bochs's BIOS"),
     ("vgabios", "tests: Bochs's VGA BIOS"),
     ("iproute2", "network tests: namespaces and tap devices"),
+    (
+        "netbase",
+        "tests: Debian's /etc/services and /etc/protocols, the reference for the guest's",
+    ),
     ("iputils-ping", "network tests: ping and ping -6"),
     (
         "dnsmasq-base",

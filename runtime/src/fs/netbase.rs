@@ -201,3 +201,67 @@ pub const PROTOCOLS: &[&str] = &[
     "ethernet\t143\tEthernet\n",
     "mptcp\t262\tMPTCP\n",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    /// A file of Debian's netbase package as its lines' fields (comments and blanks
+    /// dropped). netbase is in `kiln doctor`'s package list, so CI always has it.
+    fn debian(path: &str) -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+            panic!("{path}: {e}: install Debian's netbase (`./kiln doctor --install`)")
+        });
+        text.lines()
+            .map(|l| l.split('#').next().unwrap_or(""))
+            .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .filter(|f| !f.is_empty())
+            .collect()
+    }
+
+    fn fields(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn every_line_is_debian_netbases() {
+        for (path, ours) in [("/etc/services", SERVICES), ("/etc/protocols", PROTOCOLS)] {
+            let theirs = debian(path);
+            for line in ours {
+                assert!(line.ends_with('\n') && !line.contains('#'), "{line:?}");
+                let f = fields(line);
+                assert!(theirs.contains(&f), "{path} has no line {f:?}");
+            }
+        }
+        // All of netbase's protocols are here.
+        assert_eq!(PROTOCOLS.len(), debian("/etc/protocols").len());
+    }
+
+    #[test]
+    fn the_common_services_are_there_on_both_transports_netbase_lists() {
+        let has = |name: &str, port: &str| {
+            SERVICES
+                .iter()
+                .any(|l| fields(l)[0] == name && fields(l)[1] == port)
+        };
+        for (name, port) in [
+            ("http", "80/tcp"),
+            ("https", "443/tcp"),
+            ("https", "443/udp"),
+            ("domain", "53/udp"),
+            ("domain", "53/tcp"),
+            ("ssh", "22/tcp"),
+            ("smtp", "25/tcp"),
+            ("ntp", "123/udp"),
+            ("postgresql", "5432/tcp"),
+            ("mysql", "3306/tcp"),
+            ("redis", "6379/tcp"),
+            ("http-alt", "8080/tcp"),
+        ] {
+            assert!(has(name, port), "{name} {port}");
+        }
+    }
+}
