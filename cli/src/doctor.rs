@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 41] = [
+pub const PACKAGES: [(&str, &str); 42] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
