@@ -4,7 +4,7 @@
 //! that read `/etc/protocols` themselves (musl's `getprotobyname` has a built-in table).
 //!
 //! A compact table, not netbase's whole files taken at build time: an image must not depend
-//! on the build host's files (netbase may be absent or differ), and the 126 service entries
+//! on the build host's files (netbase may be absent or differ), and the 127 service entries
 //! here (every service a server commonly names, with each transport netbase lists) are
 //! 2.3 KB where
 //! netbase's file is 12.8 KB of mostly historic protocols. All 57 of netbase's protocol entries are kept.
@@ -68,6 +68,7 @@ pub const SERVICES: &[&str] = &[
     "kpasswd\t464/udp\n",
     "submissions\t465/tcp\tssmtp smtps urd\n",
     "isakmp\t500/udp\n",
+    "shell\t514/tcp\tcmd syslog\n",
     "syslog\t514/udp\n",
     "printer\t515/tcp\tspooler\n",
     "talk\t517/udp\n",
