@@ -63,8 +63,10 @@ struct Sched {
     rotation: usize,
     /// Exited threads whose kernel stacks can be freed once we are off them.
     dead: Vec<Box<Thread>>,
-    /// CPU time of the threads that have exited (part of the process's).
+    /// CPU time and context switches of the threads that have exited (part of the
+    /// process's).
     exited: Times,
+    exited_switches: (u64, u64),
 }
 
 static SCHED: Mutex<Option<Sched>> = Mutex::new(None);
@@ -95,6 +97,7 @@ pub fn init() {
         rotation: 0,
         dead: Vec::new(),
         exited: Times::ZERO,
+        exited_switches: (0, 0),
     });
     *cputime::RUNNING.lock() = cputime::Meter::new(crate::time::monotonic_ns());
 }
@@ -168,8 +171,8 @@ pub fn process_usage() -> Usage {
         let running = cputime::RUNNING.lock().peek(now);
         let mut u = Usage {
             times: s.exited,
-            voluntary: 0,
-            involuntary: 0,
+            voluntary: s.exited_switches.0,
+            involuntary: s.exited_switches.1,
         };
         for (i, t) in s.threads.iter().enumerate() {
             let times = if i == s.current {
@@ -182,21 +185,6 @@ pub fn process_usage() -> Usage {
             u.involuntary += t.involuntary;
         }
         u
-    })
-}
-
-/// The ids of the live threads, ascending.
-pub fn tids() -> Vec<u64> {
-    with(|s| {
-        let mut v: Vec<u64> = s
-            .threads
-            .iter()
-            .zip(&s.states)
-            .filter(|(_, st)| **st != State::Exited)
-            .map(|(t, _)| t.tid)
-            .collect();
-        v.sort_unstable();
-        v
     })
 }
 
@@ -538,6 +526,8 @@ pub fn exit_thread(status: i32) -> ! {
     let now = crate::time::monotonic_ns();
     switch_clock(s, cur, next, now);
     s.exited = s.exited.plus(s.threads[cur].clock.times);
+    s.exited_switches.0 += s.threads[cur].voluntary;
+    s.exited_switches.1 += s.threads[cur].involuntary;
     let record = s.threads.remove(cur);
     s.states.remove(cur);
     let next = if next > cur { next - 1 } else { next };
