@@ -32,6 +32,8 @@ static int64_t clock_ns(clockid_t c) {
     return ns_of(t);
 }
 
+static const int64_t MS = 1000000;
+
 static int64_t rusage_ns(int who, int64_t *user) {
     struct rusage u;
     getrusage(who, &u);
@@ -50,12 +52,22 @@ static void burn(clockid_t clock, int ms) {
             sink = sink * 6364136223846793005ULL + 1442695040888963407ULL;
 }
 
-static const int64_t MS = 1000000;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int stage;
-static int64_t worker_thread_clock, worker_rusage_thread;
+static int64_t worker_thread_clock;
+static int worker_bracketed;
+
+/* Whether a getrusage value lies between two reads of the CPU clock it reports: exactly on
+ * Kiln; Linux may lag a scheduler tick behind (10 ms allowed). Reading in between, rather than
+ * comparing two differences, holds however busy the machine is. */
+static int bracketed(clockid_t clock, int who) {
+    int64_t a = clock_ns(clock);
+    int64_t r = rusage_ns(who, NULL);
+    int64_t b = clock_ns(clock);
+    return r >= a - 10 * MS && r <= b + MS;
+}
 
 static void set_stage(int s) {
     pthread_mutex_lock(&lock);
@@ -75,7 +87,7 @@ static void *worker(void *arg) {
     (void)arg;
     burn(CLOCK_THREAD_CPUTIME_ID, 150);
     worker_thread_clock = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    worker_rusage_thread = rusage_ns(RUSAGE_THREAD, NULL);
+    worker_bracketed = bracketed(CLOCK_THREAD_CPUTIME_ID, RUSAGE_THREAD);
     set_stage(1);
     wait_stage(2);
     return NULL;
@@ -138,8 +150,8 @@ int main(void) {
            pclock1 - pclock0 >= 300 * MS);
     printf("getrusage grew by at least 290 ms: %d\n", cpu1 - cpu0 >= 290 * MS);
     printf("getrusage grew by at most the wall time: %d\n", cpu1 - cpu0 <= wall1 - wall0 + 10 * MS);
-    printf("getrusage and the CPU clock agree within 20 ms: %d\n",
-           llabs((cpu1 - cpu0) - (pclock1 - pclock0)) <= 20 * MS);
+    printf("getrusage lies between two reads of the process's CPU clock: %d\n",
+           bracketed(CLOCK_PROCESS_CPUTIME_ID, RUSAGE_SELF));
     printf("mostly user time: %d\n", user1 - user0 >= (cpu1 - cpu0) * 8 / 10);
     long tick = sysconf(_SC_CLK_TCK);
     say("sysconf(_SC_CLK_TCK)", tick);
@@ -187,16 +199,15 @@ int main(void) {
     say("pthread_getcpuclockid", pthread_getcpuclockid(th, &wclock));
     int64_t worker_by_id = clock_ns(wclock);
     int64_t main_after = rusage_ns(RUSAGE_THREAD, NULL);
-    int64_t main_clock = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    int main_bracketed = bracketed(CLOCK_THREAD_CPUTIME_ID, RUSAGE_THREAD);
     int64_t process_after = rusage_ns(RUSAGE_SELF, NULL);
     printf("the worker's own clock shows its 150 ms: %d\n", worker_thread_clock >= 150 * MS);
-    printf("its RUSAGE_THREAD agrees within 20 ms: %d\n",
-           llabs(worker_rusage_thread - worker_thread_clock) <= 20 * MS);
+    printf("its RUSAGE_THREAD lies between two reads of its clock: %d\n", worker_bracketed);
     printf("its clock read by id from main is at least as much: %d\n",
            worker_by_id >= worker_thread_clock);
-    printf("main used under 100 ms while waiting: %d\n", main_after - main_before < 100 * MS);
-    printf("main's thread clock is its RUSAGE_THREAD within 20 ms: %d\n",
-           llabs(main_clock - main_after) <= 20 * MS);
+    printf("main, waiting, used less than the worker computing: %d\n",
+           main_after - main_before < worker_thread_clock);
+    printf("main's RUSAGE_THREAD lies between two reads of its clock: %d\n", main_bracketed);
     printf("the process's grew by at least the worker's: %d\n",
            process_after - process_before >= worker_thread_clock - 10 * MS);
     set_stage(2);
