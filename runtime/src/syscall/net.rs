@@ -498,6 +498,9 @@ pub fn accept4(a: &[u64; 6]) -> SysResult {
         s.stack(|st| st.accept(s.id))
     })?;
     let new = SocketFile::new(id, Proto::Tcp, s.family);
+    // Inherited from the listener, as on Linux (the table copied it too).
+    new.reuse_addr
+        .store(s.reuse_addr.load(Ordering::Relaxed), Ordering::Relaxed);
     if s.nodelay.load(Ordering::Relaxed) {
         let _ = s.stack(|st| st.set_nodelay(id, true));
         new.nodelay.store(true, Ordering::Relaxed);
@@ -887,7 +890,11 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
         Ok(0)
     };
     match (level, name) {
-        (SOL_SOCKET, SO_REUSEADDR) => flag(&s.reuse_addr),
+        (SOL_SOCKET, SO_REUSEADDR) => {
+            flag(&s.reuse_addr)?;
+            let on = s.reuse_addr.load(Ordering::Relaxed);
+            s.stack(|st| st.set_reuse_addr(s.id, on)).map(|()| 0)
+        }
         (SOL_SOCKET, SO_REUSEPORT) => flag(&s.reuse_port),
         (SOL_SOCKET, SO_BROADCAST) => read_int(val, len).map(|_| 0),
         (SOL_SOCKET, SO_KEEPALIVE) => {
