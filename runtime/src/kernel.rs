@@ -96,6 +96,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     ioapic::init(madt);
     stamp(2);
     crate::time::init(entry::boot_tsc());
+    crate::time::start_rtc_edges();
     stamp(3);
 
     let cmdline = Cmdline::parse(boot.cmdline);
