@@ -115,3 +115,11 @@ fn direction_flag_never_reaches_kernel_code() {
 fn how_tcp_connections_and_listeners_end() {
     same_on_host_and_guest("tcp_lifecycle", &[], &[]);
 }
+
+/// The kernel under a mixed load for 10 s — memmoves both ways, futex waits with timeouts,
+/// threads created and joined, TCP connections opened and reset (issue 23; an hour in
+/// bench/stress.sh).
+#[test]
+fn stress_for_ten_seconds() {
+    same_on_host_and_guest("stress", &[], &["10"]);
+}

@@ -117,10 +117,12 @@ fn build_runtime_archive(out_dir: &Path) -> Result<()> {
     let root = root();
     match std::env::var("KILN_KERNEL").as_deref() {
         Ok("debug" | "release" | "") | Err(_) => {}
-        Ok(other) => return Err(Failure::usage(format!(
+        Ok(other) => {
+            return Err(Failure::usage(format!(
             "KILN_KERNEL={other}: expected `debug` (the debug kernel) or `release` (the default)"
         ))
-        .into()),
+            .into())
+        }
     }
     let debug = crate::debug_kernel();
     // The debug kernel builds in a target directory of its own, so switching between the

@@ -7,13 +7,15 @@
  *  - close() with received data unread resets the connection: the peer's read fails with
  *    ECONNRESET at once instead of its writes filling a window nobody drains;
  *  - data sent to a socket its program closed resets the connection;
- *  - SO_LINGER {1, 0} resets; a plain close ends with end of stream.
+ *  - SO_LINGER {1, 0} resets; a plain close ends with end of stream;
+ *  - shutdown() of a listener wakes a thread blocked in accept (EINVAL) and stops listening.
  * Ports are ephemeral and never printed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +34,7 @@ static const char *result(long rc)
 	case ECONNRESET: return "ECONNRESET";
 	case EPIPE: return "EPIPE";
 	case EAGAIN: return "EAGAIN";
+	case EINVAL: return "EINVAL";
 	default:
 		snprintf(buf, sizeof buf, "errno %d", errno);
 		return buf;
@@ -89,6 +92,16 @@ static int listener(int reuse)
 	bind_to(l, 0);
 	listen(l, 8);
 	return l;
+}
+
+/* accept() in a thread of its own; its result and errno (errno is per thread). */
+static long accepted, accept_errno;
+
+static void *accept_thread(void *listener)
+{
+	accepted = accept(*(int *)listener, NULL, NULL);
+	accept_errno = errno;
+	return NULL;
 }
 
 int main(void)
@@ -157,6 +170,18 @@ int main(void)
 	await_event(c);
 	printf("read after the peer closed with SO_LINGER {1, 0}: %s\n", result(read(c, buf, sizeof buf)));
 	close(c);
+	close(l);
+
+	/* 6. shutdown() of a listener ends a blocked accept. */
+	l = listener(0);
+	pthread_t t;
+	pthread_create(&t, NULL, accept_thread, &l);
+	usleep(200000); /* the thread is blocked in accept */
+	printf("shutdown of a listener: %s\n", result(shutdown(l, SHUT_RDWR)));
+	pthread_join(t, NULL);
+	errno = (int)accept_errno;
+	printf("the blocked accept: %s\n", result(accepted));
+	printf("accept after shutdown: %s\n", result(accept(l, NULL, NULL)));
 	close(l);
 	return 0;
 }

@@ -1288,6 +1288,22 @@ impl<D: Device> Net<D> {
         }
     }
 
+    /// A listener stops listening (shutdown of its receiving side, as on Linux): its pending
+    /// connections are reset, and it stays bound to its address, idle; accept then fails
+    /// with `EINVAL`.
+    pub fn stop_listening(&mut self, id: SockId) -> Result<(), Errno> {
+        let Entry::TcpListen { local, armed, .. } = self.sock.get_mut(id)? else {
+            return Err(Errno::ENOTCONN);
+        };
+        let (local, armed) = (*local, core::mem::take(armed));
+        for s in armed {
+            self.tcp_mut(s).abort();
+            self.sock.orphans.push(s);
+        }
+        *self.sock.get_mut(id)? = Entry::TcpIdle { local: Some(local) };
+        Ok(())
+    }
+
     /// Ends the sending side of a TCP connection (FIN after the queued data).
     pub fn shutdown_write(&mut self, id: SockId) -> Result<(), Errno> {
         match self.sock.get_mut(id)? {
@@ -1968,6 +1984,25 @@ mod tests {
         let (a, _) = s.accept(l).unwrap();
         run_until(s, t, |s| s.readiness(c).unwrap().writable);
         (l, c, a)
+    }
+
+    #[test]
+    fn a_listener_shut_down_stops_listening_and_keeps_its_port() {
+        let mut s = stack();
+        let mut t = 0;
+        let (l, _c, _a) = accepted_pair(&mut s, &mut t, 7600, false);
+        let pending = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(pending, ep(7600)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        s.stop_listening(l).unwrap();
+        assert_eq!(s.accept(l), Err(Errno::EINVAL));
+        run_until(&mut s, &mut t, |s| s.readiness(pending).unwrap().error);
+        let other = s.socket(Proto::Tcp, Family::Dual);
+        assert_eq!(
+            s.bind(other, listen_ep(7600)),
+            Err(Errno::EADDRINUSE),
+            "still bound"
+        );
     }
 
     #[test]

@@ -787,6 +787,15 @@ pub fn shutdown(a: &[u64; 6]) -> SysResult {
     if how > 2 {
         return Err(errno::EINVAL);
     }
+    if s.proto == Proto::Tcp && s.listening.load(Ordering::Relaxed) {
+        // Linux: shutting down a listener's receiving side stops it listening (its pending
+        // connections are reset, a blocked accept fails with EINVAL); SHUT_WR does nothing.
+        if how == 0 || how == 2 {
+            s.stack(|st| st.stop_listening(s.id))?;
+            s.listening.store(false, Ordering::Relaxed);
+        }
+        return Ok(0);
+    }
     if s.proto == Proto::Tcp {
         s.stack(|st| st.peer_endpoint(s.id))?;
     }
