@@ -4,7 +4,9 @@
 //! run as an ordinary program, must print what its static Linux twin (`kiln link --host`)
 //! prints and exit with the same status; the entries the loaders use stay apart.
 
-use kiln_tests::{host_binary, image, run_host, run_ok, Output};
+use kiln_tests::{
+    event_dir, event_src, host_binary, host_binary_in, image, run_host, run_ok, Output,
+};
 
 fn same_natively(name: &str, env: &[(&str, &str)], args: &[&str]) -> (Output, Output) {
     let twin = run_host(&host_binary(name), env, args);
@@ -68,6 +70,44 @@ fn readiness_timers_and_clocks() {
 fn sockets_over_the_hosts_loopback() {
     for name in ["loopback", "sock_errnos"] {
         same_natively(name, &[], &[]);
+    }
+}
+
+/// libc-shim's event API (the `OS_start` loop over epoll, timerfd, eventfd and sockets, and
+/// its default `main`) assumes nothing of the Kiln kernel: its programs' images pass natively
+/// with the check lines of their `--host` twins.
+#[test]
+fn event_api_programs() {
+    let checks = |out: &Output| -> Vec<String> {
+        out.stdout
+            .lines()
+            .filter(|line| !line.starts_with("info:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    for name in [
+        "timer_order",
+        "timer_cancel",
+        "post_threads",
+        "udp_pingpong",
+        "tcp_close_in_data",
+    ] {
+        let twin = run_host(&host_binary_in(&event_src(), name), &[], &[]);
+        let native = run_host(&event_dir().join(name), &[], &[]);
+        for out in [&twin, &native] {
+            out.assert_status(0);
+            assert!(
+                out.stdout.lines().any(|l| l == "status: ok") && !out.stdout.contains("FAIL"),
+                "{name}\n{}",
+                out.describe()
+            );
+        }
+        assert_eq!(
+            checks(&native),
+            checks(&twin),
+            "{name}\n{}",
+            native.describe()
+        );
     }
 }
 
