@@ -383,7 +383,8 @@ fn backtrace_here() {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: the VM is ending; whoever held the console lock will never resume.
     unsafe { crate::drivers::serial::CONSOLE.force_unlock() };
-    kinfo!("runtime panic: {}", info);
+    kinfo!("kernel fault: runtime panic: {}", info);
+    kinfo!("  this is a bug in Kiln, not in the program: please report it with this output");
     backtrace_here();
-    crate::drivers::exit::exit_vm(134)
+    crate::drivers::exit::exit_vm(crate::drivers::exit::KERNEL_FAULT)
 }
