@@ -11,9 +11,10 @@ fn wrapper(name: &str) -> PathBuf {
     root().join("bin").join(name)
 }
 
-/// Copies `tests/<name>` into a fresh scratch directory (builds never touch the sources).
-fn copy_project(name: &str) -> PathBuf {
-    let dest = scratch_dir(name);
+/// Copies `tests/<name>` into a fresh scratch directory `scratch` (builds never touch the
+/// sources; tests running at once each get their own copy).
+fn copy_project(name: &str, scratch: &str) -> PathBuf {
+    let dest = scratch_dir(scratch);
     run_ok(
         Command::new("cp")
             .arg("-R")
@@ -47,7 +48,7 @@ fn require(tool: &str) {
 fn a_makefile_project_builds_images_with_kiln_cc() {
     require("make");
     runtime_dir();
-    let dir = copy_project("make-project");
+    let dir = copy_project("make-project", "make-project");
     make(&dir, &[]);
     let out = run_image(&dir.join("greet"), &[], &["world"]);
     out.assert_status(3);
@@ -113,12 +114,12 @@ fn the_wrapper_compiles_with_kilns_flags_and_refuses_shared_libraries() {
 
 /// Runs autoheader, autoconf and `./configure CC=kiln-cc EXTRA...` in a fresh copy of
 /// tests/autotools-project; returns the directory and configure's output.
-fn configure_autotools(extra: &[&str]) -> (PathBuf, String) {
+fn configure_autotools(scratch: &str, extra: &[&str]) -> (PathBuf, String) {
     require("make");
     require("autoconf");
     require("autoheader");
     runtime_dir();
-    let dir = copy_project("autotools-project");
+    let dir = copy_project("autotools-project", scratch);
     run_ok(Command::new("autoheader").current_dir(&dir));
     run_ok(Command::new("autoconf").current_dir(&dir));
     let log = run_ok(
@@ -136,7 +137,7 @@ fn configure_autotools(extra: &[&str]) -> (PathBuf, String) {
 /// boots with the same output.
 #[test]
 fn an_autotools_project_configures_without_host_running_its_checks() {
-    let (dir, log) = configure_autotools(&[]);
+    let (dir, log) = configure_autotools("autotools-native", &[]);
     for line in [
         "checking whether the C compiler works... yes",
         "checking whether we are cross compiling... no",
@@ -178,8 +179,10 @@ fn an_autotools_project_configures_without_host_running_its_checks() {
 /// that it can run what it builds, and it does.)
 #[test]
 fn an_autotools_project_configures_as_a_cross_build_with_build_and_host() {
-    let (dir, log) =
-        configure_autotools(&["--build=x86_64-pc-linux-gnu", "--host=x86_64-linux-musl"]);
+    let (dir, log) = configure_autotools(
+        "autotools-cross",
+        &["--build=x86_64-pc-linux-gnu", "--host=x86_64-linux-musl"],
+    );
     for line in [
         "checking whether we are cross compiling... yes",
         "checking whether getrandom fills a buffer... cross",
