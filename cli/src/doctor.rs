@@ -6,7 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 42] = [
+// A slice, not an array: its length is not written down, so two changes that each add a
+// package merge cleanly.
+pub const PACKAGES: &[(&str, &str)] = &[
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -61,6 +63,14 @@ pub const PACKAGES: [(&str, &str); 42] = [
     ("busybox-static", "bench: the Linux guest's init and tools"),
     ("cpio", "bench: packs the Linux guest's initramfs"),
     ("kmod", "bench: resolves the Linux guest's modules"),
+    (
+        "libbz2-dev",
+        "tests: a host-only library the sealed link must refuse",
+    ),
+    (
+        "zlib1g-dev",
+        "tests: the host's zlib, which CMake under the toolchain must not find",
+    ),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

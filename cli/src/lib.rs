@@ -6,6 +6,7 @@
 //! - [`toolchain`]: the one source of the C/C++ compile flags and of the tools' paths;
 //! - [`runtime`]: builds `target/kiln/libkiln_runtime.a` (localized) and `libkiln_shim.a`;
 //! - [`link`]: the link driver (two passes, the second adds the `.kiln_syms` table);
+//! - [`libs`]: the sealed link: where `-l` libraries come from, what is refused;
 //! - [`symtab`]: the `.kiln_syms` blob format;
 //! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
 //! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
@@ -22,6 +23,7 @@ pub mod build;
 pub mod cpio;
 pub mod doctor;
 pub mod image;
+pub mod libs;
 pub mod link;
 pub mod media;
 pub mod network;

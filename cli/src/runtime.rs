@@ -33,6 +33,7 @@ pub fn ensure_runtime() -> Result<PathBuf> {
     build_runtime_archive(&out_dir)?;
     build_shim_archive(&out_dir)?;
     build_libcxx_archive(&out_dir)?;
+    toolchain::ensure_sysroot()?;
     Ok(out_dir.canonicalize().unwrap_or(out_dir))
 }
 
