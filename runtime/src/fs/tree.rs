@@ -105,6 +105,14 @@ pub fn standard(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, exe_path: &[u8]) -> Result<(),
     proc_file(vfs, ctx, "/proc/1/comm", 0o644)?;
     let task_dir = dir(vfs, ctx, "/proc/1/task", 0o555)?;
     symlink(vfs, ctx, "/proc/self", b"1")?;
+    vfs.install(
+        ctx,
+        b"/proc/sysrq-trigger",
+        Kind::CharDev(Device::SysrqTrigger),
+        0o200,
+        (0, 0),
+        ctx.now,
+    )?;
     vfs.seal(proc_dir)?;
     vfs.seal(pid_dir)?;
     vfs.seal(task_dir)?;

@@ -835,6 +835,15 @@ pub fn shutdown(a: &[u64; 6]) -> SysResult {
     if how > 2 {
         return Err(errno::EINVAL);
     }
+    if s.proto == Proto::Tcp && s.listening.load(Ordering::Relaxed) {
+        // Linux: shutting down a listener's receiving side stops it listening (its pending
+        // connections are reset, a blocked accept fails with EINVAL); SHUT_WR does nothing.
+        if how == 0 || how == 2 {
+            s.stack(|st| st.stop_listening(s.id))?;
+            s.listening.store(false, Ordering::Relaxed);
+        }
+        return Ok(0);
+    }
     if s.proto == Proto::Tcp {
         s.stack(|st| st.peer_endpoint(s.id))?;
     }
@@ -1026,7 +1035,11 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
         Ok(0)
     };
     match (level, name) {
-        (SOL_SOCKET, SO_REUSEADDR) => flag(&s.reuse_addr),
+        (SOL_SOCKET, SO_REUSEADDR) => {
+            flag(&s.reuse_addr)?;
+            let on = s.reuse_addr.load(Ordering::Relaxed);
+            s.stack(|st| st.set_reuse_addr(s.id, on)).map(|()| 0)
+        }
         (SOL_SOCKET, SO_REUSEPORT) => {
             flag(&s.reuse_port)?;
             let on = s.reuse_port.load(Ordering::Relaxed);
