@@ -144,14 +144,9 @@ impl File for SocketFile {
 
     fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
         match self.proto {
-            Proto::Tcp => {
-                let r = self.stack(|s| s.send(self.id, data));
-                if r == Err(errno::EPIPE) {
-                    // write() has no MSG_NOSIGNAL: EPIPE raises SIGPIPE, as send() does.
-                    super::process::raise_sigpipe();
-                }
-                r
-            }
+            // write() has no MSG_NOSIGNAL: its EPIPE raises SIGPIPE in `fs::write_all`, the
+            // one write path, as for a pipe (raising it here too made it twice per call).
+            Proto::Tcp => self.stack(|s| s.send(self.id, data)),
             Proto::Udp => {
                 let peer = (*self.peer.lock()).ok_or(errno::EDESTADDRREQ)?;
                 self.stack(|s| s.send_to(self.id, data, peer))

@@ -459,7 +459,8 @@ fn send_on(
     drop(rights);
     match r {
         Err(e) if e == errno::EPIPE && s.kind == Kind::Stream && flags & MSG_NOSIGNAL == 0 => {
-            // The SIGPIPE hook: ends the program unless SIGPIPE is ignored (no handlers yet).
+            // SIGPIPE through the one hook (`process::raise_sigpipe`), for stream sockets
+            // only, as Linux's unix_stream_sendmsg; write() raises it in `fs::write_all`.
             super::process::raise_sigpipe();
             Err(e)
         }
