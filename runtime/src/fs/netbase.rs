@@ -6,10 +6,9 @@
 //! A compact table, not netbase's whole files taken at build time: an image must not depend
 //! on the build host's files (netbase may be absent or differ), and the 127 service entries
 //! here (every service a server commonly names, with each transport netbase lists) are
-//! 2.3 KB where
-//! netbase's file is 12.8 KB of mostly historic protocols. All 57 of netbase's protocol entries are kept.
-//! `tests/programs/netdb.c` compares lookups with Debian's files on the host, and
-//! `tests/files.rs` checks that every line here appears in Debian's own files.
+//! 2.3 KB where netbase's file is 12.8 KB of mostly historic protocols. All 57 of netbase's
+//! protocol entries are kept. The tests below check that every line here is one of Debian's
+//! own, and `tests/programs/netdb.c` compares lookups in the guest with Linux's.
 
 /// The lines of `/etc/services` (name, port/protocol, aliases), sorted by port.
 pub const SERVICES: &[&str] = &[
