@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 41] = [
+pub const PACKAGES: [(&str, &str); 42] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -18,6 +18,10 @@ pub const PACKAGES: [(&str, &str); 41] = [
     ),
     ("qemu-system-x86", "runs images"),
     ("qemu-system-data", "qboot, the fast BIOS for -M pc/q35"),
+    (
+        "passt",
+        "user networking for `kiln run -p` (IPv4 and IPv6, a real listen backlog)",
+    ),
     ("cmake", "builds projects"),
     ("ninja-build", "fast CMake builds"),
     ("grub-common", "bootable disk images"),

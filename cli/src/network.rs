@@ -1,7 +1,9 @@
-//! The guest's network for `kiln run`: none (the default), QEMU user networking with port
-//! forwards (`-p HOST:GUEST[/udp]`, implies `--net user`), or an existing tap device
-//! (`--net tap:NAME`); and the NIC QEMU emulates for it (`--nic virtio|e1000`). Forwards
-//! listen on the host's loopback only.
+//! The guest's network for `kiln run`: none (the default), user networking with port forwards
+//! (`-p HOST:GUEST[/udp]`, implies `--net user`: passt when installed, see
+//! [`crate::usernet`], else QEMU's slirp; `--net slirp` picks slirp), or an existing tap
+//! device (`--net tap:NAME`); and the NIC QEMU emulates for it (`--nic virtio|e1000`).
+//! Forwards listen on the host's loopback only: 127.0.0.1 and ::1 through passt, 127.0.0.1
+//! through slirp.
 
 use crate::{Failure, Result};
 
@@ -19,8 +21,12 @@ pub enum Network {
     /// No network device.
     #[default]
     None,
-    /// QEMU user networking (DHCP from QEMU, outbound NAT) with port forwards.
+    /// User-mode networking (DHCP, outbound NAT) with port forwards: passt where installed,
+    /// else QEMU's slirp.
     User(Vec<Forward>),
+    /// QEMU's slirp user networking, even where passt is installed (IPv4 only; a forward
+    /// accepts one pending connection at a time).
+    Slirp(Vec<Forward>),
     /// A tap device that exists already (`ip tuntap add NAME mode tap`).
     Tap(String),
 }
@@ -62,9 +68,23 @@ pub fn parse_forward(spec: &str) -> Result<Forward> {
 
 /// Combines `--net` and the `-p` forwards into one choice.
 pub fn choose(net: Option<&str>, forwards: Vec<Forward>) -> Result<Network> {
+    for (i, f) in forwards.iter().enumerate() {
+        if forwards[..i]
+            .iter()
+            .any(|g| g.host == f.host && g.udp == f.udp)
+        {
+            return Err(Failure::usage(format!(
+                "-p: host port {}{} is forwarded twice; give each host port once per protocol",
+                f.host,
+                if f.udp { "/udp" } else { "" }
+            ))
+            .into());
+        }
+    }
     match net {
         None if forwards.is_empty() => Ok(Network::None),
         None | Some("user") => Ok(Network::User(forwards)),
+        Some("slirp") => Ok(Network::Slirp(forwards)),
         Some("none") if forwards.is_empty() => Ok(Network::None),
         Some(tap) if tap.starts_with("tap:") => {
             let name = &tap[4..];
@@ -86,7 +106,7 @@ pub fn choose(net: Option<&str>, forwards: Vec<Forward>) -> Result<Network> {
             Err(Failure::usage("-p needs a network: drop --net none, or use --net user").into())
         }
         Some(other) => {
-            Err(Failure::usage(format!("--net {other}: use none, user or tap:NAME")).into())
+            Err(Failure::usage(format!("--net {other}: use none, user, slirp or tap:NAME")).into())
         }
     }
 }
@@ -96,7 +116,7 @@ pub fn choose(net: Option<&str>, forwards: Vec<Forward>) -> Result<Network> {
 /// The guest sees it as an environment variable, so a server can print the address the host
 /// reaches it at. `None` without forwards.
 pub fn published_word(net: &Network) -> Option<String> {
-    let Network::User(forwards) = net else {
+    let (Network::User(forwards) | Network::Slirp(forwards)) = net else {
         return None;
     };
     if forwards.is_empty() {
@@ -151,30 +171,56 @@ pub fn check_nic(nic: Nic, net: &Network, pci: bool) -> Result<()> {
 }
 
 /// QEMU's arguments for `net` with the card `nic`; `pci` picks virtio-net-pci (pc, q35) over
-/// virtio-net-device (microvm's virtio-mmio). [`check_nic`] first.
-pub fn qemu_args(net: &Network, pci: bool, nic: Nic) -> Vec<String> {
-    let backend = match net {
-        Network::None => return Vec::new(),
-        Network::User(forwards) => {
-            let mut s = String::from("user,id=net0");
-            for f in forwards {
-                let proto = if f.udp { "udp" } else { "tcp" };
-                s.push_str(&format!(
-                    ",hostfwd={proto}:127.0.0.1:{}-:{}",
-                    f.host, f.guest
-                ));
-            }
-            s
+/// virtio-net-device (microvm's virtio-mmio). `passt` is the running passt of a
+/// [`Network::User`] (`None`: slirp instead). [`check_nic`] first.
+pub fn qemu_args(
+    net: &Network,
+    pci: bool,
+    nic: Nic,
+    passt: Option<&crate::usernet::UserNet>,
+) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut mac = None;
+    match (net, passt) {
+        (Network::None, _) => return args,
+        (Network::User(_), Some(passt)) => {
+            args.extend(passt.qemu_args());
+            // Explicit: the SLAAC address the guest gets (and the docs name) derives from it.
+            mac = Some(crate::usernet::GUEST_MAC);
         }
-        Network::Tap(name) => format!("tap,id=net0,ifname={name},script=no,downscript=no"),
-    };
-    let device = match (nic, pci) {
+        (Network::User(forwards) | Network::Slirp(forwards), _) => {
+            args.extend(["-netdev".into(), slirp_backend(forwards)]);
+        }
+        (Network::Tap(name), _) => args.extend([
+            "-netdev".into(),
+            format!("tap,id=net0,ifname={name},script=no,downscript=no"),
+        ]),
+    }
+    let mut device = match (nic, pci) {
         (Nic::E1000, _) => "e1000,netdev=net0",
         (Nic::VirtioLegacy, _) => "virtio-net-pci,netdev=net0,disable-modern=on",
         (Nic::Virtio, true) => "virtio-net-pci,netdev=net0",
         (Nic::Virtio, false) => "virtio-net-device,netdev=net0",
-    };
-    vec!["-netdev".into(), backend, "-device".into(), device.into()]
+    }
+    .to_owned();
+    if let Some(mac) = mac {
+        device.push_str(&format!(",mac={mac}"));
+    }
+    args.extend(["-device".into(), device]);
+    args
+}
+
+/// QEMU's slirp with `forwards` on 127.0.0.1.
+fn slirp_backend(forwards: &[Forward]) -> String {
+    let mut s = String::from("user,id=net0");
+    for f in forwards {
+        let proto = if f.udp { "udp" } else { "tcp" };
+        s.push_str(&format!(
+            ",hostfwd={proto}:127.0.0.1:{}-:{}",
+            f.host, f.guest
+        ));
+    }
+    s
 }
 
 #[cfg(test)]
@@ -213,6 +259,14 @@ mod tests {
         assert!(choose(Some("tap:"), vec![]).is_err());
         assert!(choose(Some("tap:a,b"), vec![]).is_err());
         assert!(choose(Some("bridge"), vec![]).is_err());
+        assert_eq!(
+            choose(Some("slirp"), vec![f]).unwrap(),
+            Network::Slirp(vec![f])
+        );
+        let twice = choose(None, vec![f, f]).unwrap_err().to_string();
+        assert!(twice.contains("8080 is forwarded twice"), "{twice}");
+        let udp = parse_forward("8080:80/udp").unwrap();
+        assert!(choose(None, vec![f, udp]).is_ok());
     }
 
     #[test]
@@ -229,16 +283,18 @@ mod tests {
         assert_eq!(published_word(&Network::User(Vec::new())), None);
         assert_eq!(published_word(&Network::None), None);
         assert_eq!(published_word(&Network::Tap("tap0".into())), None);
+        let slirp = Network::Slirp(vec![parse_forward("8080:80").unwrap()]);
+        assert_eq!(
+            published_word(&slirp).as_deref(),
+            Some("KILN_PUBLISHED=8080:80")
+        );
     }
 
     #[test]
     fn qemu_arguments() {
         let f = parse_forward("5353:53/udp").unwrap();
-        let args = qemu_args(
-            &Network::User(vec![parse_forward("8080:80").unwrap(), f]),
-            false,
-            Nic::Virtio,
-        );
+        let forwards = vec![parse_forward("8080:80").unwrap(), f];
+        let args = qemu_args(&Network::User(forwards.clone()), false, Nic::Virtio, None);
         assert_eq!(
             args,
             [
@@ -248,13 +304,17 @@ mod tests {
                 "virtio-net-device,netdev=net0"
             ]
         );
-        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::Virtio);
+        assert_eq!(
+            qemu_args(&Network::Slirp(forwards), false, Nic::Virtio, None),
+            args
+        );
+        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::Virtio, None);
         assert_eq!(args[1], "tap,id=net0,ifname=kt0,script=no,downscript=no");
         assert_eq!(args[3], "virtio-net-pci,netdev=net0");
-        assert!(qemu_args(&Network::None, true, Nic::Virtio).is_empty());
-        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::E1000);
+        assert!(qemu_args(&Network::None, true, Nic::Virtio, None).is_empty());
+        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::E1000, None);
         assert_eq!(args[3], "e1000,netdev=net0");
-        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::VirtioLegacy);
+        let args = qemu_args(&Network::Tap("kt0".into()), true, Nic::VirtioLegacy, None);
         assert_eq!(args[3], "virtio-net-pci,netdev=net0,disable-modern=on");
     }
 
