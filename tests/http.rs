@@ -4,9 +4,9 @@
 //! e1000) and given static addresses; `curl` checks pages, headers and keep-alive reuse
 //! (two URLs in one curl run), a Python client checks pipelining (http-hello), and
 //! `wrk -c 100 -d 10s` must end without a single socket error or non-2xx answer, over IPv4
-//! and over IPv6. http-hello is also served through QEMU's user networking (`./kiln run -p
-//! HOSTPORT:80`, host loopback, no root) to curl and to wrk with 4 connections (QEMU's
-//! forward accepts one pending connection at a time: see [`USERNET_CONNECTIONS`]).
+//! and over IPv6. http-hello is also served through user networking (`./kiln run -p
+//! HOSTPORT:80`: passt, on the host's loopback, no root) to curl and to wrk with 100
+//! connections ([`USERNET_CONNECTIONS`]).
 //!
 //! The tap tests need root (network namespaces, tap devices) and fail without it; CI runs
 //! them as root. Traffic stays inside the namespace (10.77.0.0/24, fd77::/64) or on the
