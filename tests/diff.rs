@@ -94,3 +94,32 @@ fn loopback_without_a_network_device() {
 fn socket_errnos_over_loopback() {
     same_on_host_and_guest("sock_errnos", &[], &[]);
 }
+
+/// Threads computing without syscalls are preempted, the main thread included: every
+/// spinner gets its share and a sleeper wakes on time under that load (issue 13).
+#[test]
+fn spinning_threads_are_preempted_fairly() {
+    same_on_host_and_guest("spin_fair", &[], &[]);
+}
+
+/// A thread preempted inside musl's backward memmove (DF set) does not make the next
+/// thread's kernel code copy backwards (issue 23).
+#[test]
+fn direction_flag_never_reaches_kernel_code() {
+    same_on_host_and_guest("df_memmove", &[], &[]);
+}
+
+/// A listener bound again while its accepted connections live, close with unread data and
+/// SO_LINGER {1, 0} resetting, data after close resetting (issue 23).
+#[test]
+fn how_tcp_connections_and_listeners_end() {
+    same_on_host_and_guest("tcp_lifecycle", &[], &[]);
+}
+
+/// The kernel under a mixed load for 10 s — memmoves both ways, futex waits with timeouts,
+/// threads created and joined, TCP connections opened and reset (issue 23; an hour in
+/// bench/stress.sh).
+#[test]
+fn stress_for_ten_seconds() {
+    same_on_host_and_guest("stress", &[], &["10"]);
+}

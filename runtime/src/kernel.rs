@@ -47,6 +47,9 @@ fn stamp(i: usize) {
 #[no_mangle]
 pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::drivers::serial::CONSOLE.lock().init();
+    if cfg!(feature = "debug-checks") {
+        kinfo!("debug kernel: kernel heap red zones and poison, flag checks");
+    }
     let features = *FEATURES.call_once(cpu::features);
     cpu::enable_extended_state(&features);
 
@@ -96,6 +99,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     ioapic::init(madt);
     stamp(2);
     crate::time::init(entry::boot_tsc());
+    crate::time::start_rtc_edges();
     stamp(3);
 
     let cmdline = Cmdline::parse(boot.cmdline);
@@ -383,7 +387,8 @@ fn backtrace_here() {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: the VM is ending; whoever held the console lock will never resume.
     unsafe { crate::drivers::serial::CONSOLE.force_unlock() };
-    kinfo!("runtime panic: {}", info);
+    kinfo!("kernel fault: runtime panic: {}", info);
+    kinfo!("  this is a bug in Kiln, not in the program: please report it with this output");
     backtrace_here();
-    crate::drivers::exit::exit_vm(134)
+    crate::drivers::exit::exit_vm(crate::drivers::exit::KERNEL_FAULT)
 }

@@ -149,3 +149,39 @@ pub fn halt_until_interrupt() {
     // that a handler takes while it halts.
     unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
 }
+
+/// RFLAGS.IF: maskable interrupts enabled.
+pub const RFLAGS_IF: u64 = 1 << 9;
+/// The RFLAGS bits kernel code must run with clear: DF (the SysV ABI requires it at every
+/// call; string instructions copy backwards with it set) and AC (alignment checking; kernel
+/// code never wants it). Every path into kernel code clears them: the syscall entry through
+/// FMASK, the trap stubs, and the preemption redirect.
+pub const RFLAGS_KERNEL_CLEAR: u64 = (1 << 10) | (1 << 18);
+
+/// Reads RFLAGS.
+#[inline]
+pub fn rflags() -> u64 {
+    x86_64::registers::rflags::read_raw()
+}
+
+/// In builds with the `debug-checks` feature (or debug assertions): stops with a kernel fault
+/// if kernel code runs with a flag it relies on set (see [`RFLAGS_KERNEL_CLEAR`]). Called at
+/// the scheduler's and the kernel heap's entry points.
+#[inline]
+pub fn debug_assert_kernel_flags() {
+    if cfg!(any(feature = "debug-checks", debug_assertions)) {
+        let flags = rflags();
+        if flags & RFLAGS_KERNEL_CLEAR != 0 {
+            panic!("kernel code entered with rflags {flags:#x} (DF or AC set)");
+        }
+    }
+}
+
+/// Writes to address 0, which is never mapped: a page fault in kernel code, on purpose
+/// (`/proc/sysrq-trigger`'s `c`). Does not return.
+pub fn null_write() -> ! {
+    // SAFETY: page 0 is never mapped, so the write faults before it changes anything; the
+    // fault handler ends the VM with the kernel-fault report.
+    unsafe { core::ptr::write_volatile(core::ptr::null_mut::<u64>(), 0) };
+    unreachable!("a write to address 0 returned");
+}

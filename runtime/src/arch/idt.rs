@@ -9,6 +9,7 @@ use x86_64::structures::idt::InterruptDescriptorTable;
 use x86_64::VirtAddr;
 
 use super::gdt;
+use crate::sched::policy::Interrupt;
 
 /// Vectors the runtime programs.
 pub const VECTOR_TIMER: u8 = 0x20;
@@ -82,7 +83,12 @@ kiln_trap_common:
     mov %rsp, %rdi
     mov %rsp, %rbx
     and $-16, %rsp
+    /* Kernel code relies on DF and AC clear (the SysV ABI; the program may have been in
+       musl's `std; rep movs; cld`); iretq restores the program's own flags. */
     cld
+    pushfq
+    andq $~0x40000, (%rsp)
+    popfq
     call {trap}
     mov %rbx, %rsp
     pop %r15
@@ -194,7 +200,7 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
         }
         VECTOR_TIMER => {
             super::apic::eoi();
-            crate::sched::thread::on_interrupt(frame);
+            crate::sched::thread::on_interrupt(frame, Interrupt::Timer);
         }
         v if (super::irq::VECTOR_DEVICE_BASE
             ..super::irq::VECTOR_DEVICE_BASE + super::irq::DEVICE_VECTORS as u8)
@@ -202,7 +208,7 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
         {
             super::irq::handle(v);
             super::apic::eoi();
-            crate::sched::thread::on_interrupt(frame);
+            crate::sched::thread::on_interrupt(frame, Interrupt::Device);
         }
         VECTOR_SPURIOUS => {}
         v if (VECTOR_PIC_BASE..VECTOR_PIC_BASE + 16).contains(&v) => {
@@ -210,7 +216,7 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
         }
         v if v >= 32 => {
             super::apic::eoi();
-            crate::sched::thread::on_interrupt(frame);
+            crate::sched::thread::on_interrupt(frame, Interrupt::Device);
         }
         _ => fatal(frame, None),
     }
@@ -259,11 +265,27 @@ fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
     // SAFETY: we are about to end the VM; whoever held the console lock will never resume.
     unsafe { crate::drivers::serial::CONSOLE.force_unlock() };
     let mut out = crate::drivers::serial::CONSOLE.lock();
-    let _ = writeln!(
-        out,
-        "kiln: fault: {} ({}, vector {}) at rip {:#x}, error code {:#x}",
-        name, mnemonic, vector, frame.rip, frame.error
-    );
+    // The runtime's own code faulted: its text is apart from the program's (kiln.ld). Where
+    // the stack pointer was does not decide it: a program in ring 0 may move its `rsp` onto
+    // a runtime stack (tests/security.rs does), and kernel code may fault on any stack.
+    let kernel = crate::mm::paging::is_kernel_text(frame.rip);
+    if kernel {
+        let _ = writeln!(
+            out,
+            "kiln: kernel fault: {} ({}, vector {}) in the Kiln runtime at rip {:#x}, error code {:#x}",
+            name, mnemonic, vector, frame.rip, frame.error
+        );
+        let _ = writeln!(
+            out,
+            "kiln:   this is a bug in Kiln, not in the program: please report it with this output"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "kiln: fault: {} ({}, vector {}) at rip {:#x}, error code {:#x}",
+            name, mnemonic, vector, frame.rip, frame.error
+        );
+    }
     if let Some(addr) = fault_addr {
         let e = frame.error;
         let access = if e & 0x10 != 0 {
@@ -329,5 +351,8 @@ fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
         _ => fault_signal(vector),
     };
     drop(out);
+    if kernel {
+        crate::drivers::exit::exit_vm(crate::drivers::exit::KERNEL_FAULT);
+    }
     crate::drivers::exit::exit_vm(128 + signal);
 }

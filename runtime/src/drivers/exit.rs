@@ -12,6 +12,12 @@ const DEBUG_EXIT_PORT: u16 = 0xf4;
 
 static POWER_OFF: Once<PowerOff> = Once::new();
 
+/// The VM's status when the runtime itself failed — a CPU fault in kernel code or a runtime
+/// panic, reported as `kiln: kernel fault` — never a program's signal status (128 + n), so a
+/// supervisor never blames the program for Kiln's bug. 70 is `EX_SOFTWARE` of
+/// `<sysexits.h>`, "internal software error".
+pub const KERNEL_FAULT: i32 = 70;
+
 /// Records how to power off (read from ACPI at boot); maps a memory-mapped register.
 pub fn set_power_off(method: PowerOff) {
     if let PowerOff::SleepControl {

@@ -9,6 +9,7 @@
 //! unmapped guard page below it; the boot stack's guard page is left out of the image map.
 
 pub mod filemap;
+pub mod heap_guard;
 pub mod layout;
 pub mod vmspace;
 

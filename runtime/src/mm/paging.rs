@@ -37,6 +37,16 @@ extern "C" {
     static __kiln_image_end: u8;
     /// The page below the boot stack (`boot/entry.rs`).
     static kiln_boot_stack_guard: u8;
+    static __kiln_kernel_text_start: u8;
+    static __kiln_kernel_text_end: u8;
+}
+
+/// Whether `rip` lies in the runtime's own code (the linker script keeps it apart from the
+/// program's, musl's and libc++'s).
+pub fn is_kernel_text(rip: u64) -> bool {
+    let start = core::ptr::addr_of!(__kiln_kernel_text_start) as u64;
+    let end = core::ptr::addr_of!(__kiln_kernel_text_end) as u64;
+    (start..end).contains(&rip)
 }
 
 /// The guard page below the boot stack, which the real page tables leave unmapped.

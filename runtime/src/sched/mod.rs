@@ -7,6 +7,7 @@
 //! halts only when every thread is waiting.
 
 pub mod futex;
+pub mod policy;
 #[cfg(target_os = "none")]
 pub mod thread;
 #[cfg(target_os = "none")]

@@ -1,9 +1,11 @@
-//! Threads on the one vCPU: records, the round-robin switch, preemption, clone and exit.
+//! Threads on the one vCPU: records, the switch, preemption, clone and exit. What runs next
+//! and when is decided by [`super::policy`] (pure, host-tested); this module carries it out.
 //!
 //! A thread is a kernel stack (syscalls and preemption run there), a saved kernel `rsp`, its
 //! FS base (musl's thread pointer) and its extended register state. Switches happen only in
-//! kernel code: when a thread waits ([`wait`]), yields, exits, or is preempted — the timer
-//! interrupt redirects a thread running program code to `kiln_preempt_entry` on its own
+//! kernel code: when a thread waits ([`wait`]), yields, exits, or is preempted — an interrupt
+//! (the one-shot timer, armed at every switch for the slice's end or an earlier deadline, or
+//! a device) redirects a thread running program code to `kiln_preempt_entry` on its own
 //! kernel stack, which calls [`preempted`].
 //!
 //! Waiting is cooperative re-checking: a waiting thread stays in the rotation and re-checks
@@ -24,18 +26,7 @@ use crate::arch::idt::TrapFrame;
 use crate::mm::kstack;
 use crate::syscall::Frame;
 
-/// How long a thread runs before another ready one gets the CPU.
-pub const TIME_SLICE_NS: u64 = 4_000_000;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum State {
-    /// Running or able to run.
-    Ready,
-    /// Re-checking a condition; may be woken by a deadline.
-    Waiting { wake_at: Option<u64> },
-    /// Gone; its kernel stack is freed by the next switch.
-    Exited,
-}
+use super::policy::{self, Interrupt, State, TIME_SLICE_NS};
 
 struct Thread {
     tid: u64,
@@ -44,7 +35,6 @@ struct Thread {
     kstack: (u64, u64),
     fs_base: u64,
     fpu: FpuState,
-    state: State,
     /// CLONE_CHILD_CLEARTID / set_tid_address: zeroed and futex-woken at exit.
     clear_tid: u64,
 }
@@ -54,11 +44,15 @@ struct Thread {
 #[allow(clippy::vec_box)]
 struct Sched {
     threads: Vec<Box<Thread>>,
+    /// Each thread's scheduling state, by the same index as `threads` (the policy's input).
+    states: Vec<State>,
     current: usize,
     /// Consecutive fruitless re-checks since some thread last made progress.
     idle_streak: usize,
     /// When the running thread's slice ends.
     slice_end: u64,
+    /// The index the round-robin rotation picks next (see [`policy::pick_next`]).
+    rotation: usize,
     /// Exited threads whose kernel stacks can be freed once we are off them.
     dead: Vec<Box<Thread>>,
 }
@@ -76,14 +70,15 @@ pub fn init() {
         kstack,
         fs_base: 0,
         fpu: FpuState::new().expect("no memory for FPU state"),
-        state: State::Ready,
         clear_tid: 0,
     });
     *SCHED.lock() = Some(Sched {
         threads: alloc::vec![main],
+        states: alloc::vec![State::Ready],
         current: 0,
         idle_streak: 0,
         slice_end: u64::MAX,
+        rotation: 0,
         dead: Vec::new(),
     });
 }
@@ -102,19 +97,15 @@ pub fn current_tid() -> u64 {
 
 /// Number of live threads.
 pub fn count() -> usize {
-    SCHED.lock().as_ref().map_or(1, |s| {
-        s.threads
-            .iter()
-            .filter(|t| t.state != State::Exited)
-            .count()
-    })
+    SCHED.lock().as_ref().map_or(1, |s| policy::live(&s.states))
 }
 
 pub fn exists(tid: u64) -> bool {
     with(|s| {
         s.threads
             .iter()
-            .any(|t| t.tid == tid && t.state != State::Exited)
+            .zip(&s.states)
+            .any(|(t, st)| t.tid == tid && *st != State::Exited)
     })
 }
 
@@ -127,12 +118,13 @@ pub fn set_clear_tid(addr: u64) {
 
 /// Switches from the running thread to thread index `next` (interrupts are off).
 fn switch_to(mut guard: spin::MutexGuard<'_, Option<Sched>>, next: usize) {
+    cpu::debug_assert_kernel_flags();
     let s = guard.as_mut().expect("scheduler");
     let cur = s.current;
     if next == cur {
         return;
     }
-    if s.threads[next].state == State::Ready {
+    if s.states[next] == State::Ready {
         // A thread that is not waiting is about to run program code, which may satisfy any
         // waiter's condition: every waiter must re-check before the CPU may halt.
         s.idle_streak = 0;
@@ -146,7 +138,7 @@ fn switch_to(mut guard: spin::MutexGuard<'_, Option<Sched>>, next: usize) {
     FsBase::write(VirtAddr::new(t.fs_base));
     t.fpu.restore();
     s.current = next;
-    s.slice_end = crate::time::monotonic_ns().saturating_add(TIME_SLICE_NS);
+    start_slice(s);
     drop(guard);
     // SAFETY: `save` points into the outgoing thread's boxed record, which lives until that
     // thread is reaped (never while it is switched out mid-call); `load` is a context saved
@@ -163,17 +155,39 @@ fn reap() {
     }
 }
 
-/// The next thread after the current one that is not exited, round robin.
-fn next_index(s: &Sched) -> Option<usize> {
-    let n = s.threads.len();
-    (1..=n)
-        .map(|i| (s.current + i) % n)
-        .find(|&i| i != s.current && s.threads[i].state != State::Exited)
+/// The thread to switch to from the running one (see [`policy::pick_next`]); moves the
+/// rotation as the policy says.
+fn next_index(s: &mut Sched) -> Option<usize> {
+    let (next, rotation) = policy::pick_next(
+        &s.states,
+        s.current,
+        crate::time::monotonic_ns(),
+        s.rotation,
+    )?;
+    s.rotation = rotation;
+    Some(next)
+}
+
+/// The running thread's slice starts now; the timer is armed for its end, or for an earlier
+/// deadline of another thread.
+fn start_slice(s: &mut Sched) {
+    let now = crate::time::monotonic_ns();
+    s.slice_end = now.saturating_add(TIME_SLICE_NS);
+    arm_timer(s, now);
+}
+
+/// Arms the one-shot timer for the next moment the policy must look (nothing while one
+/// thread runs alone: its own waits arm what they need).
+fn arm_timer(s: &Sched, now: u64) {
+    if let Some(at) = policy::next_timer(&s.states, s.current, s.slice_end) {
+        crate::time::arm_wakeup(at.saturating_sub(now).max(1));
+    }
 }
 
 /// Called by a thread whose condition is not met yet: lets the others run, or halts when
 /// every thread has re-checked in vain. Returns to re-check.
 pub fn wait(wake_at: Option<u64>) {
+    cpu::debug_assert_kernel_flags();
     let mut guard = SCHED.lock();
     let Some(s) = guard.as_mut() else {
         drop(guard);
@@ -181,22 +195,17 @@ pub fn wait(wake_at: Option<u64>) {
         return;
     };
     let cur = s.current;
-    s.threads[cur].state = State::Waiting { wake_at };
+    s.states[cur] = State::Waiting { wake_at };
     s.idle_streak += 1;
-    let live = s
-        .threads
-        .iter()
-        .filter(|t| t.state != State::Exited)
-        .count();
-    if s.idle_streak >= live {
+    if s.idle_streak >= policy::live(&s.states) {
         // Everyone has re-checked in vain since the last progress: nothing changes until an
         // interrupt (a device, or the earliest deadline of any waiting thread).
         s.idle_streak = 0;
         let earliest = s
-            .threads
+            .states
             .iter()
-            .filter_map(|t| match t.state {
-                State::Waiting { wake_at } => wake_at,
+            .filter_map(|st| match st {
+                State::Waiting { wake_at } => *wake_at,
                 _ => None,
             })
             .min();
@@ -204,7 +213,7 @@ pub fn wait(wake_at: Option<u64>) {
         halt_until(earliest);
         guard = SCHED.lock();
     }
-    let next = guard.as_ref().and_then(next_index);
+    let next = guard.as_mut().and_then(next_index);
     match next {
         Some(next) => switch_to(guard, next),
         None => drop(guard),
@@ -223,7 +232,7 @@ pub fn progress() {
 pub fn done_waiting() {
     if let Some(s) = SCHED.lock().as_mut() {
         let cur = s.current;
-        s.threads[cur].state = State::Ready;
+        s.states[cur] = State::Ready;
         s.idle_streak = 0;
     }
 }
@@ -242,36 +251,35 @@ fn halt_until(wake_at: Option<u64>) {
 
 /// sched_yield: the next thread runs.
 pub fn yield_now() {
-    let guard = SCHED.lock();
-    let next = guard.as_ref().and_then(next_index);
+    let mut guard = SCHED.lock();
+    let next = guard.as_mut().and_then(next_index);
     if let Some(next) = next {
         switch_to(guard, next);
     }
 }
 
-/// The timer (or any device) interrupted program code: if another thread wants the CPU and
-/// the slice is over, redirect the interrupted thread to `kiln_preempt_entry` on its kernel
-/// stack. Also (re)arms the slice timer while several threads exist.
-pub fn on_interrupt(frame: &mut TrapFrame) {
+/// An interrupt (`why`) arrived: if it interrupted program code and the policy says the
+/// thread's turn is over (its slice ended, a waiter's deadline passed, or a device may have
+/// satisfied a waiter), redirect the interrupted thread to `kiln_preempt_entry` on its kernel
+/// stack; otherwise re-arm the timer for the policy's next look.
+pub fn on_interrupt(frame: &mut TrapFrame, why: Interrupt) {
     let mut guard = SCHED.lock();
     let Some(s) = guard.as_mut() else { return };
-    let live = s
-        .threads
-        .iter()
-        .filter(|t| t.state != State::Exited)
-        .count();
-    if live < 2 {
+    let (bottom, top) = s.threads[s.current].kstack;
+    if frame.rsp >= bottom && frame.rsp <= top {
+        // Kernel code, which runs with interrupts on only while it halts in `wait`: it picks
+        // the next thread itself when the halt ends.
         return;
     }
     let now = crate::time::monotonic_ns();
-    let (bottom, top) = s.threads[s.current].kstack;
-    let in_kernel = frame.rsp >= bottom && frame.rsp <= top;
-    if in_kernel {
-        return; // kernel code switches on its own (it only runs with interrupts on in halts)
+    if !policy::should_preempt(&s.states, s.current, now, s.slice_end, why) {
+        arm_timer(s, now);
+        return;
     }
     if now < s.slice_end {
-        crate::time::arm_wakeup(s.slice_end - now);
-        return;
+        // Preempted before its slice ended (a waiter's deadline or a device): it resumes
+        // right after the waiters have run.
+        s.rotation = s.current;
     }
     // Copy the full frame to the top of the (idle) kernel stack and return there instead.
     let size = core::mem::size_of::<TrapFrame>() as u64;
@@ -281,18 +289,25 @@ pub fn on_interrupt(frame: &mut TrapFrame) {
     unsafe { (at as *mut TrapFrame).write(core::ptr::read(frame)) };
     frame.rip = kiln_preempt_entry as *const () as u64;
     frame.rsp = at;
-    frame.rflags &= !(1 << 9); // IF off until the stub is done
-    s.slice_end = now.saturating_add(TIME_SLICE_NS);
+    // The stub runs kernel code: interrupts off until it is done, and the flags kernel code
+    // relies on cleared (the program may have been inside musl's `std; rep movs; cld`). The
+    // copy keeps the program's own flags for the final iretq.
+    frame.rflags &= !(cpu::RFLAGS_IF | cpu::RFLAGS_KERNEL_CLEAR);
     s.idle_streak = 0;
 }
 
 /// Runs on the preempted thread's kernel stack (from `kiln_preempt_entry`): give the CPU to
 /// the next thread; when this one runs again, the stub restores its frame.
 pub extern "C" fn preempted(_frame: &mut TrapFrame) {
-    yield_now();
-    // More than one thread: keep the slice timer going for whoever runs next.
-    if count() > 1 {
-        crate::time::arm_wakeup(TIME_SLICE_NS);
+    cpu::debug_assert_kernel_flags();
+    let mut guard = SCHED.lock();
+    let next = guard.as_mut().and_then(next_index);
+    match next {
+        Some(next) => switch_to(guard, next),
+        None => {
+            // Alone after all (the others exited meanwhile): nothing to arm.
+            drop(guard);
+        }
     }
 }
 
@@ -324,14 +339,16 @@ pub fn spawn(parent: &Frame, stack: u64, tls: Option<u64>, clear_tid: u64) -> Op
         kstack,
         fs_base,
         fpu,
-        state: State::Ready,
         clear_tid,
     });
     with(|s| {
         s.threads.push(thread);
+        s.states.push(State::Ready);
         s.idle_streak = 0;
+        // The parent may have run alone, without a slice: its slice starts now, so a parent
+        // that computes without syscalls from here on is preempted all the same.
+        start_slice(s);
     });
-    crate::time::arm_wakeup(TIME_SLICE_NS);
     Some(tid)
 }
 
@@ -363,7 +380,7 @@ pub fn exit_thread(status: i32) -> ! {
     let mut guard = SCHED.lock();
     let s = guard.as_mut().expect("scheduler");
     let cur = s.current;
-    s.threads[cur].state = State::Exited;
+    s.states[cur] = State::Exited;
     let Some(next) = next_index(s) else {
         drop(guard);
         crate::drivers::exit::exit_vm(status);
@@ -371,7 +388,11 @@ pub fn exit_thread(status: i32) -> ! {
     // Move the record to `dead` (its stack is freed by the next thread, after the switch);
     // the outgoing context is saved into a scratch slot nobody resumes.
     let record = s.threads.remove(cur);
+    s.states.remove(cur);
     let next = if next > cur { next - 1 } else { next };
+    if s.rotation > cur {
+        s.rotation -= 1;
+    }
     s.current = next;
     // The exit itself may have woken a joiner (CLONE_CHILD_CLEARTID).
     s.idle_streak = 0;
@@ -380,7 +401,7 @@ pub fn exit_thread(status: i32) -> ! {
     crate::syscall::set_kernel_stack(t.kstack.1);
     FsBase::write(VirtAddr::new(t.fs_base));
     t.fpu.restore();
-    s.slice_end = crate::time::monotonic_ns().saturating_add(TIME_SLICE_NS);
+    start_slice(s);
     s.dead.push(record);
     drop(guard);
     let mut scratch = 0u64;
