@@ -131,9 +131,9 @@ struct RunArgs {
     /// QEMU CPU model and flags, e.g. `max,-rdrand,-rdseed` to hide the entropy instructions.
     #[arg(long, value_name = "MODEL", default_value = kiln_cli::qemu::DEFAULT_CPU)]
     cpu: String,
-    /// Forward host port HOST (on 127.0.0.1 and ::1) to the guest's port GUEST (repeatable;
-    /// implies --net user).
-    #[arg(short = 'p', value_name = "HOST:GUEST[/udp]")]
+    /// Forward host port HOST (on 127.0.0.1 and ::1, or on ADDR: 0.0.0.0 or [::] for all
+    /// of a family's addresses) to the guest's port GUEST (repeatable; implies --net user).
+    #[arg(short = 'p', value_name = "[ADDR:]HOST:GUEST[/udp]")]
     publish: Vec<String>,
     /// The guest's network: none (default without -p); user (NAT and DHCP through passt,
     /// IPv4 and IPv6; QEMU's slirp where passt is not installed); slirp (QEMU's own: IPv4

@@ -90,11 +90,20 @@ impl Family {
         }
     }
 
-    /// The loopback address forwards listen on.
+    /// The loopback address forwards listen on by default.
     pub fn loopback(self) -> &'static str {
         match self {
             Family::V4 => "127.0.0.1",
             Family::V6 => "::1",
+        }
+    }
+
+    /// The address of this family `forward` listens on (`None`: it listens on the other
+    /// family only).
+    pub fn address(self, forward: &Forward) -> Option<String> {
+        match self {
+            Family::V4 => forward.bind.v4().map(|a| a.to_string()),
+            Family::V6 => forward.bind.v6().map(|a| a.to_string()),
         }
     }
 
@@ -150,7 +159,7 @@ pub fn passt_args(
         let specs: Vec<String> = forwards
             .iter()
             .filter(|f| f.udp == udp)
-            .map(|f| format!("{}/{}:{}", family.loopback(), f.host, f.guest))
+            .filter_map(|f| Some(format!("{}/{}:{}", family.address(f)?, f.host, f.guest)))
             .collect();
         if specs.is_empty() {
             // Explicitly none: passt would otherwise forward UDP ports that match TCP ones.
@@ -318,16 +327,17 @@ impl UserNet {
                 Err(Started::Failed(StartError::Failed(why))) => {
                     let ports = forwards
                         .iter()
-                        .map(|f| format!("{}{}", f.host, if f.udp { "/udp" } else { "" }))
+                        .filter_map(|f| {
+                            let addr = family.address(f)?;
+                            let udp = if f.udp { "/udp" } else { "" };
+                            Some(format!("{}{udp} on {addr}", f.host))
+                        })
                         .collect::<Vec<_>>()
                         .join(", ");
-                    let hint = if forwards.is_empty() {
+                    let hint = if ports.is_empty() {
                         String::new()
                     } else {
-                        format!(
-                            " (is another program using port {ports} on {}?)",
-                            family.loopback()
-                        )
+                        format!(" (is another program using port {ports}?)")
                     };
                     return Err(Failure::usage(format!(
                         "user networking ({}): passt failed: {why}{hint}",
@@ -537,6 +547,21 @@ mod tests {
             v6,
             "--foreground --quiet --fd 9 --pid /p --mac-addr 52:54:00:12:34:02 --mtu 1500 \
              --ipv6-only --gateway fe80::2 --tcp-ports ::1/8080:80 --udp-ports none"
+        );
+        let addressed = [
+            parse_forward("0.0.0.0:53:53/udp").unwrap(),
+            parse_forward("[::]:53:53/udp").unwrap(),
+            parse_forward("[fd00::1]:8080:80").unwrap(),
+        ];
+        let v4 = passt_args(Family::V4, &addressed, 7, Path::new("/p"), None).join(" ");
+        assert!(
+            v4.ends_with("--tcp-ports none --udp-ports 0.0.0.0/53:53"),
+            "{v4}"
+        );
+        let v6 = passt_args(Family::V6, &addressed, 7, Path::new("/p"), None).join(" ");
+        assert!(
+            v6.ends_with("--tcp-ports fd00::1/8080:80 --udp-ports ::/53:53"),
+            "{v6}"
         );
         let none = passt_args(Family::V6, &[], 9, Path::new("/p"), None).join(" ");
         assert!(
