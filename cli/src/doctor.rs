@@ -20,6 +20,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ),
     ("qemu-system-x86", "runs images"),
     ("qemu-system-data", "qboot, the fast BIOS for -M pc/q35"),
+    (
+        "passt",
+        "user networking for `kiln run -p` (IPv4 and IPv6, a real listen backlog)",
+    ),
     ("cmake", "builds projects"),
     ("ninja-build", "fast CMake builds"),
     ("grub-common", "bootable disk images"),

@@ -10,6 +10,10 @@
 //! - [`symtab`]: the `.kiln_syms` blob format;
 //! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
 //! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
+//! - [`process`]: starting QEMU and passt tied to `kiln` (parent death, process groups), and
+//!   stopping them;
+//! - [`network`]: the guest's network choice (`--net`, `-p`) and its QEMU arguments;
+//! - [`usernet`]: user networking through passt (a real listen backlog, IPv4 and IPv6);
 //! - [`package`]: `kiln image`, an image packaged as a GRUB disk (raw, qcow2) or ISO;
 //! - [`media`]: recognizing disk and ISO images and booting them through firmware;
 //! - [`build`]: configuring and building a CMake project with the Kiln toolchain;
@@ -17,7 +21,8 @@
 //! - [`doctor`]: checking and installing the host packages Kiln needs.
 //!
 //! Errors meant for users are [`Failure`]s: one line that says what to do, and an exit code.
-#![forbid(unsafe_code)]
+// `unsafe` is denied everywhere but in `process`, which needs `pre_exec` (and says why).
+#![deny(unsafe_code)]
 
 pub mod build;
 pub mod cpio;
@@ -28,10 +33,12 @@ pub mod link;
 pub mod media;
 pub mod network;
 pub mod package;
+pub mod process;
 pub mod qemu;
 pub mod runtime;
 pub mod symtab;
 pub mod toolchain;
+pub mod usernet;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -131,13 +131,15 @@ struct RunArgs {
     /// QEMU CPU model and flags, e.g. `max,-rdrand,-rdseed` to hide the entropy instructions.
     #[arg(long, value_name = "MODEL", default_value = kiln_cli::qemu::DEFAULT_CPU)]
     cpu: String,
-    /// Forward host port HOST (on 127.0.0.1) to the guest's port GUEST (repeatable; implies
-    /// --net user).
-    #[arg(short = 'p', value_name = "HOST:GUEST[/udp]")]
+    /// Forward host port HOST (on 127.0.0.1 and ::1, or on ADDR: 0.0.0.0 or [::] for all
+    /// of a family's addresses) to the guest's port GUEST (repeatable; implies --net user).
+    #[arg(short = 'p', value_name = "[ADDR:]HOST:GUEST[/udp]")]
     publish: Vec<String>,
-    /// The guest's network: none (default without -p), user (QEMU's NAT, DHCP), or
-    /// tap:NAME (an existing tap device).
-    #[arg(long, value_name = "none|user|tap:NAME")]
+    /// The guest's network: none (default without -p); user (NAT and DHCP through passt,
+    /// IPv4 and IPv6; QEMU's slirp where passt is not installed); slirp (QEMU's own: IPv4
+    /// only, a forward takes one pending connection at a time); or tap:NAME (an existing tap
+    /// device).
+    #[arg(long, value_name = "none|user|slirp|tap:NAME")]
     net: Option<String>,
     /// The network card: virtio (default), e1000 (Intel 82540EM, as VirtualBox, VMware and
     /// Bochs offer) or virtio-legacy (virtio-net-pci without its modern interface); the last

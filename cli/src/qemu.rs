@@ -130,7 +130,7 @@ enum Console {
 
 fn run(image: &Path, opts: &RunOptions, console: Console) -> Result<RunOutput> {
     crate::network::check_nic(opts.nic, &opts.net, opts.machine != Machine::Microvm)?;
-    let qemu_args = match media::detect(image) {
+    let mut qemu_args = match media::detect(image) {
         // A disk or ISO made by `kiln image`: firmware boots it.
         Some(kind) => {
             media::check_options(opts)?;
@@ -155,24 +155,51 @@ fn run(image: &Path, opts: &RunOptions, console: Console) -> Result<RunOutput> {
             qemu_args(image, opts, accel, &cmdline)
         }
     };
+    // User networking: passt runs beside QEMU (stopped when `usernet` goes).
+    let mut usernet = match &opts.net {
+        crate::network::Network::User(forwards) => crate::usernet::UserNet::start(forwards)?,
+        _ => None,
+    };
+    let pci = opts.machine != Machine::Microvm;
+    qemu_args.extend(crate::network::qemu_args(
+        &opts.net,
+        pci,
+        opts.nic,
+        usernet.as_ref(),
+    ));
     if opts.gdb {
         eprintln!(
             "kiln: QEMU waits for a debugger; in another terminal run: gdb {} -ex 'target remote localhost:1234'",
             crate::toolchain::shell_quote(&image.display().to_string())
         );
     }
-    let mut command = Command::new(QEMU);
-    command.args(&qemu_args).stdout(Stdio::piped());
-    if console == Console::Capture {
-        command.stdin(Stdio::null()).stderr(Stdio::piped());
+    let child = {
+        let mut command = Command::new(QEMU);
+        command.args(&qemu_args).stdout(Stdio::piped());
+        if console == Console::Capture {
+            command.stdin(Stdio::null()).stderr(Stdio::piped());
+        }
+        // QEMU gets SIGTERM if kiln dies, and inherits passt's socket pair ends.
+        let tie = crate::process::Tie {
+            parent_death: Some(rustix::process::Signal::TERM),
+            own_group: false,
+            keep_fds: usernet.as_ref().map(|u| u.qemu_fds()).unwrap_or_default(),
+        };
+        crate::process::spawn(&mut command, &tie).map_err(|e| {
+            Failure::usage(format!(
+                "cannot start {QEMU} ({e}); run `kiln doctor --install`"
+            ))
+        })?
+    };
+    // QEMU holds passt's peers now; kiln's copies go, so passt ends with QEMU.
+    if let Some(net) = usernet.as_mut() {
+        net.release_qemu_ends();
     }
-    let child = command.spawn().map_err(|e| {
-        Failure::usage(format!(
-            "cannot start {QEMU} ({e}); run `kiln doctor --install`"
-        ))
-    })?;
     let timeout = if opts.gdb { None } else { opts.timeout };
     let finished = supervise(child, timeout, console)?;
+    if let Some(mut net) = usernet.take() {
+        net.stop();
+    }
 
     let status = match (finished.exit_line, finished.status) {
         _ if finished.timed_out => TIMEOUT_STATUS,
@@ -281,6 +308,7 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
 
 /// The arguments every boot shares, whatever the board and the medium: accelerator, CPU,
 /// memory, no default devices, the serial console on stdio, isa-debug-exit, the gdb stub.
+/// (The network's arguments come from [`crate::network::qemu_args`] once its backend runs.)
 pub fn common_args(opts: &RunOptions, accel: Accel) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "-accel".into(),
@@ -306,7 +334,6 @@ pub fn common_args(opts: &RunOptions, accel: Accel) -> Vec<String> {
         args.push(word.into());
     }
     let pci = opts.machine != Machine::Microvm;
-    args.extend(crate::network::qemu_args(&opts.net, pci, opts.nic));
     if opts.rng {
         args.extend(rng_args(pci));
     }
@@ -381,22 +408,7 @@ fn supervise(mut child: Child, timeout: Option<Duration>, console: Console) -> R
 /// Ends QEMU: SIGTERM first, so that it restores a terminal it put in raw mode, then
 /// SIGKILL if it is still there after a second.
 fn stop(child: &mut Child) {
-    let term = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .stderr(Stdio::null())
-        .status();
-    if term.is_ok_and(|s| s.success()) {
-        let grace = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < grace {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    crate::process::stop(child, Duration::from_secs(1));
 }
 
 /// Reads the console to its end; streams each chunk at once, and scans whole lines for the
@@ -665,7 +677,8 @@ mod tests {
         };
         let line = qemu_args(Path::new("/x/app"), &q35, Accel::Tcg, "").join(" ");
         assert!(line.contains("-device virtio-rng-pci,rng=rng0"), "{line}");
-        assert!(line.contains("-device e1000,netdev=net0"), "{line}");
+        let net = crate::network::qemu_args(&q35.net, true, q35.nic, None).join(" ");
+        assert!(net.contains("-device e1000,netdev=net0"), "{net}");
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub const GUEST_LL: &str = "fe80::5054:ff:fe12:3456";
 pub const TAP: &str = "ktap0";
 /// The guest's tap when [`Netns::impair`] puts a lossy relay between it and [`TAP`].
 pub const IMPAIRED_TAP: &str = "kimp0";
+/// The namespace's uplink for user networking ([`Netns::add_uplink`]).
+pub const UPLINK: &str = "kup0";
+/// The IPv6 prefix of [`UPLINK`]: a guest on passt's user network takes its SLAAC address
+/// from it.
+pub const UPLINK_PREFIX6: &str = "fd78::";
 
 /// The kernel command line that gives the guest [`GUEST4`] and [`GUEST6`] statically.
 pub fn static_append() -> String {
@@ -86,6 +91,40 @@ impl Netns {
         ]);
         ns.ip(&["link", "set", TAP, "up"]);
         ns
+    }
+
+    /// Gives the namespace default routes — IPv4 and, with `ipv6`, IPv6 — through a tap that
+    /// nothing is attached to ([`UPLINK`], 10.78.0.2/24 and fd78::2/64): passt (user
+    /// networking) starts only where the host has a default route, and copies its interface's
+    /// addresses. What a guest sends out through it stops there.
+    pub fn add_uplink(&self, ipv6: bool) {
+        self.ip(&["tuntap", "add", "dev", UPLINK, "mode", "tap"]);
+        self.ip(&["addr", "add", "10.78.0.2/24", "dev", UPLINK]);
+        if ipv6 {
+            let global = format!("{UPLINK_PREFIX6}2/64");
+            // A tap without a reader has no carrier, so no link-local address of its own.
+            for addr in [global.as_str(), "fe80::78:2/64"] {
+                self.ip(&["-6", "addr", "add", addr, "dev", UPLINK, "nodad"]);
+            }
+        }
+        self.ip(&["link", "set", UPLINK, "up"]);
+        self.ip(&["route", "add", "default", "via", "10.78.0.1"]);
+        if ipv6 {
+            let gw = format!("{UPLINK_PREFIX6}1");
+            self.ip(&["-6", "route", "add", "default", "via", &gw, "dev", UPLINK]);
+        }
+    }
+
+    /// The processes running in the namespace (`ip netns pids`).
+    pub fn pids(&self) -> Vec<u32> {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .expect("running ip netns pids");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
     }
 
     /// The namespace's name (for `ip netns exec NAME`).
