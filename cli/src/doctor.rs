@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 43] = [
+pub const PACKAGES: [(&str, &str); 51] = [
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -68,6 +68,35 @@ pub const PACKAGES: [(&str, &str); 43] = [
         "zlib1g-dev",
         "tests: the host's zlib, which CMake under the toolchain must not find",
     ),
+    (
+        "dpkg-dev",
+        "kiln pkg: dpkg-source unpacks Debian source packages",
+    ),
+    (
+        "pkgconf",
+        "kiln pkg: bin/kiln-pkg-config answers for the Kiln sysroot",
+    ),
+    (
+        "automake",
+        "kiln pkg: autotools recipes regenerate their build files",
+    ),
+    (
+        "libtool",
+        "kiln pkg: autotools recipes regenerate their build files",
+    ),
+    (
+        "perl",
+        "kiln pkg: OpenSSL's Configure and its assembly generators",
+    ),
+    (
+        "tcl",
+        "kiln pkg: SQLite's build makes its amalgamation with tclsh",
+    ),
+    (
+        "openssl",
+        "tests: certificates, s_client and s_time against the HTTPS example",
+    ),
+    ("testssl.sh", "tests: rates the HTTPS example's TLS"),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [
