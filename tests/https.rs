@@ -10,7 +10,7 @@
 //! The tap tests need root (network namespaces, tap devices) and fail without it; CI runs
 //! them as root. Traffic stays on the host's loopback or inside the namespace.
 
-use kiln_tests::http::{self, curl, response_headers, wrk_without_errors, Tools};
+use kiln_tests::http::{self, curl, response_headers, wrk_without_errors_within, Tools};
 use kiln_tests::netns::{expect_line, expect_static_addresses, lines, static_append, wait_for};
 use kiln_tests::netns::{Netns, MICROVM};
 use kiln_tests::netns::{GUEST4, GUEST6};
@@ -282,12 +282,13 @@ fn https_hello_over_user_networking_serves_curl_s_client_and_wrk() {
     pages(&http::host, &base, &ca, &["--resolve", &resolve]);
     s_client_versions_and_resumption(&http::host, &format!("127.0.0.1:{port}"), &ca, &certs);
     // QEMU's forward accepts one pending connection at a time (tests/http.rs says more).
-    wrk_without_errors(
+    wrk_without_errors_within(
         &http::host,
         &format!("https://127.0.0.1:{port}/"),
         4,
         10,
         100,
+        15,
     );
     pages(&http::host, &base, &ca, &["--resolve", &resolve]);
 }
@@ -326,12 +327,19 @@ fn https_hello_on_a_tap_serves_ipv6_and_ipv4_and_testssl_rates_it_clean() {
     pages(&tools, &format!("https://[{GUEST6}]"), &ca, &[]);
     pages(&tools, &format!("https://{GUEST4}"), &ca, &[]);
     s_client_versions_and_resumption(&tools, &format!("[{GUEST6}]:443"), &ca, &certs);
-    wrk_without_errors(&tools, &format!("https://[{GUEST6}]/"), 50, 10, 200);
+    // Every connection starts with a handshake (an ECDSA signature and an X25519 exchange in
+    // the guest): under TCG 50 of them at once queue for a second or more, past wrk's default
+    // 2 s request timeout on a busy host. The test is about errors, not latency.
+    wrk_without_errors_within(&tools, &format!("https://[{GUEST6}]/"), 50, 10, 200, 15);
 
     kiln_tests::require_system_tools(&["testssl"]);
     let json = certs.join("testssl.json");
     let mut cmd = tools("testssl");
-    cmd.args(["--quiet", "--color", "0", "--warnings", "off", "--add-ca"])
+    // Every check that rates findings (protocols, certificate and server defaults, server
+    // preference, cipher categories, forward secrecy, vulnerabilities, headers); only the
+    // client simulation, which rates nothing and takes most of the time, is left out.
+    cmd.args(["--quiet", "--color", "0", "--warnings", "off"])
+        .args(["-p", "-S", "-P", "-s", "-f", "-U", "-h", "--add-ca"])
         .arg(&ca)
         .arg("--jsonfile")
         .arg(&json)

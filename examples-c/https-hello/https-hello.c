@@ -22,7 +22,7 @@
  * bounded: while a client does not read its answers, its requests are not parsed.
  *
  * At start it prints OpenSSL's version and RAND_status() (1: the random generator is
- * seeded, from getrandom), then `https-hello: listening on port N`. */
+ * seeded, from getrandom), then `https-hello: listening on port N`. SIGPIPE is ignored. */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,6 +30,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +469,9 @@ int main(int argc, char **argv)
     if (optind != argc)
         return usage();
 
+    /* OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a peer that closed first must
+     * give EPIPE, not the default SIGPIPE that ends the process (on Linux as in Kiln). */
+    signal(SIGPIPE, SIG_IGN);
     printf("https-hello: %s, RAND_status %d\n", OpenSSL_version(OPENSSL_VERSION),
            RAND_status());
     SSL_CTX *ctx = make_context(cert, key);
