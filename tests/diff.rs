@@ -108,3 +108,18 @@ fn spinning_threads_are_preempted_fairly() {
 fn direction_flag_never_reaches_kernel_code() {
     same_on_host_and_guest("df_memmove", &[], &[]);
 }
+
+/// A listener bound again while its accepted connections live, close with unread data and
+/// SO_LINGER {1, 0} resetting, data after close resetting (issue 23).
+#[test]
+fn how_tcp_connections_and_listeners_end() {
+    same_on_host_and_guest("tcp_lifecycle", &[], &[]);
+}
+
+/// The kernel under a mixed load for 10 s — memmoves both ways, futex waits with timeouts,
+/// threads created and joined, TCP connections opened and reset (issue 23; an hour in
+/// bench/stress.sh).
+#[test]
+fn stress_for_ten_seconds() {
+    same_on_host_and_guest("stress", &[], &["10"]);
+}

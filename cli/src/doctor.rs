@@ -6,7 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 51] = [
+// A slice, not an array: its length is not written down, so two changes that each add a
+// package merge cleanly.
+pub const PACKAGES: &[(&str, &str)] = &[
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -40,6 +42,7 @@ pub const PACKAGES: [(&str, &str); 51] = [
     ("vgabios", "tests: Bochs's VGA BIOS"),
     ("iproute2", "network tests: namespaces and tap devices"),
     ("iputils-ping", "network tests: ping and ping -6"),
+    ("tcpdump", "network tests: captures on the test tap"),
     (
         "dnsmasq-base",
         "network tests: a DHCP server in the test's namespace",

@@ -103,7 +103,17 @@ fn is_checkout(dir: &Path) -> bool {
 
 /// `target/kiln` of the checkout: the runtime archives, the KVM probe verdict.
 pub fn kiln_dir() -> PathBuf {
-    root().join("target").join("kiln")
+    root()
+        .join("target")
+        .join(if debug_kernel() { "kiln-debug" } else { "kiln" })
+}
+
+/// Whether images link the debug kernel: `KILN_KERNEL=debug` in the environment builds the
+/// runtime with its `debug-checks` feature (kernel heap red zones and poison, flag
+/// assertions at the scheduler's and the heap's entries) into `target/kiln-debug`, apart
+/// from the release kernel. The test suite runs once with it in CI.
+pub fn debug_kernel() -> bool {
+    std::env::var("KILN_KERNEL").is_ok_and(|v| v == "debug")
 }
 
 /// Reads a list file (`runtime/abi.txt`, `libc-shim/wraps.txt`): one entry a line, `#`

@@ -47,6 +47,9 @@ fn stamp(i: usize) {
 #[no_mangle]
 pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::drivers::serial::CONSOLE.lock().init();
+    if cfg!(feature = "debug-checks") {
+        kinfo!("debug kernel: kernel heap red zones and poison, flag checks");
+    }
     let features = *FEATURES.call_once(cpu::features);
     cpu::enable_extended_state(&features);
 
@@ -96,6 +99,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     ioapic::init(madt);
     stamp(2);
     crate::time::init(entry::boot_tsc());
+    crate::time::start_rtc_edges();
     stamp(3);
 
     let cmdline = Cmdline::parse(boot.cmdline);

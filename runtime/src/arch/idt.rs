@@ -265,7 +265,10 @@ fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
     // SAFETY: we are about to end the VM; whoever held the console lock will never resume.
     unsafe { crate::drivers::serial::CONSOLE.force_unlock() };
     let mut out = crate::drivers::serial::CONSOLE.lock();
-    let kernel = crate::mm::paging::is_kernel_stack(frame.rsp);
+    // The runtime's own code faulted: its text is apart from the program's (kiln.ld). Where
+    // the stack pointer was does not decide it: a program in ring 0 may move its `rsp` onto
+    // a runtime stack (tests/security.rs does), and kernel code may fault on any stack.
+    let kernel = crate::mm::paging::is_kernel_text(frame.rip);
     if kernel {
         let _ = writeln!(
             out,

@@ -98,6 +98,14 @@ pub fn standard(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, exe_path: &[u8]) -> Result<(),
         ctx.now,
     )?;
     symlink(vfs, ctx, "/proc/self", b"1")?;
+    vfs.install(
+        ctx,
+        b"/proc/sysrq-trigger",
+        Kind::CharDev(Device::SysrqTrigger),
+        0o200,
+        (0, 0),
+        ctx.now,
+    )?;
     vfs.seal(proc_dir)?;
     vfs.seal(pid_dir)?;
     Ok(())

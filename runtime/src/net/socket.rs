@@ -142,6 +142,9 @@ enum Entry {
         fin_sent: bool,
         /// The connection was reset; reported once (ECONNRESET).
         reset: bool,
+        /// Last seen in CLOSE-WAIT (the peer's FIN received, ours not sent): a reset then is
+        /// reported as EPIPE, as Linux's `tcp_reset` does.
+        close_wait: bool,
         /// connect() has not yet reported the outcome of the connection it started: the
         /// next connect() does (0 or the error), as Linux's does, later ones are EISCONN.
         unreported: bool,
@@ -161,6 +164,9 @@ enum Entry {
 struct Slot {
     entry: Entry,
     family: Family,
+    /// SO_REUSEADDR (accepted connections inherit their listener's): a binding does not
+    /// collide with another that has it too, unless that one listens.
+    reuse_addr: bool,
 }
 
 /// Every socket of the interfaces.
@@ -227,8 +233,12 @@ impl Table {
             .ok_or(Errno::EBADF)
     }
 
-    fn insert(&mut self, entry: Entry, family: Family) -> SockId {
-        let slot = Some(Slot { entry, family });
+    fn insert(&mut self, entry: Entry, family: Family, reuse_addr: bool) -> SockId {
+        let slot = Some(Slot {
+            entry,
+            family,
+            reuse_addr,
+        });
         if let Some(i) = self.entries.iter().position(Option::is_none) {
             self.entries[i] = slot;
             return SockId(i as u32);
@@ -322,6 +332,15 @@ fn acceptable(s: &tcp::Socket<'_>) -> bool {
         s.state(),
         tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed
     )
+}
+
+/// A binding in the table, as bind conflicts see it.
+#[derive(Clone, Copy, Debug)]
+struct Bound {
+    local: IpListenEndpoint,
+    family: Family,
+    reuse_addr: bool,
+    listening: bool,
 }
 
 /// Whether binding `b` (of family `fb`) collides with the existing binding `a` (`fa`): the
@@ -523,13 +542,23 @@ impl<D: Device> Net<D> {
         }
     }
 
-    /// Drops orphaned TCP sockets whose connection has ended. True if any went.
+    /// Drops orphaned TCP sockets whose connection has ended, and resets those that
+    /// received data after the program closed them: nobody will read it, and a peer that
+    /// keeps writing must learn so at once rather than fill a window nobody drains (Linux
+    /// resets too, RFC 1122 4.2.2.13). True if any went.
     fn reap_closed(&mut self) -> bool {
         let orphans = core::mem::take(&mut self.sock.orphans);
         let before = orphans.len();
         let mut kept = Vec::new();
+        let mut aborted = false;
         for s in orphans {
-            if self.tcp(s).state() == tcp::State::Closed {
+            let t = self.tcp_mut(s);
+            if t.recv_queue() > 0 && t.state() != tcp::State::Closed {
+                t.abort();
+                aborted = true;
+            }
+            // An aborted socket keeps its peer until its RST has gone out.
+            if t.state() == tcp::State::Closed && t.remote_endpoint().is_none() {
                 self.sockets_mut(s.via).remove(s.handle);
             } else {
                 kept.push(s);
@@ -537,7 +566,7 @@ impl<D: Device> Net<D> {
         }
         let reaped = kept.len() != before;
         self.sock.orphans = kept;
-        reaped
+        reaped || aborted
     }
 
     // ---- the sets ----
@@ -609,7 +638,18 @@ impl<D: Device> Net<D> {
                 handed: VecDeque::new(),
             },
         };
-        self.sock.insert(entry, family)
+        self.sock.insert(entry, family, false)
+    }
+
+    /// SO_REUSEADDR: takes effect at the next bind or listen (as on Linux).
+    pub fn set_reuse_addr(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
+        self.sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?
+            .reuse_addr = on;
+        Ok(())
     }
 
     /// IPV6_V6ONLY on an `AF_INET6` socket: only before it is bound (`EINVAL` after, as on
@@ -631,8 +671,8 @@ impl<D: Device> Net<D> {
         Ok(())
     }
 
-    /// Every endpoint bound by a socket of `proto` (other than `except`), with its family.
-    fn bound(&self, proto: Proto, except: SockId) -> Vec<(IpListenEndpoint, Family)> {
+    /// Every endpoint bound by a socket of `proto` (other than `except`).
+    fn bound(&self, proto: Proto, except: SockId) -> Vec<Bound> {
         let mut out = Vec::new();
         for (i, slot) in self.sock.entries.iter().enumerate() {
             let Some(slot) = slot else { continue };
@@ -649,10 +689,33 @@ impl<D: Device> Net<D> {
                 _ => None,
             };
             if let Some(l) = local {
-                out.push((l, slot.family));
+                out.push(Bound {
+                    local: l,
+                    family: slot.family,
+                    reuse_addr: slot.reuse_addr,
+                    listening: matches!(slot.entry, Entry::TcpListen { .. }),
+                });
             }
         }
         out
+    }
+
+    /// Whether `id` may take `local` (at bind, and again at listen): no other binding shares
+    /// its port and an address, unless both have SO_REUSEADDR and the other does not listen
+    /// (Linux's rule: a port whose listener closed can be bound and listened on again while
+    /// its accepted connections live; of two sockets bound with SO_REUSEADDR only one may
+    /// listen).
+    fn check_free(&self, proto: Proto, id: SockId, local: &IpListenEndpoint) -> Result<(), Errno> {
+        let me = self.sock.slot(id)?;
+        let taken = self.bound(proto, id).into_iter().any(|b| {
+            conflicts(&b.local, b.family, local, me.family)
+                && !(me.reuse_addr && b.reuse_addr && !b.listening)
+        });
+        if taken {
+            Err(Errno::EADDRINUSE)
+        } else {
+            Ok(())
+        }
     }
 
     fn ephemeral(&mut self, proto: Proto, id: SockId) -> Result<u16, Errno> {
@@ -664,7 +727,7 @@ impl<D: Device> Net<D> {
             } else {
                 p + 1
             };
-            if !taken.iter().any(|(t, _)| t.port == p) {
+            if !taken.iter().any(|b| b.local.port == p) {
                 return Ok(p);
             }
         }
@@ -704,12 +767,8 @@ impl<D: Device> Net<D> {
         };
         if local.port == 0 {
             local.port = self.ephemeral(proto, id)?;
-        } else if self
-            .bound(proto, id)
-            .iter()
-            .any(|(b, fb)| conflicts(b, *fb, &local, family))
-        {
-            return Err(Errno::EADDRINUSE);
+        } else {
+            self.check_free(proto, id, &local)?;
         }
         match self.sock.get_mut(id)? {
             Entry::TcpIdle { local: l } | Entry::Udp { local: l, .. } => *l = Some(local),
@@ -747,6 +806,8 @@ impl<D: Device> Net<D> {
             Some(l) => l,
             None => self.bind(id, IpListenEndpoint::default())?,
         };
+        // Two sockets bound with SO_REUSEADDR may not both listen.
+        self.check_free(Proto::Tcp, id, &local)?;
         *self.sock.get_mut(id)? = Entry::TcpListen {
             local,
             armed: Vec::new(),
@@ -872,16 +933,19 @@ impl<D: Device> Net<D> {
             }
         };
         self.rearm(id, None)?;
+        let reuse_addr = self.sock.slot(id)?.reuse_addr;
         let new = self.sock.insert(
             Entry::TcpStream {
                 sock,
                 connecting: false,
                 fin_sent: false,
                 reset: false,
+                close_wait: false,
                 unreported: false,
                 error: None,
             },
             family,
+            reuse_addr,
         );
         Ok((new, peer))
     }
@@ -937,6 +1001,7 @@ impl<D: Device> Net<D> {
                     connecting: true,
                     fin_sent: false,
                     reset: false,
+                    close_wait: false,
                     unreported: true,
                     error: None,
                 };
@@ -973,6 +1038,7 @@ impl<D: Device> Net<D> {
             connecting,
             fin_sent,
             reset,
+            close_wait,
             error,
             ..
         } = self.sock.get_mut(id)?
@@ -993,7 +1059,13 @@ impl<D: Device> Net<D> {
             // Without our FIN the only ways to CLOSED are a reset or a timeout: a peer's
             // FIN leaves the socket in CLOSE-WAIT until we close.
             *reset = true;
-            *error = Some(Errno::ECONNRESET);
+            *error = Some(if *close_wait {
+                Errno::EPIPE
+            } else {
+                Errno::ECONNRESET
+            });
+        } else {
+            *close_wait = state == tcp::State::CloseWait;
         }
         Ok(())
     }
@@ -1216,6 +1288,22 @@ impl<D: Device> Net<D> {
         }
     }
 
+    /// A listener stops listening (shutdown of its receiving side, as on Linux): its pending
+    /// connections are reset, and it stays bound to its address, idle; accept then fails
+    /// with `EINVAL`.
+    pub fn stop_listening(&mut self, id: SockId) -> Result<(), Errno> {
+        let Entry::TcpListen { local, armed, .. } = self.sock.get_mut(id)? else {
+            return Err(Errno::ENOTCONN);
+        };
+        let (local, armed) = (*local, core::mem::take(armed));
+        for s in armed {
+            self.tcp_mut(s).abort();
+            self.sock.orphans.push(s);
+        }
+        *self.sock.get_mut(id)? = Entry::TcpIdle { local: Some(local) };
+        Ok(())
+    }
+
     /// Ends the sending side of a TCP connection (FIN after the queued data).
     pub fn shutdown_write(&mut self, id: SockId) -> Result<(), Errno> {
         match self.sock.get_mut(id)? {
@@ -1230,7 +1318,9 @@ impl<D: Device> Net<D> {
     }
 
     /// Closes the socket: a TCP connection ends gracefully (its FIN exchange goes on in the
-    /// background); listeners drop their pending connections.
+    /// background) — unless data it received was never read, which resets it, as on Linux
+    /// (RFC 1122 4.2.2.13: the peer learns at once that what it sent was not taken);
+    /// listeners drop their pending connections.
     pub fn close(&mut self, id: SockId) -> Result<(), Errno> {
         let slot = self
             .sock
@@ -1247,7 +1337,12 @@ impl<D: Device> Net<D> {
                 }
             }
             Entry::TcpStream { sock, .. } => {
-                self.tcp_mut(sock).close();
+                let t = self.tcp_mut(sock);
+                if t.recv_queue() > 0 {
+                    t.abort();
+                } else {
+                    t.close();
+                }
                 self.sock.orphans.push(sock);
             }
             Entry::Udp { on, .. } => {
@@ -1870,6 +1965,133 @@ mod tests {
         assert_eq!(s.recv(c, &mut buf), Err(Errno::ECONNRESET));
         assert_eq!(s.recv(c, &mut buf), Ok(0));
         assert_eq!(s.send(c, b"x"), Err(Errno::EPIPE));
+    }
+
+    /// A connected pair over eth0's loopback test device: (listener, client, accepted).
+    fn accepted_pair(
+        s: &mut Net<Loopback>,
+        t: &mut i64,
+        port: u16,
+        reuse: bool,
+    ) -> (SockId, SockId, SockId) {
+        let l = s.socket(Proto::Tcp, Family::Dual);
+        s.set_reuse_addr(l, reuse).unwrap();
+        s.bind(l, listen_ep(port)).unwrap();
+        s.listen(l, 4).unwrap();
+        let c = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(c, ep(port)).unwrap();
+        run_until(s, t, |s| s.readiness(l).unwrap().readable);
+        let (a, _) = s.accept(l).unwrap();
+        run_until(s, t, |s| s.readiness(c).unwrap().writable);
+        (l, c, a)
+    }
+
+    #[test]
+    fn a_listener_shut_down_stops_listening_and_keeps_its_port() {
+        let mut s = stack();
+        let mut t = 0;
+        let (l, _c, _a) = accepted_pair(&mut s, &mut t, 7600, false);
+        let pending = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(pending, ep(7600)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        s.stop_listening(l).unwrap();
+        assert_eq!(s.accept(l), Err(Errno::EINVAL));
+        run_until(&mut s, &mut t, |s| s.readiness(pending).unwrap().error);
+        let other = s.socket(Proto::Tcp, Family::Dual);
+        assert_eq!(
+            s.bind(other, listen_ep(7600)),
+            Err(Errno::EADDRINUSE),
+            "still bound"
+        );
+    }
+
+    #[test]
+    fn a_port_is_listened_on_again_while_its_accepted_connections_live() {
+        let mut s = stack();
+        let mut t = 0;
+        let (l, c, a) = accepted_pair(&mut s, &mut t, 7100, true);
+        s.close(l).unwrap();
+        let again = s.socket(Proto::Tcp, Family::Dual);
+        assert_eq!(
+            s.bind(again, listen_ep(7100)),
+            Err(Errno::EADDRINUSE),
+            "without SO_REUSEADDR the accepted connection holds the port"
+        );
+        s.set_reuse_addr(again, true).unwrap();
+        s.bind(again, listen_ep(7100)).unwrap();
+        s.listen(again, 4).unwrap();
+        // The new listener takes new connections; the old one still carries data.
+        let c2 = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(c2, ep(7100)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(again).unwrap().readable);
+        assert!(s.accept(again).is_ok());
+        assert_eq!(s.send(c, b"still").unwrap(), 5);
+        run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().readable);
+    }
+
+    #[test]
+    fn of_two_sockets_bound_with_reuseaddr_only_one_listens() {
+        let mut s = stack();
+        let a = s.socket(Proto::Tcp, Family::Dual);
+        let b = s.socket(Proto::Tcp, Family::Dual);
+        for x in [a, b] {
+            s.set_reuse_addr(x, true).unwrap();
+            s.bind(x, listen_ep(7200)).unwrap();
+        }
+        s.listen(a, 1).unwrap();
+        assert_eq!(s.listen(b, 1), Err(Errno::EADDRINUSE));
+        let c = s.socket(Proto::Tcp, Family::Dual);
+        s.set_reuse_addr(c, true).unwrap();
+        assert_eq!(
+            s.bind(c, listen_ep(7200)),
+            Err(Errno::EADDRINUSE),
+            "a listener holds its port even against SO_REUSEADDR"
+        );
+    }
+
+    #[test]
+    fn close_with_unread_data_resets_the_connection() {
+        let mut s = stack();
+        let mut t = 0;
+        let (_l, c, a) = accepted_pair(&mut s, &mut t, 7300, false);
+        assert_eq!(s.send(c, b"unread").unwrap(), 6);
+        run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().readable);
+        s.close(a).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        let mut buf = [0u8; 8];
+        assert_eq!(s.recv(c, &mut buf), Err(Errno::ECONNRESET));
+        run_until(&mut s, &mut t, |s| s.sock.orphans.is_empty());
+    }
+
+    #[test]
+    fn data_arriving_after_close_resets_the_connection() {
+        let mut s = stack();
+        let mut t = 0;
+        let (_l, c, a) = accepted_pair(&mut s, &mut t, 7400, false);
+        s.close(a).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().rdhup);
+        // The peer keeps writing to a socket nobody will read: it is reset, not left to
+        // fill the window.
+        assert_eq!(s.send(c, b"more").unwrap(), 4);
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            s.recv(c, &mut buf),
+            Err(Errno::EPIPE),
+            "reset in CLOSE-WAIT: EPIPE, as Linux says"
+        );
+        run_until(&mut s, &mut t, |s| s.sock.orphans.is_empty());
+    }
+
+    #[test]
+    fn a_graceful_close_without_unread_data_sends_fin() {
+        let mut s = stack();
+        let mut t = 0;
+        let (_l, c, a) = accepted_pair(&mut s, &mut t, 7500, false);
+        s.close(a).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().rdhup);
+        let mut buf = [0u8; 8];
+        assert_eq!(s.recv(c, &mut buf), Ok(0), "end of stream, not a reset");
     }
 
     #[test]

@@ -240,6 +240,22 @@ struct DevFile {
     ino: Ino,
 }
 
+/// A command written to `/proc/sysrq-trigger`. Only `c` does something: the kernel crashes
+/// by a NULL write in its own code, as Linux's does, so a supervisor can see what a runtime
+/// failure looks like (`kiln: kernel fault`, status 70). Linux logs the others as unknown.
+fn sysrq(command: Option<u8>) {
+    match command {
+        Some(b'c') => {
+            kinfo!("sysrq: trigger a crash");
+            crate::arch::cpu::null_write();
+        }
+        Some(c) if !c.is_ascii_whitespace() => {
+            kinfo!("sysrq: {:?} is not supported (only 'c', crash)", c as char)
+        }
+        _ => {}
+    }
+}
+
 impl File for DevFile {
     fn read(&self, _desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
         self.pread(buf, 0)
@@ -252,7 +268,7 @@ impl File for DevFile {
     fn pread(&self, buf: &mut [u8], _offset: u64) -> Result<usize, Errno> {
         match dev::read(self.device, buf, crate::kernel::fill_random) {
             dev::Io::Done(n) => Ok(n),
-            dev::Io::Console => Err(errno::EIO),
+            dev::Io::Console | dev::Io::Sysrq => Err(errno::EIO),
         }
     }
 
@@ -260,6 +276,10 @@ impl File for DevFile {
         match dev::write(self.device, data.len())? {
             dev::Io::Done(n) => Ok(n),
             dev::Io::Console => Err(errno::EIO),
+            dev::Io::Sysrq => {
+                sysrq(data.first().copied());
+                Ok(data.len())
+            }
         }
     }
 

@@ -498,6 +498,9 @@ pub fn accept4(a: &[u64; 6]) -> SysResult {
         s.stack(|st| st.accept(s.id))
     })?;
     let new = SocketFile::new(id, Proto::Tcp, s.family);
+    // Inherited from the listener, as on Linux (the table copied it too).
+    new.reuse_addr
+        .store(s.reuse_addr.load(Ordering::Relaxed), Ordering::Relaxed);
     if s.nodelay.load(Ordering::Relaxed) {
         let _ = s.stack(|st| st.set_nodelay(id, true));
         new.nodelay.store(true, Ordering::Relaxed);
@@ -784,6 +787,15 @@ pub fn shutdown(a: &[u64; 6]) -> SysResult {
     if how > 2 {
         return Err(errno::EINVAL);
     }
+    if s.proto == Proto::Tcp && s.listening.load(Ordering::Relaxed) {
+        // Linux: shutting down a listener's receiving side stops it listening (its pending
+        // connections are reset, a blocked accept fails with EINVAL); SHUT_WR does nothing.
+        if how == 0 || how == 2 {
+            s.stack(|st| st.stop_listening(s.id))?;
+            s.listening.store(false, Ordering::Relaxed);
+        }
+        return Ok(0);
+    }
     if s.proto == Proto::Tcp {
         s.stack(|st| st.peer_endpoint(s.id))?;
     }
@@ -887,7 +899,11 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
         Ok(0)
     };
     match (level, name) {
-        (SOL_SOCKET, SO_REUSEADDR) => flag(&s.reuse_addr),
+        (SOL_SOCKET, SO_REUSEADDR) => {
+            flag(&s.reuse_addr)?;
+            let on = s.reuse_addr.load(Ordering::Relaxed);
+            s.stack(|st| st.set_reuse_addr(s.id, on)).map(|()| 0)
+        }
         (SOL_SOCKET, SO_REUSEPORT) => flag(&s.reuse_port),
         (SOL_SOCKET, SO_BROADCAST) => read_int(val, len).map(|_| 0),
         (SOL_SOCKET, SO_KEEPALIVE) => {
