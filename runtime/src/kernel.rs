@@ -124,6 +124,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
 
     crate::syscall::init();
     crate::sched::thread::init();
+    crate::signal::deliver::init();
     crate::syscall::fs::init();
     init_files(&boot, &cmdline);
     crate::net::init(&cmdline, &mmio);

@@ -11,6 +11,8 @@ pub mod e1000;
 #[cfg(target_os = "none")]
 pub mod exit;
 #[cfg(target_os = "none")]
+pub mod hostctl;
+#[cfg(target_os = "none")]
 pub mod nic;
 #[cfg(target_os = "none")]
 pub mod pci;

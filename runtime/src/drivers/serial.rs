@@ -90,6 +90,22 @@ impl fmt::Write for Serial {
     }
 }
 
+/// The console the runtime's own lines go to (for reports written in pieces).
+pub fn log() -> spin::MutexGuard<'static, Serial> {
+    CONSOLE.lock()
+}
+
+/// Releases the log console's lock whoever holds it, for reports written as the VM ends.
+///
+/// # Safety
+///
+/// The holder must never resume while the lock is taken again (it is the code a fatal fault
+/// interrupted, or the VM is ending).
+pub unsafe fn force_unlock_log() {
+    // SAFETY: the caller's contract.
+    unsafe { CONSOLE.force_unlock() };
+}
+
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments<'_>) {
     use fmt::Write;

@@ -40,6 +40,8 @@ pub enum Notify {
 #[derive(Clone, Copy, Debug)]
 struct PosixTimer {
     notify: Notify,
+    /// On CLOCK_REALTIME (or its alarm and TAI forms): absolute times are wall-clock times.
+    realtime: bool,
     signo: u32,
     value: u64,
     state: TimerState,
@@ -106,9 +108,16 @@ impl Timers {
     }
 
     /// timer_create: the new timer's id (the lowest free one, from 0).
-    pub fn create(&mut self, notify: Notify, signo: u32, value: u64) -> Result<i32, Errno> {
+    pub fn create(
+        &mut self,
+        notify: Notify,
+        signo: u32,
+        value: u64,
+        realtime: bool,
+    ) -> Result<i32, Errno> {
         let timer = PosixTimer {
             notify,
+            realtime,
             signo,
             value,
             state: TimerState::default(),
@@ -134,6 +143,18 @@ impl Timers {
             .and_then(|i| self.posix.get_mut(i))
             .and_then(Option::as_mut)
             .ok_or(errno::EINVAL)
+    }
+
+    /// Whether timer `id` runs on the wall clock.
+    pub fn realtime(&mut self, id: i32) -> Result<bool, Errno> {
+        Ok(self.timer(id)?.realtime)
+    }
+
+    /// Sets the `sigev_value` of timer `id` (a timer created without a sigevent carries its
+    /// own id, as on Linux).
+    pub fn set_value(&mut self, id: i32, value: u64) -> Result<(), Errno> {
+        self.timer(id)?.value = value;
+        Ok(())
     }
 
     /// timer_settime: first expiry at `first` (monotonic ns; `None` disarms), then every
@@ -283,7 +304,7 @@ mod tests {
     #[test]
     fn posix_timers_count_overruns_while_their_signal_waits() {
         let mut t = Timers::new();
-        let id = t.create(Notify::Process, SIGUSR1, 42).unwrap();
+        let id = t.create(Notify::Process, SIGUSR1, 42, false).unwrap();
         assert_eq!(id, 0);
         t.settime(id, 0, Some(10), 10).unwrap();
         let fired = t.due(10);
@@ -303,13 +324,13 @@ mod tests {
         assert_eq!(t.taken(id), 0);
         assert_eq!(t.delete(id), Ok(Notify::Process));
         assert_eq!(t.gettime(id, 50), Err(errno::EINVAL));
-        assert_eq!(t.create(Notify::None, 0, 0), Ok(0), "the id is reused");
+        assert_eq!(t.create(Notify::None, 0, 0, false), Ok(0), "the id is reused");
     }
 
     #[test]
     fn missed_periods_of_one_expiry_are_overruns() {
         let mut t = Timers::new();
-        let id = t.create(Notify::Thread(7), SIGUSR1, 0).unwrap();
+        let id = t.create(Notify::Thread(7), SIGUSR1, 0, true).unwrap();
         t.settime(id, 0, Some(10), 10).unwrap();
         let fired = t.due(45);
         assert_eq!(fired[0].thread, Some(7));

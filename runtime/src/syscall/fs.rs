@@ -46,11 +46,13 @@ pub fn install(file: Arc<dyn File>, flags: u32) -> SysResult {
 }
 
 /// Runs `op` until it stops saying EAGAIN, waiting in between, unless `desc` is
-/// non-blocking.
+/// non-blocking; a signal ends the wait (`ERESTARTSYS`: EINTR, or restarted under
+/// SA_RESTART).
 pub fn retry<T>(desc: &OpenFile, mut op: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
     if desc.nonblocking() {
         return op();
     }
+    // A signal ends the wait with ERESTARTSYS: EINTR, or restarted under SA_RESTART.
     crate::sched::block_until(
         None,
         |now| wake_for(&*desc.file, now),
@@ -58,7 +60,7 @@ pub fn retry<T>(desc: &OpenFile, mut op: impl FnMut() -> Result<T, Errno>) -> Re
             Err(e) if e == errno::EAGAIN => None,
             r => Some(r),
         },
-    )
+    )?
     .unwrap_or(Err(errno::EAGAIN))
 }
 

@@ -24,6 +24,8 @@ pub mod poll;
 #[cfg(target_os = "none")]
 pub mod process;
 #[cfg(target_os = "none")]
+pub mod signal;
+#[cfg(target_os = "none")]
 pub mod table;
 #[cfg(target_os = "none")]
 pub mod time;
@@ -31,7 +33,9 @@ pub mod time;
 pub mod timerfd;
 
 #[cfg(target_os = "none")]
-pub use entry::{caller, init, kiln_syscall_return, set_kernel_stack, unsupported, Frame};
+pub use entry::{
+    caller, caller_rsp, init, kiln_syscall_return, set_kernel_stack, unsupported, Frame,
+};
 
 #[cfg(target_os = "none")]
 mod entry {
@@ -79,15 +83,21 @@ mod entry {
         kiln_kernel_rsp.store(top, Ordering::Relaxed);
     }
 
-    /// The caller of the syscall in progress (rip, rbp), for backtraces of fatal conditions
-    /// found inside a syscall (abort, deadlock).
-    static CALLER: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    /// The caller of the syscall in progress (rip, rbp, rsp), for backtraces of fatal
+    /// conditions found inside a syscall (abort, deadlock) and for the calls that look at
+    /// the caller's stack (sigaltstack).
+    static CALLER: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
     pub fn caller() -> (u64, u64) {
         (
             CALLER[0].load(Ordering::Relaxed),
             CALLER[1].load(Ordering::Relaxed),
         )
+    }
+
+    /// The caller's `rsp` at the syscall in progress.
+    pub fn caller_rsp() -> u64 {
+        CALLER[2].load(Ordering::Relaxed)
     }
 
     // The caller's stack is never touched: its red zone stays intact, and a thread that
@@ -176,17 +186,23 @@ mod entry {
         let nr = frame.nr as usize;
         CALLER[0].store(frame.rip, Ordering::Relaxed);
         CALLER[1].store(frame.rbp, Ordering::Relaxed);
-        if nr == numbers::nr::clone {
-            // The one call that needs the caller's whole register frame.
-            return to_ret(super::process::clone(frame));
-        }
-        match table::handler(nr) {
-            Some(h) => to_ret(h(&frame.args)),
-            None => {
-                unsupported(nr);
-                -(Errno::ENOSYS.0 as i64)
+        CALLER[2].store(frame.rsp, Ordering::Relaxed);
+        let ret = if nr == numbers::nr::clone {
+            // The calls that need the caller's whole register frame.
+            to_ret(super::process::clone(frame))
+        } else if nr == numbers::nr::rt_sigreturn {
+            crate::signal::deliver::sigreturn(frame)
+        } else {
+            match table::handler(nr) {
+                Some(h) => to_ret(h(&frame.args)),
+                None => {
+                    unsupported(nr);
+                    -(Errno::ENOSYS.0 as i64)
+                }
             }
-        }
+        };
+        // Pending signals are acted on before the program sees the result.
+        crate::signal::deliver::on_syscall_return(frame, ret)
     }
 
     /// Logs an unsupported syscall the first time it is made.

@@ -73,22 +73,46 @@ pub fn time(a: &[u64; 6]) -> SysResult {
     Ok(secs)
 }
 
-/// Sleeps until the deadline on `clock`'s timeline. Nothing can interrupt the sleep (signals
-/// are not delivered), so the remaining time is always zero.
-fn sleep(clock: u64, deadline_or_len: u64, absolute: bool) -> SysResult {
+/// Sleeps until the deadline on `clock`'s timeline. A signal ends it early: a relative sleep
+/// then writes the time left to `rmtp` (if not NULL) and fails with EINTR once a handler ran
+/// (SA_RESTART does not matter) or continues for the time left when none ran; an absolute
+/// one fails with EINTR or restarts with the same deadline.
+fn sleep(clock: u64, deadline_or_len: u64, absolute: bool, rmtp: u64) -> SysResult {
     let start = now(clock)?;
     let len = if absolute {
         deadline_or_len.saturating_sub(start)
     } else {
         deadline_or_len
     };
-    time::sleep_until(time::monotonic_ns().saturating_add(len));
-    Ok(0)
+    let deadline = time::monotonic_ns().saturating_add(len);
+    if absolute {
+        return match time::sleep_until(deadline) {
+            Ok(()) => Ok(0),
+            Err(_) => Err(crate::signal::restart::ERESTARTNOHAND),
+        };
+    }
+    sleep_to(deadline, rmtp)
+}
+
+/// A relative sleep to `deadline` (monotonic ns), also how restart_syscall continues one.
+pub fn sleep_to(deadline: u64, rmtp: u64) -> SysResult {
+    match time::sleep_until(deadline) {
+        Ok(()) => Ok(0),
+        Err(_) => {
+            if rmtp != 0 {
+                let left = deadline.saturating_sub(time::monotonic_ns());
+                write_pair(rmtp, left / NS, left % NS)?;
+            }
+            Err(super::signal::interrupted_with(
+                crate::signal::state::RestartBlock::Sleep { deadline, rmtp },
+            ))
+        }
+    }
 }
 
 pub fn nanosleep(a: &[u64; 6]) -> SysResult {
     let len = read_timespec(a[0])?;
-    sleep(CLOCK_MONOTONIC, len, false)
+    sleep(CLOCK_MONOTONIC, len, false, a[1])
 }
 
 pub fn clock_nanosleep(a: &[u64; 6]) -> SysResult {
@@ -96,5 +120,5 @@ pub fn clock_nanosleep(a: &[u64; 6]) -> SysResult {
         return Err(errno::EINVAL);
     }
     let t = read_timespec(a[2])?;
-    sleep(a[0], t, a[1] & TIMER_ABSTIME != 0)
+    sleep(a[0], t, a[1] & TIMER_ABSTIME != 0, a[3])
 }
