@@ -38,4 +38,3 @@ pub fn c_probe(name: &str, flags: &[&str], source: &str, missing: &str) -> Strin
     let _ = std::fs::remove_dir_all(&dir);
     String::from_utf8(out.stdout).unwrap()
 }
-

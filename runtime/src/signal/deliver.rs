@@ -220,13 +220,7 @@ pub fn on_syscall_return(frame: &mut Frame, ret: i64) -> i64 {
         return ret;
     }
     let mut regs = from_syscall(frame, ret);
-    deliver(
-        &mut regs,
-        Some(Syscall {
-            nr: frame.nr,
-            ret,
-        }),
-    );
+    deliver(&mut regs, Some(Syscall { nr: frame.nr, ret }));
     frame.args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
     frame.r15 = regs.r15;
     frame.r14 = regs.r14;
@@ -333,7 +327,10 @@ enum Step {
     Stopped,
     Skip,
     Stop,
-    Die { sig: u32, core: bool },
+    Die {
+        sig: u32,
+        core: bool,
+    },
     Handle(SigInfo, Action),
 }
 
@@ -532,7 +529,7 @@ fn setup_frame(regs: &mut Regs, info: &SigInfo, action: &Action) -> Result<(), F
     if on_alt && !(layout.frame > alt.sp && layout.end <= alt.sp + alt.size) {
         return Err(FrameError::AltStackOverflow);
     }
-    user::check_range(layout.frame, layout.len(), true).map_err(|_| FrameError::NoRoom)?;
+    user::check_range(layout.frame, layout.size(), true).map_err(|_| FrameError::NoRoom)?;
 
     // The FPU state goes into the frame as XSAVE saves it, then the handler gets a fresh one.
     let fp = user::bytes_mut(layout.fpstate, fp_size as u64).map_err(|_| FrameError::NoRoom)?;
@@ -598,7 +595,10 @@ pub fn sigreturn(frame: &Frame) -> ! {
     let mut regs = match restore(frame.rsp) {
         Ok(regs) => regs,
         Err(()) => {
-            kinfo!("rt_sigreturn: bad signal frame at {:#x}: SIGSEGV", frame.rsp);
+            kinfo!(
+                "rt_sigreturn: bad signal frame at {:#x}: SIGSEGV",
+                frame.rsp
+            );
             force_sigsegv(0);
             from_syscall(frame, 0)
         }
@@ -668,12 +668,9 @@ fn restore_fpu(at: u64) -> Result<(), ()> {
         Ok(_) => size,
         Err(_) => 512,
     };
+    // Copied into the kernel's 64-byte aligned area before loading, so the program's copy
+    // may be anywhere.
     let area = user::bytes(at, len as u64).map_err(|_| ())?;
-    if at % 64 != 0 && xstate.is_some() {
-        // XRSTOR needs 64-byte alignment; the copy below gives it, so this is only Linux's
-        // own check.
-        return Err(());
-    }
     let plan = frame::check_fpstate(area, xstate, context::mxcsr_mask()).map_err(|_| ())?;
     context::with_scratch(|scratch| {
         let dst = scratch.bytes_mut();
@@ -717,7 +714,8 @@ pub fn install_temporary_mask(mask: SigSet) {
 /// Ends a temporary mask: at once unless the call ends with `result` EINTR for a signal (then
 /// the mask stays until the handler has run, and its frame restores the old one).
 pub fn end_temporary_mask(result: &SysResult) {
-    let interrupted = matches!(result, Err(e) if restart::is_restart(*e) || *e == crate::errno::EINTR);
+    let interrupted =
+        matches!(result, Err(e) if restart::is_restart(*e) || *e == crate::errno::EINTR);
     if interrupted {
         return;
     }

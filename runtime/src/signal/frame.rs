@@ -147,7 +147,8 @@ impl Layout {
         })
     }
 
-    pub fn len(&self) -> u64 {
+    /// How many bytes the frame spans.
+    pub fn size(&self) -> u64 {
         self.end - self.frame
     }
 }
@@ -300,7 +301,12 @@ pub fn check_fpstate(
     xsave: Option<(usize, u64)>,
     mxcsr_mask: u32,
 ) -> Result<FpRestore, BadFpState> {
-    let mxcsr = u32::from_ne_bytes([area[MXCSR], area[MXCSR + 1], area[MXCSR + 2], area[MXCSR + 3]]);
+    let mxcsr = u32::from_ne_bytes([
+        area[MXCSR],
+        area[MXCSR + 1],
+        area[MXCSR + 2],
+        area[MXCSR + 3],
+    ]);
     if mxcsr & !mxcsr_mask != 0 {
         return Err(BadFpState);
     }
@@ -369,7 +375,14 @@ int main(void) {
             uc_mcontext.gregs[REG_CR2] 216\nuc_mcontext.fpregs 224\nuc_sigmask 296\n";
         assert_eq!(text, expected);
         assert_eq!(
-            (UC_STACK, UC_MCONTEXT, MC_SEGMENTS, MC_ERR, MC_TRAPNO, MC_OLDMASK),
+            (
+                UC_STACK,
+                UC_MCONTEXT,
+                MC_SEGMENTS,
+                MC_ERR,
+                MC_TRAPNO,
+                MC_OLDMASK
+            ),
             (16, 40, 184, 192, 200, 208)
         );
         assert_eq!((MC_CR2, MC_FPSTATE, UC_SIGMASK), (216, 224, 296));
@@ -419,7 +432,11 @@ int main(void) {
     #[test]
     fn flags_after_sigreturn_and_at_handler_entry() {
         assert_eq!(restored_rflags(0), IF | 0x2, "interrupts stay on");
-        assert_eq!(restored_rflags(DF | CF | (1 << 14)), DF | CF | IF | 0x2, "NT is not taken");
+        assert_eq!(
+            restored_rflags(DF | CF | (1 << 14)),
+            DF | CF | IF | 0x2,
+            "NT is not taken"
+        );
         assert_eq!(handler_rflags(0x246 | DF | TF), 0x246);
         assert!(canonical(0x7fff_ffff_ffff) && canonical(0xffff_8000_0000_0000));
         assert!(!canonical(0x8000_0000_0000));
@@ -438,15 +455,27 @@ int main(void) {
         );
         mark_xstate(&mut area, size, 7);
         put(&mut area, XSAVE_HEADER, 0b111);
-        assert_eq!(check_fpstate(&area, Some((size, 7)), 0xffff), Ok(FpRestore::Xrstor));
+        assert_eq!(
+            check_fpstate(&area, Some((size, 7)), 0xffff),
+            Ok(FpRestore::Xrstor)
+        );
         put(&mut area, XSAVE_HEADER, 0b1111);
-        assert_eq!(check_fpstate(&area, Some((size, 7)), 0xffff), Err(BadFpState));
+        assert_eq!(
+            check_fpstate(&area, Some((size, 7)), 0xffff),
+            Err(BadFpState)
+        );
         put(&mut area, XSAVE_HEADER, 0b11);
         area[XSAVE_HEADER + 20] = 1;
-        assert_eq!(check_fpstate(&area, Some((size, 7)), 0xffff), Err(BadFpState));
+        assert_eq!(
+            check_fpstate(&area, Some((size, 7)), 0xffff),
+            Err(BadFpState)
+        );
         area[XSAVE_HEADER + 20] = 0;
         area[MXCSR + 2] = 1;
-        assert_eq!(check_fpstate(&area, Some((size, 7)), 0xffff), Err(BadFpState));
+        assert_eq!(
+            check_fpstate(&area, Some((size, 7)), 0xffff),
+            Err(BadFpState)
+        );
         legacy_to_xsave(&mut area);
         assert_eq!(get(&area, XSAVE_HEADER), 0b11);
     }

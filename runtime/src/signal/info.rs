@@ -278,7 +278,10 @@ int main(void) {
     #[test]
     fn senders_timers_and_faults_fill_their_fields() {
         let k = SigInfo::from_sender(SIGTERM, SI_USER, 1, 0);
-        assert_eq!((k.signo(), k.code(), k.layout()), (SIGTERM, SI_USER, Layout::Kill));
+        assert_eq!(
+            (k.signo(), k.code(), k.layout()),
+            (SIGTERM, SI_USER, Layout::Kill)
+        );
         let sfd = k.to_signalfd();
         assert_eq!(&sfd[0..4], &15i32.to_ne_bytes());
         assert_eq!(&sfd[12..16], &1i32.to_ne_bytes());
@@ -290,13 +293,20 @@ int main(void) {
         assert_eq!(&sfd[24..28], &3i32.to_ne_bytes(), "ssi_tid");
         assert_eq!(&sfd[32..36], &5i32.to_ne_bytes(), "ssi_overrun");
         assert_eq!(&sfd[44..48], &7i32.to_ne_bytes(), "ssi_int");
-        assert_eq!(&sfd[48..56], &0xdead_beef_0000_0007u64.to_ne_bytes(), "ssi_ptr");
+        assert_eq!(
+            &sfd[48..56],
+            &0xdead_beef_0000_0007u64.to_ne_bytes(),
+            "ssi_ptr"
+        );
 
         let f = SigInfo::fault(SIGSEGV, SEGV_MAPERR, 0x10);
         assert_eq!((f.layout(), f.addr()), (Layout::Fault, 0x10));
         assert_eq!(&f.to_signalfd()[72..80], &0x10u64.to_ne_bytes());
         // SI_KERNEL carries no sender: the kill layout with zeros.
         assert_eq!(SigInfo::kernel(SIGHUP).layout(), Layout::Kill);
-        assert_eq!(SigInfo::from_sender(40, SI_QUEUE, 1, 0).layout(), Layout::Rt);
+        assert_eq!(
+            SigInfo::from_sender(40, SI_QUEUE, 1, 0).layout(),
+            Layout::Rt
+        );
     }
 }

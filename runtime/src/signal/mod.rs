@@ -234,8 +234,8 @@ mod tests {
         assert_eq!(s.lowest(), Some(SIGINT));
         s.remove(SIGINT);
         assert_eq!(s.lowest(), Some(64));
-        assert_eq!(SigSet::ALL.blockable().contains(SIGKILL), false);
-        assert_eq!(SigSet::ALL.blockable().contains(SIGSTOP), false);
+        assert!(!SigSet::ALL.blockable().contains(SIGKILL));
+        assert!(!SigSet::ALL.blockable().contains(SIGSTOP));
         assert!(!s.contains(0) && !s.contains(65));
     }
 

@@ -157,7 +157,11 @@ mod tests {
         assert!(p.set().contains(40), "a second instance is still queued");
         assert_eq!(p.take(40), q(40, 2));
         assert!(!p.set().contains(40));
-        assert_eq!(p.take(SIGUSR1), q(SIGUSR1, 1), "the first sender's information");
+        assert_eq!(
+            p.take(SIGUSR1),
+            q(SIGUSR1, 1),
+            "the first sender's information"
+        );
         assert!(p.set().is_empty());
     }
 

@@ -371,7 +371,9 @@ impl ProcessSignals {
             Target::Thread(i) => threads.signals(i).blocks(sig),
             // The group leader's mask decides, as on Linux (a leader that exited blocks
             // nothing).
-            Target::Process => Self::main_index(threads).is_some_and(|m| threads.signals(m).blocks(sig)),
+            Target::Process => {
+                Self::main_index(threads).is_some_and(|m| threads.signals(m).blocks(sig))
+            }
         };
         if sig != SIGKILL && !blocked && disposition.ignores() {
             return Ok(Sent::Ignored);
@@ -467,7 +469,13 @@ impl ProcessSignals {
 
     /// Whether a signal thread `ts` does not block waits for it (or the process is stopped).
     pub fn deliverable(&self, ts: &ThreadSignals) -> bool {
-        self.stopped || !ts.pending.set().union(self.shared.set()).minus(ts.blocked).is_empty()
+        self.stopped
+            || !ts
+                .pending
+                .set()
+                .union(self.shared.set())
+                .minus(ts.blocked)
+                .is_empty()
     }
 
     /// Linux's `recalc_sigpending`.
@@ -594,9 +602,15 @@ mod tests {
     fn ignored_signals_vanish_unless_blocked() {
         let mut p = ProcessSignals::new();
         let mut t = table(1);
-        assert_eq!(p.send(&mut t, Target::Process, kill(SIGCHLD)), Ok(Sent::Ignored));
+        assert_eq!(
+            p.send(&mut t, Target::Process, kill(SIGCHLD)),
+            Ok(Sent::Ignored)
+        );
         p.set_action(&mut t, SIGUSR1, Action::from_words([SIG_IGN, 0, 0, 0]));
-        assert_eq!(p.send(&mut t, Target::Process, kill(SIGUSR1)), Ok(Sent::Ignored));
+        assert_eq!(
+            p.send(&mut t, Target::Process, kill(SIGUSR1)),
+            Ok(Sent::Ignored)
+        );
         // Blocked: kept, since the action may change before it is unblocked.
         p.set_blocked(&mut t, 0, SigSet::of(SIGUSR1));
         assert!(matches!(
@@ -672,8 +686,12 @@ mod tests {
         for sig in [SIGUSR1, SIGHUP, 40] {
             p.set_action(&mut t, sig, handler());
         }
-        p.send(&mut t, Target::Thread(1), SigInfo::from_sender(SIGUSR1, SI_TKILL, 1, 0))
-            .unwrap();
+        p.send(
+            &mut t,
+            Target::Thread(1),
+            SigInfo::from_sender(SIGUSR1, SI_TKILL, 1, 0),
+        )
+        .unwrap();
         p.send(&mut t, Target::Process, kill(SIGHUP)).unwrap();
         assert!(t.threads[1].1.flagged);
         // The thread's own signal comes before the process's, even though SIGHUP < SIGUSR1.
@@ -691,7 +709,11 @@ mod tests {
             .unwrap();
         }
         assert_eq!(
-            p.send(&mut t, Target::Process, SigInfo::from_sender(40, SI_QUEUE, 0, 0)),
+            p.send(
+                &mut t,
+                Target::Process,
+                SigInfo::from_sender(40, SI_QUEUE, 0, 0)
+            ),
             Err(errno::EAGAIN)
         );
     }
@@ -705,7 +727,10 @@ mod tests {
         assert!(p.stopped && t.threads.iter().all(|(_, ts)| ts.flagged));
         p.send(&mut t, Target::Process, kill(SIGTSTP)).unwrap();
         // SIGCONT continues even when ignored by default, and drops pending stops.
-        assert_eq!(p.send(&mut t, Target::Process, kill(SIGCONT)), Ok(Sent::Ignored));
+        assert_eq!(
+            p.send(&mut t, Target::Process, kill(SIGCONT)),
+            Ok(Sent::Ignored)
+        );
         assert!(!p.stopped);
         assert!(!p.shared.set().contains(SIGTSTP));
     }
@@ -717,16 +742,28 @@ mod tests {
         let restart_flags = Some(SA_RESTART);
         let plain = Some(0);
         assert_eq!(restart_outcome(r(ERESTARTSYS), plain), eintr);
-        assert_eq!(restart_outcome(r(ERESTARTSYS), restart_flags), AfterSyscall::Restart);
+        assert_eq!(
+            restart_outcome(r(ERESTARTSYS), restart_flags),
+            AfterSyscall::Restart
+        );
         assert_eq!(restart_outcome(r(ERESTARTSYS), None), AfterSyscall::Restart);
         assert_eq!(restart_outcome(r(ERESTARTNOHAND), restart_flags), eintr);
-        assert_eq!(restart_outcome(r(ERESTARTNOHAND), None), AfterSyscall::Restart);
-        assert_eq!(restart_outcome(r(ERESTART_RESTARTBLOCK), restart_flags), eintr);
+        assert_eq!(
+            restart_outcome(r(ERESTARTNOHAND), None),
+            AfterSyscall::Restart
+        );
+        assert_eq!(
+            restart_outcome(r(ERESTART_RESTARTBLOCK), restart_flags),
+            eintr
+        );
         assert_eq!(
             restart_outcome(r(ERESTART_RESTARTBLOCK), None),
             AfterSyscall::RestartBlock
         );
-        assert_eq!(restart_outcome(r(ERESTARTNOINTR), plain), AfterSyscall::Restart);
+        assert_eq!(
+            restart_outcome(r(ERESTARTNOINTR), plain),
+            AfterSyscall::Restart
+        );
         assert_eq!(restart_outcome(-11, plain), AfterSyscall::Return(-11));
         assert_eq!(restart_outcome(5, None), AfterSyscall::Return(5));
     }
@@ -746,7 +783,10 @@ mod tests {
         s.set(0, SS_DISABLE, 0, 0x9000).unwrap();
         assert_eq!(s.top_for(0x9000), None);
         s.set(0x1000, SS_AUTODISARM, 8192, 0x9000).unwrap();
-        assert!(!s.contains(0x2000), "auto-disarmed stacks never count as in use");
+        assert!(
+            !s.contains(0x2000),
+            "auto-disarmed stacks never count as in use"
+        );
         assert_eq!(s.ss_flags(0x2000), SS_AUTODISARM);
     }
 

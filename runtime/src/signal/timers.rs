@@ -220,7 +220,7 @@ impl Timers {
         }
         for (id, slot) in self.posix.iter_mut().enumerate() {
             let Some(t) = slot.as_mut() else { continue };
-            if !t.state.next.is_some_and(|n| n <= now) && t.state.pending == 0 {
+            if t.state.next.is_none_or(|n| n > now) && t.state.pending == 0 {
                 continue;
             }
             let n = t.state.take(now);
@@ -324,7 +324,11 @@ mod tests {
         assert_eq!(t.taken(id), 0);
         assert_eq!(t.delete(id), Ok(Notify::Process));
         assert_eq!(t.gettime(id, 50), Err(errno::EINVAL));
-        assert_eq!(t.create(Notify::None, 0, 0, false), Ok(0), "the id is reused");
+        assert_eq!(
+            t.create(Notify::None, 0, 0, false),
+            Ok(0),
+            "the id is reused"
+        );
     }
 
     #[test]

@@ -129,13 +129,13 @@ fn do_poll(fds_ptr: u64, nfds: u64, timeout_ns: Option<u64>, restart: PollRestar
     let deadline = deadline_after(timeout_ns);
     let Ok(result) = wait(timeout_ns, wake, None, || revents(false).map(Some)) else {
         return Err(match (restart, deadline) {
-            (PollRestart::TimeLeft, Some(deadline)) => super::signal::interrupted_with(
-                crate::signal::state::RestartBlock::Poll {
+            (PollRestart::TimeLeft, Some(deadline)) => {
+                super::signal::interrupted_with(crate::signal::state::RestartBlock::Poll {
                     fds: fds_ptr,
                     nfds,
                     deadline,
-                },
-            ),
+                })
+            }
             _ => crate::signal::restart::ERESTARTNOHAND,
         });
     };
@@ -168,7 +168,9 @@ pub fn poll_until(fds: u64, nfds: u64, deadline: u64) -> SysResult {
 
 pub fn ppoll(a: &[u64; 6]) -> SysResult {
     let timeout = timespec_timeout(a[2])?;
-    with_sigmask(a[3], a[4], || do_poll(a[0], a[1], timeout, PollRestart::Again))
+    with_sigmask(a[3], a[4], || {
+        do_poll(a[0], a[1], timeout, PollRestart::Again)
+    })
 }
 
 // ---- select ----

@@ -87,7 +87,11 @@ pub fn rt_sigprocmask(a: &[u64; 6]) -> SysResult {
     if a[3] != SIGSET_SIZE {
         return Err(errno::EINVAL);
     }
-    let set = if a[1] != 0 { Some(read_set(a[1])?) } else { None };
+    let set = if a[1] != 0 {
+        Some(read_set(a[1])?)
+    } else {
+        None
+    };
     let old = with_own(|_, t, _| t.own().blocked);
     if let Some(set) = set {
         let mask = match a[0] {
@@ -205,7 +209,10 @@ pub fn kill(a: &[u64; 6]) -> SysResult {
     if sig == 0 {
         return Ok(0);
     }
-    deliver::send(Target::Process, SigInfo::from_sender(sig, SI_USER, PID as u32, 0))?;
+    deliver::send(
+        Target::Process,
+        SigInfo::from_sender(sig, SI_USER, PID as u32, 0),
+    )?;
     Ok(0)
 }
 
@@ -436,7 +443,11 @@ fn read_timeval_pair(ptr: u64) -> Result<(u64, u64), Errno> {
 
 /// `struct itimerval` from (interval, remaining) ns; an armed timer never shows 0 left.
 fn write_timeval_pair(ptr: u64, interval: u64, remaining: u64, armed: bool) -> Result<(), Errno> {
-    let remaining = if armed && remaining < 1000 { 1000 } else { remaining };
+    let remaining = if armed && remaining < 1000 {
+        1000
+    } else {
+        remaining
+    };
     let us = |ns: u64| [ns / NS, ns % NS / 1000];
     let [a, b] = us(interval);
     let [c, d] = us(remaining);
@@ -547,12 +558,18 @@ pub fn timer_create(a: &[u64; 6]) -> SysResult {
             }
             _ => return Err(errno::EINVAL),
         };
-        let signo = if notify == Notify::None { 0 } else { signo as u32 };
+        let signo = if notify == Notify::None {
+            0
+        } else {
+            signo as u32
+        };
         (notify, signo, Some(value))
     };
     user::bytes_mut(a[2], 4)?;
     let id = with_own(|p, _, _| {
-        let id = p.timers.create(notify, signo, value.unwrap_or(0), realtime)?;
+        let id = p
+            .timers
+            .create(notify, signo, value.unwrap_or(0), realtime)?;
         if value.is_none() {
             // No sigevent: sigev_value is the timer's id.
             p.timers.set_value(id, id as u64)?;
@@ -634,9 +651,7 @@ pub fn timer_delete(a: &[u64; 6]) -> SysResult {
     with_own(|p, t, _| {
         p.timers.delete(id)?;
         // Its signal, if still pending, goes with it.
-        let mine = |i: &SigInfo| {
-            i.code() == crate::signal::info::SI_TIMER && i.timer_id() == id
-        };
+        let mine = |i: &SigInfo| i.code() == crate::signal::info::SI_TIMER && i.timer_id() == id;
         p.shared.remove_where(mine);
         for k in 0..t.count() {
             t.signals(k).pending.remove_where(mine);
