@@ -9,6 +9,8 @@
 //! - [`symtab`]: the `.kiln_syms` blob format;
 //! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
 //! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
+//! - [`lifecycle`]: `kiln run` as the process it wraps (signals, stdio, exit status, QEMU
+//!   never outliving it), on [`process`], the only `unsafe` of the crate;
 //! - [`package`]: `kiln image`, an image packaged as a GRUB disk (raw, qcow2) or ISO;
 //! - [`media`]: recognizing disk and ISO images and booting them through firmware;
 //! - [`build`]: configuring and building a CMake project with the Kiln toolchain;
@@ -16,16 +18,19 @@
 //! - [`doctor`]: checking and installing the host packages Kiln needs.
 //!
 //! Errors meant for users are [`Failure`]s: one line that says what to do, and an exit code.
-#![forbid(unsafe_code)]
+// `unsafe` is allowed in `process` alone (pre_exec and PR_SET_PDEATHSIG have no safe form).
+#![deny(unsafe_code)]
 
 pub mod build;
 pub mod cpio;
 pub mod doctor;
 pub mod image;
+pub mod lifecycle;
 pub mod link;
 pub mod media;
 pub mod network;
 pub mod package;
+pub mod process;
 pub mod qemu;
 pub mod runtime;
 pub mod symtab;

@@ -19,7 +19,9 @@ use crate::process::cmdline::Cmdline;
 static FEATURES: Once<cpu::Features> = Once::new();
 
 /// Options of the kernel command line that the runtime knows (others draw a warning).
-const KNOWN_OPTIONS: &[&str] = &["boottime", "argv0", "quiet", "wx", "entropy", "files"];
+const KNOWN_OPTIONS: &[&str] = &[
+    "boottime", "argv0", "quiet", "wx", "entropy", "files", "ctl", "tty",
+];
 
 /// Exit status of a boot refused for its configuration (the same as unreadable boot info).
 const REFUSED_TO_START: i32 = 125;
@@ -62,6 +64,8 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
             crate::drivers::exit::exit_vm(125);
         }
     };
+    // Under `kiln run`, the runtime's lines go to COM2 from the first one on.
+    crate::drivers::hostctl::init_early(boot.cmdline);
     // Read while the loader-time map still covers the low 4 GiB, where ACPI tables live.
     let power_off = boot
         .rsdp
@@ -125,7 +129,8 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::syscall::init();
     crate::sched::thread::init();
     crate::signal::deliver::init();
-    crate::syscall::fs::init();
+    crate::drivers::hostctl::init();
+    crate::syscall::fs::init(cmdline.option("tty"));
     init_files(&boot, &cmdline);
     crate::net::init(&cmdline, &mmio);
     stamp(4);
@@ -366,7 +371,7 @@ pub fn write_caller(out: &mut dyn Write, rsp: u64) {
 /// a syscall (abort, deadlock).
 pub fn backtrace_of_caller() {
     let (rip, rbp) = crate::syscall::caller();
-    let mut console = crate::drivers::serial::CONSOLE.lock();
+    let mut console = crate::drivers::serial::log();
     write_backtrace(&mut *console, rip.wrapping_sub(1), rbp);
 }
 
@@ -376,14 +381,14 @@ fn backtrace_here() {
     let rbp: u64;
     // SAFETY: reads the frame pointer register only.
     unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack)) };
-    let mut console = crate::drivers::serial::CONSOLE.lock();
+    let mut console = crate::drivers::serial::log();
     write_backtrace(&mut *console, backtrace_here as *const () as u64, rbp);
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: the VM is ending; whoever held the console lock will never resume.
-    unsafe { crate::drivers::serial::CONSOLE.force_unlock() };
+    unsafe { crate::drivers::serial::force_unlock_log() };
     kinfo!("kernel fault: runtime panic: {}", info);
     kinfo!("  this is a bug in Kiln, not in the program: please report it with this output");
     backtrace_here();

@@ -10,7 +10,6 @@ pub mod serial;
 pub mod e1000;
 #[cfg(target_os = "none")]
 pub mod exit;
-#[cfg(target_os = "none")]
 pub mod hostctl;
 #[cfg(target_os = "none")]
 pub mod nic;
