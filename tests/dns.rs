@@ -1347,6 +1347,8 @@ fn boot_guest(image: &Path, udp_port: u16, tcp_port: u16) -> Guest {
             .to_string_lossy()
     ));
     let file = std::fs::File::create(&console).expect("create the console file");
+    // The program's stdout and stderr (and the runtime's lines) in one file.
+    let err = file.try_clone().expect("clone the console file");
     let child = kiln()
         .args(["run", "--timeout", "900"])
         .args([
@@ -1358,7 +1360,7 @@ fn boot_guest(image: &Path, udp_port: u16, tcp_port: u16) -> Guest {
         .arg(image)
         .stdin(Stdio::null())
         .stdout(file)
-        .stderr(Stdio::inherit())
+        .stderr(err)
         .process_group(0)
         .spawn()
         .expect("start ./kiln run");

@@ -3,7 +3,7 @@
 //! image, and does what the README says when booted: a timer line every second and a UDP
 //! echo on port 7 (reached through `./kiln run -p PORT:7/udp`, host loopback only).
 
-use kiln_tests::netns::{lines, wait_for};
+use kiln_tests::netns::{console_lines, wait_for};
 use kiln_tests::{cc, cflags, kiln, root, run_ok, scratch_dir, GroupChild};
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};
@@ -60,9 +60,9 @@ fn the_event_api_example_is_short_builds_and_runs() {
             .arg(&image)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
+            .stderr(Stdio::piped()),
     );
-    let rx = lines(guest.0.stdout.take().expect("stdout is piped"));
+    let rx = console_lines(&mut guest.0);
     let mut seen = Vec::new();
     let is_tick = |l: &str| l.starts_with("up ") && l.ends_with(" ms");
     assert!(

@@ -28,7 +28,9 @@
 //! then on (before, slirp's connection to it fails and the host's client sees its connection
 //! closed), so the tests wait for both console lines.
 
-use kiln_tests::netns::{expect_line, expect_static_addresses, lines, static_append, wait_for};
+use kiln_tests::netns::{
+    console_lines, expect_line, expect_static_addresses, static_append, wait_for,
+};
 use kiln_tests::netns::{Netns, Platform, GUEST4};
 use kiln_tests::{example_image, image, kiln, on_every_platform, root};
 use std::io::Write;
@@ -67,11 +69,11 @@ impl Guest {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
             .expect("starting ./kiln run");
-        let rx = lines(child.stdout.take().unwrap());
+        let rx = console_lines(&mut child);
         let mut guest = Guest {
             child,
             rx,

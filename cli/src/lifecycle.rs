@@ -45,6 +45,9 @@ pub const SIGTERM: i32 = 15;
 /// The signals `kiln run` forwards to the program.
 pub const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
 
+/// The runtime's first byte on the host channel: COM1 is set up, stdin may be sent.
+pub const READY: u8 = 0x06;
+
 /// The stop timeout unless `--stop-timeout` says otherwise.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -235,6 +238,7 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
         Link::Channel(writer.clone())
     };
     let exit_line = Arc::new(Mutex::new(None));
+    let ready = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
     let stdout_gone = Arc::new(AtomicBool::new(false));
     let out_pump = {
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -244,9 +248,23 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
         thread::spawn(move || copy_out(stdout, std::io::stdout(), disk.then_some(exit_line), gone))
     };
     let ctl_pump = {
-        let reader = ours;
+        let mut reader = ours;
         let exit_line = exit_line.clone();
+        let ready = ready.clone();
         thread::spawn(move || {
+            if !disk {
+                // The runtime's first byte: COM1 is ready for stdin.
+                let mut first = [0u8; 1];
+                let got = reader.read(&mut first).unwrap_or(0);
+                let (flag, wake) = &*ready;
+                if let Ok(mut f) = flag.lock() {
+                    *f = true;
+                }
+                wake.notify_all();
+                if got == 1 && first[0] != READY {
+                    let _ = std::io::stderr().write_all(&first);
+                }
+            }
             if disk {
                 // QMP's replies: nothing to do with them.
                 let mut sink = std::io::sink();
@@ -265,7 +283,16 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
     let stdin = child.stdin.take().expect("stdin is piped");
     if !disk {
         let ctl = writer.clone();
-        thread::spawn(move || copy_in(stdin, ttys[0], ctl));
+        let ready = ready.clone();
+        thread::spawn(move || {
+            let (flag, wake) = &*ready;
+            let mut f = flag.lock().unwrap_or_else(|e| e.into_inner());
+            while !*f {
+                f = wake.wait(f).unwrap_or_else(|e| e.into_inner());
+            }
+            drop(f);
+            copy_in(stdin, ttys[0], ctl)
+        });
     } else {
         // A disk image's program gets the terminal's input only through COM1 as it is.
         thread::spawn(move || copy_in_plain(stdin));
@@ -314,7 +341,9 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
     handle.close();
     let _ = out_pump.join();
     let _ = ctl_pump.join();
-    let line = *exit_line.lock().map_err(|_| anyhow::anyhow!("exit line lock"))?;
+    let line = *exit_line
+        .lock()
+        .map_err(|_| anyhow::anyhow!("exit line lock"))?;
     Ok(match outcome {
         Outcome::Stopped(status) => status,
         Outcome::TimedOut => {
@@ -322,7 +351,9 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
             eprintln!("kiln: timed out after {secs} s; QEMU was killed");
             qemu::TIMEOUT_STATUS
         }
-        Outcome::Exited(status) => match qemu::decode_qemu_exit(status).or(line) {
+        // isa-debug-exit carries 7 bits of the status ((n << 1) | 1 in QEMU's 8-bit exit
+        // code): the runtime's last line gives the whole of it when the two agree.
+        Outcome::Exited(status) => match guest_status(qemu::decode_qemu_exit(status), line) {
             Some(n) => n,
             None => {
                 let how = status
@@ -335,6 +366,16 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
             }
         },
     })
+}
+
+/// The guest's exit status from isa-debug-exit's `code` and the runtime's last line `line`:
+/// the exit port carries 7 bits ((n << 1) | 1 in QEMU's 8-bit exit code), so the line gives
+/// the whole status when the two agree, as after a fatal signal (128 + n).
+pub fn guest_status(code: Option<i32>, line: Option<i32>) -> Option<i32> {
+    match (code, line) {
+        (Some(code), Some(n)) if n & 0x7f == code => Some(n),
+        (code, n) => code.or(n),
+    }
 }
 
 enum Outcome {
@@ -369,7 +410,8 @@ fn copy_out(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if !gone.load(Ordering::Relaxed) && (to.write_all(&buf[..n]).is_err() || to.flush().is_err())
+        if !gone.load(Ordering::Relaxed)
+            && (to.write_all(&buf[..n]).is_err() || to.flush().is_err())
         {
             gone.store(true, Ordering::Relaxed);
         }
@@ -449,12 +491,24 @@ mod tests {
         let t0 = Instant::now();
         let mut p = StopPolicy::new(Duration::from_secs(10));
         assert_eq!(p.on_signal(SIGHUP, t0), Action::Forward(SIGHUP));
-        assert_eq!(p.overdue(t0 + Duration::from_secs(60)), None, "SIGHUP is no stop");
+        assert_eq!(
+            p.overdue(t0 + Duration::from_secs(60)),
+            None,
+            "SIGHUP is no stop"
+        );
         assert_eq!(p.on_signal(SIGTERM, t0), Action::Forward(SIGTERM));
         assert_eq!(p.overdue(t0 + Duration::from_secs(9)), None);
         assert_eq!(p.overdue(t0 + Duration::from_secs(10)), Some(143));
-        assert_eq!(p.on_signal(SIGTERM, t0), Action::Forward(SIGTERM), "passed on again");
-        assert_eq!(p.on_signal(SIGINT, t0), Action::HardStop(130), "a second Ctrl-C");
+        assert_eq!(
+            p.on_signal(SIGTERM, t0),
+            Action::Forward(SIGTERM),
+            "passed on again"
+        );
+        assert_eq!(
+            p.on_signal(SIGINT, t0),
+            Action::HardStop(130),
+            "a second Ctrl-C"
+        );
         let mut q = StopPolicy::new(Duration::from_secs(1));
         assert_eq!(q.on_signal(SIGINT, t0), Action::Forward(SIGINT));
         assert_eq!(q.on_signal(SIGINT, t0), Action::HardStop(130));
@@ -464,15 +518,24 @@ mod tests {
     }
 
     #[test]
+    fn statuses_above_127_come_from_the_runtimes_line() {
+        assert_eq!(guest_status(Some(2), Some(130)), Some(130));
+        assert_eq!(guest_status(Some(3), None), Some(3));
+        assert_eq!(
+            guest_status(Some(3), Some(7)),
+            Some(3),
+            "the port wins a disagreement"
+        );
+        assert_eq!(guest_status(None, Some(143)), Some(143));
+    }
+
+    #[test]
     fn channel_words_and_messages() {
         assert_eq!(
             channel_options([false, true, false]),
             "kiln.ctl=com2 kiln.tty=1"
         );
-        assert_eq!(
-            channel_options([false; 3]),
-            "kiln.ctl=com2 kiln.tty=none"
-        );
+        assert_eq!(channel_options([false; 3]), "kiln.ctl=com2 kiln.tty=none");
         assert_eq!(end_of_input(12, false), "eof 12\n");
         assert_eq!(end_of_input(0, true), "eot 0\n");
         assert_eq!(

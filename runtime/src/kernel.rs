@@ -48,7 +48,7 @@ fn stamp(i: usize) {
 
 #[no_mangle]
 pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
-    crate::drivers::serial::CONSOLE.lock().init();
+    crate::drivers::serial::CONSOLE.lock().init_with_fifo();
     let features = *FEATURES.call_once(cpu::features);
     cpu::enable_extended_state(&features);
 
@@ -130,6 +130,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::sched::thread::init();
     crate::signal::deliver::init();
     crate::drivers::hostctl::init();
+    crate::drivers::serial::route_input();
     crate::syscall::fs::init(cmdline.option("tty"));
     init_files(&boot, &cmdline);
     crate::net::init(&cmdline, &mmio);

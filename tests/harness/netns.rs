@@ -197,10 +197,10 @@ impl Netns {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("starting ./kiln run");
-        let rx = lines(child.stdout.take().unwrap());
+        let rx = console_lines(&mut child);
         self.children.push(child);
         rx
     }
@@ -295,6 +295,31 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .output();
     }
+}
+
+/// The console of a `./kiln run` child (its stdout and stderr, both piped): the program's
+/// output arrives on stdout, the runtime's `kiln:` lines and the program's stderr on stderr;
+/// both are merged here, line by line as they arrive.
+pub fn console_lines(child: &mut Child) -> Receiver<String> {
+    let (tx, rx) = channel();
+    let out = child.stdout.take().expect("stdout is piped");
+    let err = child.stderr.take().expect("stderr is piped");
+    let tx2 = tx.clone();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if tx2.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// The lines of `out` (a child's stdout), sent one by one as they arrive.

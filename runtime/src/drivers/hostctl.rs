@@ -10,7 +10,8 @@
 //!   goes on.
 //!
 //! Counting the bytes makes the end of the input exact although it travels apart from the
-//! input itself. A line that is none of these is dropped (and said once). The protocol and
+//! input itself. The runtime's first byte on the channel is ASCII ACK (0x06): COM1 is set up
+//! (enabling its FIFOs empties its receiver), so `kiln run` starts sending stdin only then. A line that is none of these is dropped (and said once). The protocol and
 //! the stdin accounting are pure and tested on the host; the UART, its interrupt (ISA IRQ 3)
 //! and the wiring to signals are kernel-only.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
@@ -26,7 +27,10 @@ pub enum Command {
     Signal(u32),
     /// End of the program's input after byte `at`; `last`: for good (a pipe), else once (a
     /// terminal's Ctrl-D).
-    EndOfInput { at: u64, last: bool },
+    EndOfInput {
+        at: u64,
+        last: bool,
+    },
 }
 
 /// Splits the host's bytes into lines and parses them.
@@ -72,7 +76,9 @@ impl Decoder {
 }
 
 fn parse(line: &[u8]) -> Result<Command, ()> {
-    let text = core::str::from_utf8(line).map_err(|_| ())?.trim_end_matches('\r');
+    let text = core::str::from_utf8(line)
+        .map_err(|_| ())?
+        .trim_end_matches('\r');
     let (word, number) = text.split_once(' ').ok_or(())?;
     let n: u64 = number.parse().map_err(|_| ())?;
     match word {
@@ -152,6 +158,8 @@ mod kernel {
     static DECODER: Mutex<Decoder> = Mutex::new(Decoder::new());
     static STDIN: Mutex<Stdin> = Mutex::new(Stdin::new());
     static IRQ: Once<Option<Irq>> = Once::new();
+    /// The first byte the runtime writes to the channel (ASCII ACK).
+    pub const READY: u8 = 0x06;
     /// The ISA interrupt line of COM2.
     const COM2_IRQ: u8 = 3;
 
@@ -168,6 +176,9 @@ mod kernel {
             return false;
         }
         com2.init();
+        // The first byte of the channel says that COM1 is set up (its FIFOs on, which empties
+        // its receiver): `kiln run` sends the program's stdin only from then on.
+        com2.write_byte(READY);
         drop(com2);
         crate::drivers::serial::CONSOLE.lock().set_onlcr(false);
         crate::drivers::serial::log_to_host();
@@ -225,7 +236,9 @@ mod kernel {
                 }
                 Some(Err(())) => {
                     static ONCE: Once<()> = Once::new();
-                    ONCE.call_once(|| kinfo!("kiln.ctl: a message from the host was not understood"));
+                    ONCE.call_once(|| {
+                        kinfo!("kiln.ctl: a message from the host was not understood")
+                    });
                 }
             }
         }
@@ -284,12 +297,22 @@ mod tests {
             feed(&mut d, "signal 15\neof 1234\neot 7\r\n"),
             [
                 Ok(Command::Signal(15)),
-                Ok(Command::EndOfInput { at: 1234, last: true }),
+                Ok(Command::EndOfInput {
+                    at: 1234,
+                    last: true
+                }),
                 Ok(Command::EndOfInput { at: 7, last: false })
             ]
         );
-        assert_eq!(feed(&mut d, "signal 0\nsignal 65\nhello\nsig"), [Err(()), Err(()), Err(())]);
-        assert_eq!(feed(&mut d, "nal 2\n"), [Ok(Command::Signal(2))], "split across reads");
+        assert_eq!(
+            feed(&mut d, "signal 0\nsignal 65\nhello\nsig"),
+            [Err(()), Err(()), Err(())]
+        );
+        assert_eq!(
+            feed(&mut d, "nal 2\n"),
+            [Ok(Command::Signal(2))],
+            "split across reads"
+        );
         let long = "x".repeat(200) + "\nsignal 1\n";
         assert_eq!(feed(&mut d, &long), [Err(()), Ok(Command::Signal(1))]);
     }

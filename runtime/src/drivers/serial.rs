@@ -27,6 +27,8 @@ pub struct Serial {
     onlcr: bool,
     /// The last byte written ended a line (or nothing was written yet).
     at_line_start: bool,
+    /// A byte received before the FIFOs were enabled (enabling them empties the receiver).
+    early: Option<u8>,
 }
 
 impl fmt::Debug for Serial {
@@ -39,6 +41,7 @@ pub static CONSOLE: Mutex<Serial> = Mutex::new(Serial {
     base: COM1,
     onlcr: true,
     at_line_start: true,
+    early: None,
 });
 
 /// COM2: the channel to `kiln run` (see [`crate::drivers::hostctl`]).
@@ -46,6 +49,7 @@ pub static HOST: Mutex<Serial> = Mutex::new(Serial {
     base: COM2,
     onlcr: false,
     at_line_start: true,
+    early: None,
 });
 
 /// The runtime's lines go to COM2 (`kiln run` supervises the VM).
@@ -80,7 +84,7 @@ impl Serial {
         self.onlcr = on;
     }
 
-    /// Enables the interrupt for received data (the line must be routed: `hostctl`).
+    /// Enables the interrupt for received data (the line must be routed: [`route_input`]).
     pub fn enable_rx_interrupt(&mut self) {
         // SAFETY: IER bit 0 enables the "received data available" interrupt; MCR's OUT2 gates
         // the UART's interrupt line on PC hardware (DTR and RTS stay set).
@@ -90,10 +94,8 @@ impl Serial {
         }
     }
 
-    /// Programs 115200 8N1, FIFOs off; receive interrupts stay off (input is polled). The
-    /// FIFOs stay off because enabling them empties the receiver, where the first byte of
-    /// input may wait already (QEMU holds the rest until that one is read): so no input is
-    /// ever lost, whenever it was sent.
+    /// Programs 115200 8N1, FIFOs off; interrupts off. Without FIFOs the UART holds one
+    /// received byte and QEMU keeps the rest until it is read: nothing is ever lost.
     pub fn init(&mut self) {
         // SAFETY: the UART's registers are the standard 16550 ports; nothing else uses them.
         unsafe {
@@ -103,6 +105,28 @@ impl Serial {
             self.port(1).write(0x00);
             self.port(3).write(0x03); // 8N1, DLAB off
             self.port(4).write(0x03); // DTR, RTS
+        }
+    }
+
+    /// As [`Serial::init`], with the 16-byte FIFOs on (input arrives 16 bytes at a time, a
+    /// piped stdin at a useful rate). A byte already received is kept first: enabling the
+    /// FIFOs empties the receiver, and under `kiln run` input may have been sent before boot.
+    pub fn init_with_fifo(&mut self) {
+        self.init();
+        if self.early.is_none() {
+            self.early = self.take_received();
+        }
+        // SAFETY: FCR: FIFOs on and cleared, interrupt at 14 bytes (or QEMU's timeout).
+        unsafe { self.port(2).write(0xc7) };
+    }
+
+    fn take_received(&mut self) -> Option<u8> {
+        let lsr = self.line_status();
+        if lsr != 0xff && lsr & LSR_DATA_READY != 0 {
+            // SAFETY: the receive buffer register holds a byte when DATA_READY is set.
+            Some(unsafe { self.port(0).read() })
+        } else {
+            None
         }
     }
 
@@ -143,18 +167,12 @@ impl Serial {
     /// True if the UART holds a received byte.
     pub fn has_input(&self) -> bool {
         let lsr = self.line_status();
-        lsr != 0xff && lsr & LSR_DATA_READY != 0
+        self.early.is_some() || (lsr != 0xff && lsr & LSR_DATA_READY != 0)
     }
 
     /// Returns one received byte, if the UART holds one.
     pub fn try_read_byte(&mut self) -> Option<u8> {
-        let lsr = self.line_status();
-        if lsr != 0xff && lsr & LSR_DATA_READY != 0 {
-            // SAFETY: the receive buffer register holds a byte when DATA_READY is set.
-            Some(unsafe { self.port(0).read() })
-        } else {
-            None
-        }
+        self.early.take().or_else(|| self.take_received())
     }
 }
 
@@ -162,6 +180,21 @@ impl fmt::Write for Serial {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.write_bytes(s.as_bytes());
         Ok(())
+    }
+}
+
+/// Routes COM1's interrupt for received data (ISA IRQ 4), so a read of the console waits
+/// for input without polling delays: the interrupt ends the CPU's halt, and the waiting read
+/// looks again. Its handler does nothing else (the irq layer marks the line, nobody takes it).
+#[cfg(target_os = "none")]
+pub fn route_input() {
+    static IRQ: spin::Once<Option<crate::arch::irq::Irq>> = spin::Once::new();
+    let (gsi, mode) = crate::arch::ioapic::isa_irq(4);
+    if IRQ
+        .call_once(|| crate::arch::irq::register(gsi, mode))
+        .is_some()
+    {
+        CONSOLE.lock().enable_rx_interrupt();
     }
 }
 

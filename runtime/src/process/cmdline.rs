@@ -302,7 +302,11 @@ mod tests {
         assert_eq!(early_option(line, "ctl"), Some("com2"));
         assert_eq!(early_option(line, "argv0"), Some("x"));
         assert_eq!(early_option(line, "tty"), None);
-        assert_eq!(early_option("\"kiln.ctl=com2\"", "ctl"), None, "quoted words do not count");
+        assert_eq!(
+            early_option("\"kiln.ctl=com2\"", "ctl"),
+            None,
+            "quoted words do not count"
+        );
         assert_eq!(early_option("kiln.ctlx=1", "ctl"), None);
     }
 

@@ -68,9 +68,7 @@ pub fn retry<T>(desc: &OpenFile, mut op: impl FnMut() -> Result<T, Errno>) -> Re
 /// (a timer), or soon for a console that reads the polled UART.
 pub fn wake_for(file: &dyn File, now: u64) -> Option<u64> {
     if let Some(console) = file.as_any().downcast_ref::<Console>() {
-        return console
-            .reads()
-            .then(|| now.saturating_add(CONSOLE_POLL_NS));
+        return console.reads().then(|| now.saturating_add(CONSOLE_POLL_NS));
     }
     file.next_event_ns()
 }
@@ -164,7 +162,10 @@ impl File for Console {
             Ok(Stat::char_device(5, 1, 2))
         } else {
             // A stream to `kiln run`, as a pipe is to a program natively.
-            Ok(Stat::anonymous(crate::fd::stat::S_IFIFO, 3 + self.role as u64))
+            Ok(Stat::anonymous(
+                crate::fd::stat::S_IFIFO,
+                3 + self.role as u64,
+            ))
         }
     }
 
