@@ -1678,7 +1678,7 @@ fn reloads_and_stops_natively(exe: &Path, name: &str) {
     eventually("the error line", || stderr().contains(&expected), stderr);
     assert_eq!(a_records(port, "fresh.lab.test"), fresh, "{}", stderr());
     assert_eq!(
-        a_records(port, "www.lab.test").len(),
+        a_records(port, "ns.lab.test").len(),
         1,
         "the zone still serves\n{}",
         stderr()
