@@ -70,6 +70,9 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     let power_off = boot
         .rsdp
         .map(|rsdp| crate::boot::acpi::power_off(rsdp, &phys_reader));
+    let power_button = boot
+        .rsdp
+        .and_then(|rsdp| crate::boot::acpi::power_button(rsdp, &phys_reader).ok());
     let madt = boot
         .rsdp
         .and_then(|rsdp| crate::boot::madt::read(rsdp, &phys_reader).ok())
@@ -131,6 +134,9 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::signal::deliver::init();
     crate::drivers::hostctl::init();
     crate::drivers::serial::route_input();
+    if let Some(button) = power_button {
+        crate::drivers::power_button::init(button);
+    }
     crate::syscall::fs::init(cmdline.option("tty"));
     init_files(&boot, &cmdline);
     crate::net::init(&cmdline, &mmio);

@@ -48,6 +48,7 @@ pub fn work_due(now: u64) -> bool {
     NEXT_TIMER.load(Ordering::Relaxed) <= now
         || FATAL.load(Ordering::Relaxed) != 0
         || crate::drivers::hostctl::pending()
+        || crate::drivers::power_button::pending()
 }
 
 /// How many signals have been sent so far (signalfd's activity counter).
@@ -152,6 +153,7 @@ pub fn generate() {
         fire_timers(now);
     }
     crate::drivers::hostctl::poll();
+    crate::drivers::power_button::poll();
 }
 
 /// The signal timers as an event source: waits poll them and wake for their expiry.
