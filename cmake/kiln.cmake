@@ -87,16 +87,19 @@ set(CMAKE_CXX_LINK_EXECUTABLE
 # Tests and try_run boot the image: `<emulator> IMAGE ARGS...` runs `kiln run`.
 set(CMAKE_CROSSCOMPILING_EMULATOR "${KILN_ROOT}/cmake/kiln-emulator")
 
-# Libraries, headers and packages come from the musl side only, never from the host;
-# programs (code generators, tools) are the host's. Debian installs musl beside the host's
-# libraries rather than as a sysroot, so target/kiln/sysroot is one made of two links.
+# Libraries, headers and packages come from two roots only, never from the host: the Kiln
+# sysroot (target/kiln/sysroot: the libraries `kiln pkg` built, with their pkg-config and
+# CMake files) and musl's. Programs (code generators, tools) are the host's. Debian installs
+# musl beside the host's libraries rather than as a sysroot, so target/kiln/musl is one made
+# of two links. The link itself is sealed the same way by `kiln link` (cli/src/libs.rs).
 set(KILN_SYSROOT "${KILN_ROOT}/target/kiln/sysroot")
-if(NOT EXISTS "${KILN_SYSROOT}/usr/lib" OR NOT EXISTS "${KILN_SYSROOT}/usr/include")
-  file(MAKE_DIRECTORY "${KILN_SYSROOT}/usr")
-  file(CREATE_LINK /usr/lib/x86_64-linux-musl "${KILN_SYSROOT}/usr/lib" SYMBOLIC)
-  file(CREATE_LINK /usr/include/x86_64-linux-musl "${KILN_SYSROOT}/usr/include" SYMBOLIC)
+set(KILN_MUSL_ROOT "${KILN_ROOT}/target/kiln/musl")
+if(NOT EXISTS "${KILN_MUSL_ROOT}/usr/lib" OR NOT EXISTS "${KILN_MUSL_ROOT}/usr/include")
+  file(MAKE_DIRECTORY "${KILN_MUSL_ROOT}/usr")
+  file(CREATE_LINK /usr/lib/x86_64-linux-musl "${KILN_MUSL_ROOT}/usr/lib" SYMBOLIC)
+  file(CREATE_LINK /usr/include/x86_64-linux-musl "${KILN_MUSL_ROOT}/usr/include" SYMBOLIC)
 endif()
-set(CMAKE_FIND_ROOT_PATH "${KILN_SYSROOT}")
+set(CMAKE_FIND_ROOT_PATH "${KILN_SYSROOT}" "${KILN_MUSL_ROOT}")
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)

@@ -1,6 +1,7 @@
 //! CPU faults in the application end the VM with a report on the console (the fault, the
 //! faulting address, a symbolized backtrace) and status 139; a smashed stack canary ends it
-//! with `stack smashing detected` and status 134.
+//! with `stack smashing detected` and status 134; a fault in the runtime itself is reported
+//! as the kernel's (`kiln: kernel fault`) and ends with status 70, never the program's.
 
 use kiln_tests::{image, run_image, Output};
 use std::path::Path;
@@ -156,4 +157,30 @@ fn smashed_stack_canary_is_detected() {
         out.describe()
     );
     out.assert_status(134);
+}
+
+/// A fault in kernel code (here the crash `/proc/sysrq-trigger` asks for, as on Linux) is
+/// loud and distinct: the report names the kernel and the VM ends with the kernel-fault
+/// status, not the SIGSEGV status a supervisor would blame the program for.
+#[test]
+fn a_fault_in_the_kernel_is_reported_as_the_kernels() {
+    let out = run_image(&image("kernel_crash"), &[], &[]);
+    out.assert_status(70);
+    let all = out.all();
+    assert!(
+        out.app().contains("asking the kernel to crash"),
+        "{}",
+        out.describe()
+    );
+    assert!(!all.contains("not reached"), "{}", out.describe());
+    assert!(
+        all.contains("kiln: kernel fault: page fault") && all.contains("a bug in Kiln"),
+        "the report should name the kernel\n{}",
+        out.describe()
+    );
+    assert!(
+        all.contains("sysrq"),
+        "the backtrace should name the kernel's function\n{}",
+        out.describe()
+    );
 }

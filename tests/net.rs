@@ -469,3 +469,85 @@ fn what_a_program_wrote_before_exiting_arrives(p: &Platform) {
     );
     assert!(text.contains("udp reply: sent, exiting"), "{text}");
 }
+
+on_every_platform!(close_with_unread_data_resets_the_client);
+
+/// The client of `close_unread`: sends a little, then keeps writing for up to 20 s; a reset
+/// ends it at once (ECONNRESET or EPIPE), a graceful close would leave it writing into the
+/// guest's window until that fills and the send times out.
+const CLOSE_UNREAD_CLIENT: &str = r#"
+import errno, socket, sys, time
+t = socket.create_connection((sys.argv[1], 7), timeout=20)
+t.sendall(b"request the server will never read\n")
+start = time.monotonic()
+try:
+    while time.monotonic() - start < 20:
+        t.sendall(b"x" * 4096)
+        time.sleep(0.01)
+    print("client: still writing after 20 s")
+except socket.timeout:
+    print("client: send timed out")
+except OSError as e:
+    print("client:", errno.errorcode.get(e.errno, e.errno), "after %.1f s" % (time.monotonic() - start))
+"#;
+
+/// A server closing a connection whose received data it never read resets it, as Linux does
+/// (RFC 1122 4.2.2.13): the client's next write fails at once, and the capture on the tap
+/// shows the guest's RST. Before the fix the guest sent a FIN and kept taking the client's
+/// bytes into a buffer nobody read.
+fn close_with_unread_data_resets_the_client(p: &Platform) {
+    let mut ns = Netns::new("rst");
+    let capture = ns
+        .command("tcpdump")
+        .args(["-n", "-l", "-i", TAP, "-c", "1"])
+        .arg(format!(
+            "src host {GUEST4} and tcp[tcpflags] & tcp-rst != 0"
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("running tcpdump");
+    let rx = ns.boot_image(
+        p.machine,
+        p.options,
+        &static_append(),
+        &image("close_unread"),
+        &["7"],
+    );
+    let mut seen = Vec::new();
+    expect_line(&rx, &mut seen, "close_unread: listening on port 7");
+    expect_static_addresses(&rx, &mut seen);
+    let out = ns
+        .command("python3")
+        .args(["-c", CLOSE_UNREAD_CLIENT, GUEST4])
+        .output()
+        .expect("running python3");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    expect_line(&rx, &mut seen, "close_unread: closed with unread data");
+    assert!(
+        text.contains("client: ECONNRESET") || text.contains("client: EPIPE"),
+        "the client was not reset:\n{text}{}\n--- console ---\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        seen.join("\n")
+    );
+    let capture = finish_capture(capture, Duration::from_secs(10));
+    assert!(
+        capture.contains(&format!("{GUEST4}.7 > {HOST4}")) && capture.contains("Flags [R"),
+        "no RST from the guest in the capture:\n{capture}"
+    );
+}
+
+/// The output of a `tcpdump -c N` started earlier: waits up to `deadline` for it to have
+/// seen its packets, then stops it.
+fn finish_capture(mut child: std::process::Child, deadline: Duration) -> String {
+    let start = std::time::Instant::now();
+    while start.elapsed() < deadline {
+        if child.try_wait().expect("waiting for tcpdump").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("reading tcpdump");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -50,6 +50,14 @@ fn an_unchanged_cmake_project_builds_images_and_ctest_boots_them() {
         libm.display()
     );
     assert!(log.contains("kiln-test: host zlib found=FALSE"), "{log}");
+    let bz2 = log
+        .lines()
+        .find_map(|l| l.strip_prefix("-- kiln-test: host bz2 links="))
+        .unwrap_or_else(|| panic!("no bz2 line\n{log}"));
+    assert!(
+        bz2.starts_with("FALSE refused=") && !bz2.ends_with("refused=-1"),
+        "linking the host's bz2: {bz2}\n{log}"
+    );
     assert!(!log.contains("CMAKE_C_COMPILER_WORKS"), "{log}");
 
     let build_out = run_with_deadline(Command::new("cmake").arg("--build").arg(&build), DEADLINE);

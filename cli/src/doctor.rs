@@ -6,7 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 /// Every Debian package Kiln uses, and what for.
-pub const PACKAGES: [(&str, &str); 41] = [
+// A slice, not an array: its length is not written down, so two changes that each add a
+// package merge cleanly.
+pub const PACKAGES: &[(&str, &str)] = &[
     ("clang", "compiles apps and libc-shim"),
     ("lld", "links images"),
     ("libc++-dev", "C++ standard library"),
@@ -39,7 +41,12 @@ pub const PACKAGES: [(&str, &str); 41] = [
     ("bochsbios", "tests: Bochs's BIOS"),
     ("vgabios", "tests: Bochs's VGA BIOS"),
     ("iproute2", "network tests: namespaces and tap devices"),
+    (
+        "netbase",
+        "tests: Debian's /etc/services and /etc/protocols, the reference for the guest's",
+    ),
     ("iputils-ping", "network tests: ping and ping -6"),
+    ("tcpdump", "network tests: captures on the test tap"),
     (
         "dnsmasq-base",
         "network tests: a DHCP server in the test's namespace",
@@ -60,6 +67,14 @@ pub const PACKAGES: [(&str, &str); 41] = [
     ("busybox-static", "bench: the Linux guest's init and tools"),
     ("cpio", "bench: packs the Linux guest's initramfs"),
     ("kmod", "bench: resolves the Linux guest's modules"),
+    (
+        "libbz2-dev",
+        "tests: a host-only library the sealed link must refuse",
+    ),
+    (
+        "zlib1g-dev",
+        "tests: the host's zlib, which CMake under the toolchain must not find",
+    ),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

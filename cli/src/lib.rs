@@ -6,6 +6,7 @@
 //! - [`toolchain`]: the one source of the C/C++ compile flags and of the tools' paths;
 //! - [`runtime`]: builds `target/kiln/libkiln_runtime.a` (localized) and `libkiln_shim.a`;
 //! - [`link`]: the link driver (two passes, the second adds the `.kiln_syms` table);
+//! - [`libs`]: the sealed link: where `-l` libraries come from, what is refused;
 //! - [`symtab`]: the `.kiln_syms` blob format;
 //! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
 //! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
@@ -26,6 +27,7 @@ pub mod cpio;
 pub mod doctor;
 pub mod image;
 pub mod lifecycle;
+pub mod libs;
 pub mod link;
 pub mod media;
 pub mod network;
@@ -104,7 +106,17 @@ fn is_checkout(dir: &Path) -> bool {
 
 /// `target/kiln` of the checkout: the runtime archives, the KVM probe verdict.
 pub fn kiln_dir() -> PathBuf {
-    root().join("target").join("kiln")
+    root()
+        .join("target")
+        .join(if debug_kernel() { "kiln-debug" } else { "kiln" })
+}
+
+/// Whether images link the debug kernel: `KILN_KERNEL=debug` in the environment builds the
+/// runtime with its `debug-checks` feature (kernel heap red zones and poison, flag
+/// assertions at the scheduler's and the heap's entries) into `target/kiln-debug`, apart
+/// from the release kernel. The test suite runs once with it in CI.
+pub fn debug_kernel() -> bool {
+    std::env::var("KILN_KERNEL").is_ok_and(|v| v == "debug")
 }
 
 /// Reads a list file (`runtime/abi.txt`, `libc-shim/wraps.txt`): one entry a line, `#`

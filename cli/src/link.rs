@@ -6,6 +6,7 @@
 //! pass 2 links again with the filled table. The linker script puts `.kiln_syms` after
 //! everything else, and the driver checks that no text symbol moved between the passes.
 
+use crate::libs::{self, CxxRuntime, SearchPath};
 use crate::runtime::{libcxx_archive, runtime_archive, shim_archive};
 use crate::symtab::{self, Symbol};
 use crate::{list_entries, root, toolchain, Failure, Result};
@@ -50,6 +51,11 @@ pub fn link(opts: &LinkOptions) -> Result<()> {
             ))
             .into());
         }
+    }
+    // Refuse what cannot link before the first pass, and warn once.
+    let sealed = libs::seal(&opts.args, &search_path())?;
+    for warning in &sealed.warnings {
+        eprintln!("{warning}");
     }
     if opts.host {
         return run_linker(opts, &opts.output, None);
@@ -100,24 +106,38 @@ pub fn link_args(
     syms_object: Option<&Path>,
 ) -> Result<Vec<String>> {
     let path = |p: PathBuf| p.display().to_string();
+    let sealed = libs::seal(&opts.args, &search_path())?;
     let mut args = toolchain::ldflags(opts.host);
     // CMake repeats the compile flags at link time, where clang would warn about each.
     args.push("-Wno-unused-command-line-argument".into());
     args.push(path(toolchain::musl_crt("crt1.o")));
     args.push(path(toolchain::musl_crt("crti.o")));
-    args.extend(opts.args.iter().cloned());
+    args.extend(sealed.args);
     args.extend(syms_object.map(|p| path(p.to_path_buf())));
     args.push(path(shim_archive()));
     if !opts.host {
         args.push(path(runtime_archive()));
     }
-    if opts.cxx {
-        // libc++ from target/kiln (see `libcxx_archive`), the other two as Debian ships them.
-        args.extend(toolchain::CXX_ARCHIVES.map(|a| match a {
-            "libc++.a" => path(libcxx_archive()),
-            _ => path(Path::new(toolchain::LLVM_LIB).join(a)),
-        }));
-    }
+    let cxx = if opts.cxx {
+        CxxRuntime::Full
+    } else {
+        sealed.cxx
+    };
+    // libc++ from target/kiln (see `libcxx_archive`), the other two as Debian ships them;
+    // each part needs the ones after it.
+    let skip = match cxx {
+        CxxRuntime::None => toolchain::CXX_ARCHIVES.len(),
+        CxxRuntime::Unwind => 2,
+        CxxRuntime::Abi => 1,
+        CxxRuntime::Full => 0,
+    };
+    args.extend(toolchain::CXX_ARCHIVES[skip..].iter().map(|a| match *a {
+        "libc++.a" => path(libcxx_archive()),
+        _ => path(Path::new(toolchain::LLVM_LIB).join(a)),
+    }));
+    // For libraries named inside linker scripts and the like; `-l` on the command line was
+    // resolved by `libs::seal` already.
+    args.push(format!("-L{}", toolchain::sysroot_lib().display()));
     args.push(format!("-L{}", toolchain::MUSL_LIB));
     args.push("-lc".into());
     args.push(path(toolchain::libgcc()?.to_path_buf()));
@@ -130,6 +150,14 @@ pub fn link_args(
     args.push("-o".into());
     args.push(path(output.to_path_buf()));
     Ok(args)
+}
+
+/// Where the sealed link looks for `-l` libraries after the caller's `-L` directories.
+pub fn search_path() -> SearchPath {
+    SearchPath {
+        system: vec![toolchain::sysroot_lib(), PathBuf::from(toolchain::MUSL_LIB)],
+        allowed: vec![PathBuf::from(toolchain::MUSL_LIB), root()],
+    }
 }
 
 /// The symbols of `libc-shim/wraps.txt` (none when the file does not exist).
@@ -155,8 +183,15 @@ fn run_linker(opts: &LinkOptions, output: &Path, syms_object: Option<&Path>) -> 
     let message = if stderr.contains("undefined symbol: OS_start") {
         "the program defines neither main() nor OS_start(): define one of them \
          (OS_start is declared in <kiln/os.h>)"
+            .to_owned()
+    } else if let Some(flag) = stderr
+        .lines()
+        .find_map(|l| l.split("unable to find library ").nth(1))
+    {
+        // A library named where the driver does not look (a linker script, say).
+        libs::missing_message_for(flag.trim(), &search_path())
     } else {
-        ""
+        String::new()
     };
     Err(Failure::new(out.status.code().unwrap_or(1), message).into())
 }
@@ -239,7 +274,7 @@ mod tests {
             cxx: true,
             host: false,
             output: "app".into(),
-            args: vec!["main.o".into(), "-lm".into()],
+            args: vec!["main.o".into(), "libextra.a".into(), "-lm".into()],
         };
         let args = link_args(&opts, Path::new("out"), Some(Path::new("syms.o"))).unwrap();
         let pos = |needle: &str| {
@@ -254,7 +289,7 @@ mod tests {
             "crt1.o",
             "crti.o",
             "main.o",
-            "-lm",
+            "libextra.a",
             "syms.o",
             "libkiln_shim.a",
             "libkiln_runtime.a",
@@ -274,6 +309,10 @@ mod tests {
             );
         }
         assert_eq!(&args[args.len() - 2..], ["-o", "out"]);
+        // -lm is musl's libc; clang adds none of the host's directories.
+        assert!(!args.iter().any(|a| a == "-lm"), "{args:?}");
+        assert!(args.iter().any(|a| a.starts_with("--sysroot=")));
+        assert!(args.iter().any(|a| a.starts_with("--gcc-toolchain=")));
     }
 
     #[test]

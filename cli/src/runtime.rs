@@ -33,6 +33,7 @@ pub fn ensure_runtime() -> Result<PathBuf> {
     build_runtime_archive(&out_dir)?;
     build_shim_archive(&out_dir)?;
     build_libcxx_archive(&out_dir)?;
+    toolchain::ensure_sysroot()?;
     Ok(out_dir.canonicalize().unwrap_or(out_dir))
 }
 
@@ -115,9 +116,27 @@ fn build_libcxx_archive(out_dir: &Path) -> Result<()> {
 
 fn build_runtime_archive(out_dir: &Path) -> Result<()> {
     let root = root();
+    match std::env::var("KILN_KERNEL").as_deref() {
+        Ok("debug" | "release" | "") | Err(_) => {}
+        Ok(other) => {
+            return Err(Failure::usage(format!(
+            "KILN_KERNEL={other}: expected `debug` (the debug kernel) or `release` (the default)"
+        ))
+            .into())
+        }
+    }
+    let debug = crate::debug_kernel();
+    // The debug kernel builds in a target directory of its own, so switching between the
+    // two never rebuilds either.
+    let target_dir = if debug {
+        root.join("target").join("debug-kernel")
+    } else {
+        root.join("target")
+    };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // Run from runtime/ so its .cargo/config.toml (frame pointers, code model) applies.
-    let status = Command::new(&cargo)
+    let mut build = Command::new(&cargo);
+    build
         .current_dir(root.join("runtime"))
         .args([
             "build",
@@ -128,7 +147,11 @@ fn build_runtime_archive(out_dir: &Path) -> Result<()> {
             RUNTIME_TARGET,
         ])
         .arg("--target-dir")
-        .arg(root.join("target"))
+        .arg(&target_dir);
+    if debug {
+        build.args(["--features", "debug-checks"]);
+    }
+    let status = build
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
@@ -143,8 +166,7 @@ fn build_runtime_archive(out_dir: &Path) -> Result<()> {
         );
     }
 
-    let built = root
-        .join("target")
+    let built = target_dir
         .join(RUNTIME_TARGET)
         .join("release")
         .join("libkiln_runtime.a");

@@ -63,11 +63,14 @@ pub fn resource_dir() -> Result<&'static Path> {
     .map_err(|e| Failure::usage(e.clone()).into())
 }
 
-/// Flags for compiling C for a Kiln image (or a host build of the same program).
+/// Flags for compiling C for a Kiln image (or a host build of the same program): musl's
+/// headers, then the Kiln sysroot's (libraries built by `kiln pkg`), then clang's own; never
+/// the host's (`-nostdinc`).
 pub fn cflags() -> Result<Vec<String>> {
     let resource = resource_dir()?;
     let mut flags = vec![format!("--target={TARGET}"), "-nostdinc".into()];
     flags.extend(isystem(MUSL_INCLUDE));
+    flags.extend(isystem(&sysroot_include().to_string_lossy()));
     flags.extend(isystem(&resource.join("include").to_string_lossy()));
     flags.extend([
         "-I".into(),
@@ -91,6 +94,7 @@ pub fn cxxflags() -> Result<Vec<String>> {
     flags.extend(isystem(&root().join("libc-shim/include").to_string_lossy()));
     flags.extend(isystem(LIBCXX_INCLUDE));
     flags.extend(isystem(MUSL_INCLUDE));
+    flags.extend(isystem(&sysroot_include().to_string_lossy()));
     flags.extend(isystem(&resource.join("include").to_string_lossy()));
     flags.extend([
         "-I".into(),
@@ -104,14 +108,58 @@ fn isystem(dir: &str) -> [String; 2] {
     ["-isystem".into(), dir.into()]
 }
 
+/// The Kiln sysroot, `target/kiln/sysroot`: `usr/include` and `usr/lib` hold the libraries
+/// built for Kiln (`kiln pkg`), searched by every compile and link after musl's own.
+pub fn sysroot() -> PathBuf {
+    crate::kiln_dir().join("sysroot")
+}
+
+/// Makes the sysroot's directories. A build tree from before the sysroot held libraries has
+/// `usr/lib` and `usr/include` as symbolic links to musl's directories (the CMake toolchain
+/// made them): those links are removed, never written through.
+pub fn ensure_sysroot() -> Result<PathBuf> {
+    let root = sysroot();
+    for dir in [sysroot_lib(), sysroot_include()] {
+        if dir
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            std::fs::remove_file(&dir)?;
+        }
+    }
+    for dir in [
+        sysroot_include(),
+        sysroot_lib().join("pkgconfig"),
+        sysroot_lib().join("cmake"),
+    ] {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::new(1, format!("creating {}: {e}", dir.display())))?;
+    }
+    Ok(root)
+}
+
+/// The sysroot's library directory (also `pkgconfig/` and `cmake/` under it).
+pub fn sysroot_lib() -> PathBuf {
+    sysroot().join("usr").join("lib")
+}
+
+/// The sysroot's header directory.
+pub fn sysroot_include() -> PathBuf {
+    sysroot().join("usr").join("include")
+}
+
 /// The driver flags `kiln link` puts before the caller's arguments for an image (host links
-/// drop the linker script).
+/// drop the linker script). `--sysroot` and `--gcc-toolchain` at the Kiln sysroot keep clang
+/// from adding the host's library directories (`/usr/lib/x86_64-linux-gnu`, GCC's, where
+/// `libstdc++.a` is) to the link: libraries come only from where [`crate::libs`] says.
 pub fn ldflags(host: bool) -> Vec<String> {
     let mut flags = vec![
         format!("--target={TARGET}"),
         "-nostdlib".into(),
         "-static".into(),
         "-fuse-ld=lld".into(),
+        format!("--sysroot={}", sysroot().display()),
+        format!("--gcc-toolchain={}", sysroot().display()),
     ];
     if !host {
         let script = root().join("runtime").join("kiln.ld");

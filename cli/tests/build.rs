@@ -18,9 +18,10 @@ core::arch::global_asm!(
     ".popsection",
     ".pushsection .text.boot,\"ax\",@progbits",
     ".code32",
-    ".globl kiln_pvh_entry, kiln_mb2_entry",
+    ".globl kiln_pvh_entry, kiln_mb2_entry, kiln_linux_entry",
     "kiln_pvh_entry:",
     "kiln_mb2_entry:",
+    "kiln_linux_entry:",
     "mov $0x21, %eax",
     "out %eax, $0xf4",
     "1: hlt",
@@ -64,7 +65,7 @@ impl Checkout {
         write("runtime/src/lib.rs", RUNTIME_LIB);
         write(
             "runtime/abi.txt",
-            "# entries\nkiln_pvh_entry\nkiln_mb2_entry\n",
+            "# entries\nkiln_pvh_entry\nkiln_mb2_entry\nkiln_linux_entry\n",
         );
         write("cmake/kiln.cmake", TOOLCHAIN);
         write("project/greet/CMakeLists.txt", "cmake_minimum_required(VERSION 3.16)\nproject(greet C)\nadd_executable(greet main.c)\n");
@@ -129,7 +130,8 @@ fn build_then_run_a_project_directory() {
         !globals.is_empty()
             && globals
                 .iter()
-                .all(|g| g == "kiln_pvh_entry" || g == "kiln_mb2_entry"),
+                .all(|g| ["kiln_pvh_entry", "kiln_mb2_entry", "kiln_linux_entry"]
+                    .contains(&g.as_str())),
         "{globals:?}"
     );
 

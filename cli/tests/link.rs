@@ -17,9 +17,10 @@ const FAKE_RUNTIME: &str = r#"
     .long kiln_pvh_entry
     .section .text.boot,"ax",@progbits
     .code32
-    .globl kiln_pvh_entry, kiln_mb2_entry
+    .globl kiln_pvh_entry, kiln_mb2_entry, kiln_linux_entry
 kiln_pvh_entry:
 kiln_mb2_entry:
+kiln_linux_entry:
     mov $0x21, %eax
     out %eax, $0xf4
 1:  hlt

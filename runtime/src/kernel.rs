@@ -49,6 +49,9 @@ fn stamp(i: usize) {
 #[no_mangle]
 pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     crate::drivers::serial::CONSOLE.lock().init_with_fifo();
+    if cfg!(feature = "debug-checks") {
+        kinfo!("debug kernel: kernel heap red zones and poison, flag checks");
+    }
     let features = *FEATURES.call_once(cpu::features);
     cpu::enable_extended_state(&features);
 
@@ -103,6 +106,7 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     ioapic::init(madt);
     stamp(2);
     crate::time::init(entry::boot_tsc());
+    crate::time::start_rtc_edges();
     stamp(3);
 
     let cmdline = Cmdline::parse(boot.cmdline);
@@ -131,6 +135,10 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
 
     crate::syscall::init();
     crate::sched::thread::init();
+    // The main thread's name is the program's (Linux names a process after its file).
+    let argv0 = cmdline.argv0().as_bytes();
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
+    crate::sched::thread::set_name(1, base);
     crate::signal::deliver::init();
     crate::drivers::hostctl::init();
     crate::drivers::serial::route_input();

@@ -11,5 +11,9 @@ int main(void) {
 #else
     puts("little endian");
 #endif
+#ifdef GETRANDOM_FILLS
+    puts("configure ran getrandom");
+#endif
+    printf("configure ran strtod: %s\n", STRTOD_VALUE);
     return 0;
 }

@@ -44,7 +44,13 @@ pub fn root() -> &'static Path {
 
 /// Where the tests keep what they build: `target/kiln-tests/`.
 pub fn work_dir() -> PathBuf {
-    root().join("target").join("kiln-tests")
+    // Images linked with the debug kernel (`KILN_KERNEL=debug`) are kept apart.
+    let debug = std::env::var("KILN_KERNEL").is_ok_and(|v| v == "debug");
+    root().join("target").join(if debug {
+        "kiln-tests-debug"
+    } else {
+        "kiln-tests"
+    })
 }
 
 /// The directory of the C test programs, `tests/programs/`.

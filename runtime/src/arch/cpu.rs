@@ -176,3 +176,12 @@ pub fn debug_assert_kernel_flags() {
         }
     }
 }
+
+/// Writes to address 0, which is never mapped: a page fault in kernel code, on purpose
+/// (`/proc/sysrq-trigger`'s `c`). Does not return.
+pub fn null_write() -> ! {
+    // SAFETY: page 0 is never mapped, so the write faults before it changes anything; the
+    // fault handler ends the VM with the kernel-fault report.
+    unsafe { core::ptr::write_volatile(core::ptr::null_mut::<u64>(), 0) };
+    unreachable!("a write to address 0 returned");
+}

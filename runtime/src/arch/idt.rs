@@ -228,7 +228,11 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
 /// (from the thread's kernel stack). A fault in kernel code ends the VM at once.
 fn fault(frame: &mut TrapFrame, fault_addr: Option<u64>) {
     let vector = frame.vector as u8;
-    let kernel = crate::mm::paging::is_kernel_stack(frame.rsp) || matches!(vector, 2 | 8 | 18);
+    // The runtime's own code faulted: its text is apart from the program's (kiln.ld). Where
+    // the stack pointer was does not decide it: a program in ring 0 may move its `rsp` onto
+    // a runtime stack (tests/security.rs does), and kernel code may fault on any stack. An
+    // NMI, a double fault or a machine check is the machine's, wherever it hit.
+    let kernel = crate::mm::paging::is_kernel_text(frame.rip) || matches!(vector, 2 | 8 | 18);
     if !kernel {
         let (sig, code, addr) = fault_siginfo(frame, fault_addr);
         if crate::signal::deliver::fault(frame, sig, code, addr, fault_addr.unwrap_or(0)) {

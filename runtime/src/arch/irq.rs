@@ -6,7 +6,7 @@
 //! split Linux calls a threaded interrupt with `IRQF_ONESHOT`. Device registers are thus only
 //! touched by kernel code, never from interrupt context.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::{apic, ioapic};
 use crate::boot::madt::LineMode;
@@ -21,6 +21,9 @@ struct Slot {
     gsi: AtomicU32,
     level: AtomicBool,
     pending: AtomicBool,
+    /// The TSC when the line last fired (for drivers that need to know when: the RTC's
+    /// second edges).
+    stamp: AtomicU64,
 }
 
 static SLOTS: [Slot; DEVICE_VECTORS] = [const {
@@ -28,6 +31,7 @@ static SLOTS: [Slot; DEVICE_VECTORS] = [const {
         gsi: AtomicU32::new(FREE),
         level: AtomicBool::new(false),
         pending: AtomicBool::new(false),
+        stamp: AtomicU64::new(0),
     }
 }; DEVICE_VECTORS];
 
@@ -70,6 +74,7 @@ pub fn handle(vector: u8) {
     if slot.level.load(Ordering::Relaxed) {
         ioapic::mask(gsi);
     }
+    slot.stamp.store(super::cpu::rdtsc(), Ordering::Relaxed);
     slot.pending.store(true, Ordering::Release);
 }
 
@@ -86,6 +91,12 @@ impl Irq {
     /// True (once) if the line fired since the last call.
     pub fn take_pending(&self) -> bool {
         SLOTS[self.slot].pending.swap(false, Ordering::Acquire)
+    }
+
+    /// The TSC at which the line fired, once, if it fired since the last call.
+    pub fn take_pending_stamp(&self) -> Option<u64> {
+        self.take_pending()
+            .then(|| SLOTS[self.slot].stamp.load(Ordering::Relaxed))
     }
 
     /// Unmasks a level-triggered line after its device was acknowledged; if the device still

@@ -7,6 +7,17 @@
 //! pointing at `hvm_start_info`; multiboot2 (GRUB) enters at `kiln_mb2_entry` with `eax` =
 //! 0x36d76289 and `ebx` pointing at the boot information. These page tables last only until
 //! `mm` builds the real ones with per-section protections.
+//!
+//! The ELF entry point (`e_entry`) is a third entry, `kiln_linux_entry`, which neither
+//! loader uses (PVH reads its note, GRUB the multiboot2 header's entry-address tag): it is
+//! where a Linux kernel starts the image when it is executed as an ordinary program. There it
+//! runs in 64-bit ring 3 with the stack Linux built (argc, argv, envp, auxv), and it jumps to
+//! musl's `_start` with that stack and every register Linux defined untouched, so the
+//! program runs natively and its syscalls go to the host kernel (configure scripts and test
+//! runners execute what they build). Its first bytes decode in 32-bit mode too: a loader that
+//! enters `e_entry` in protected mode is sent to the multiboot2 path (which checks `eax`), and
+//! one that enters it in 64-bit ring 0 finds the CPU halted (it would bring no boot
+//! information Kiln can read).
 
 /// Loader kinds passed to `kiln_main` in `edi`.
 pub const LOADER_PVH: u32 = 1;
@@ -63,6 +74,31 @@ mb2_header_end:
     .quad kiln_pvh_entry
 
     .section .text.boot, "ax"
+    /* The ELF entry. The same bytes mean different things in the two modes:
+         31 c9      xor %ecx,%ecx               (both modes)
+         49 85 c9   64-bit: test %rcx,%r9 -> ZF=1   32-bit: dec %ecx; test %ecx,%ecx -> ZF=0
+         75 ..      jnz: taken only in 32-bit mode, to a jmp (same encoding in both modes)
+       `eax` and `ebx` survive for the multiboot2 path; Linux defines only rsp (and rdx, the
+       dynamic linker's fini pointer, which musl's static _start ignores) at process entry. */
+    .code64
+    .global kiln_linux_entry
+kiln_linux_entry:
+    .byte 0x31, 0xc9
+    .byte 0x49, 0x85, 0xc9
+    .byte 0x75, 5f - (. + 1)
+    /* 64-bit: the current privilege level is CS's low two bits; 3 only in a user process. */
+    mov %cs, %eax
+    and $3, %eax
+    cmp $3, %eax
+    jne 6f
+    jmp _start
+5:  .byte 0xe9
+    .long kiln_mb2_entry - (. + 4)
+    /* 64-bit ring 0 from an unknown loader: nothing to boot from. */
+6:  cli
+    hlt
+    jmp 6b
+
     .code32
     .global kiln_pvh_entry
 kiln_pvh_entry:

@@ -11,6 +11,8 @@ pub enum Io {
     Done(usize),
     /// The console: the syscall layer talks to the serial port.
     Console,
+    /// `/proc/sysrq-trigger` was written: the syscall layer acts on the command.
+    Sysrq,
 }
 
 /// `read` from `dev` into `buf`; `fill_random` supplies entropy for the random devices.
@@ -26,6 +28,7 @@ pub fn read(dev: Device, buf: &mut [u8], fill_random: impl FnOnce(&mut [u8])) ->
             Io::Done(buf.len())
         }
         Device::Console | Device::Tty => Io::Console,
+        Device::SysrqTrigger => Io::Done(0),
     }
 }
 
@@ -35,6 +38,7 @@ pub fn write(dev: Device, len: usize) -> Result<Io, Errno> {
         Device::Null | Device::Zero | Device::Random | Device::Urandom => Ok(Io::Done(len)),
         Device::Full => Err(errno::ENOSPC),
         Device::Console | Device::Tty => Ok(Io::Console),
+        Device::SysrqTrigger => Ok(Io::Sysrq),
     }
 }
 
@@ -54,6 +58,8 @@ mod tests {
         assert_eq!(write(Device::Null, 10), Ok(Io::Done(10)));
         assert_eq!(write(Device::Full, 1), Err(errno::ENOSPC));
         assert_eq!(write(Device::Console, 1), Ok(Io::Console));
+        assert_eq!(write(Device::SysrqTrigger, 1), Ok(Io::Sysrq));
+        assert_eq!(read(Device::SysrqTrigger, &mut buf, |_| {}), Io::Done(0));
         assert_eq!(Device::Urandom.rdev(), (1 << 8) | 9);
         assert_eq!(Device::Console.rdev(), (5 << 8) | 1);
     }

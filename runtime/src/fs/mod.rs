@@ -28,6 +28,7 @@
 pub mod cpio;
 pub mod dev;
 pub mod dirent;
+pub mod netbase;
 pub mod system;
 pub mod tree;
 
@@ -137,6 +138,9 @@ pub enum Device {
     Console,
     /// The controlling terminal (`/dev/tty`): also the console.
     Tty,
+    /// `/proc/sysrq-trigger`: writing `c` crashes the kernel, as on Linux (for checking
+    /// what a supervisor sees when the runtime fails).
+    SysrqTrigger,
 }
 
 impl Device {
@@ -150,6 +154,8 @@ impl Device {
             Device::Urandom => (1, 9),
             Device::Tty => (5, 0),
             Device::Console => (5, 1),
+            // A procfs file on Linux, with no device number.
+            Device::SysrqTrigger => (0, 0),
         }
     }
 

@@ -103,6 +103,130 @@ pub struct Readiness {
     pub error: bool,
 }
 
+/// The TCP options a socket gives each smoltcp socket it gets: at connect, and (a
+/// listener's) to the connections it accepts, which inherit them as on Linux. Values in
+/// Linux's units and with its defaults (`net.ipv4.tcp_keepalive_*`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TcpOptions {
+    /// TCP_NODELAY: Nagle's algorithm off.
+    pub nodelay: bool,
+    /// TCP_CORK: partial segments held back until uncorked, at most 200 ms (smoltcp patch).
+    pub cork: bool,
+    /// TCP_QUICKACK as set (`None`: never set; the interface's default delayed ACK, 10 ms
+    /// on eth0, none on `lo`). `Some(true)`: ACKs at once; `Some(false)`: delayed 10 ms.
+    pub quickack: Option<bool>,
+    /// SO_KEEPALIVE.
+    pub keepalive: bool,
+    /// TCP_KEEPIDLE, TCP_KEEPINTVL (seconds), TCP_KEEPCNT.
+    pub keep_idle: u32,
+    pub keep_intvl: u32,
+    pub keep_cnt: u32,
+    /// TCP_USER_TIMEOUT in ms (0: none).
+    pub user_timeout_ms: u32,
+    /// TCP_DEFER_ACCEPT in Linux's unit, SYN-ACK retransmissions (listeners only).
+    pub defer_accept: u8,
+}
+
+impl Default for TcpOptions {
+    fn default() -> TcpOptions {
+        TcpOptions {
+            nodelay: false,
+            cork: false,
+            quickack: None,
+            keepalive: false,
+            keep_idle: 7200,
+            keep_intvl: 75,
+            keep_cnt: 9,
+            user_timeout_ms: 0,
+            defer_accept: 0,
+        }
+    }
+}
+
+/// Linux's TCP_TIMEOUT_INIT and TCP_RTO_MAX in seconds: TCP_DEFER_ACCEPT converts seconds to
+/// SYN-ACK retransmissions with them.
+const DEFER_TIMEOUT_INIT: u32 = 1;
+const DEFER_RTO_MAX: u32 = 120;
+
+/// TCP_DEFER_ACCEPT's seconds as retransmissions (Linux's `secs_to_retrans`).
+pub fn defer_secs_to_retrans(seconds: i32) -> u8 {
+    let mut res = 0u8;
+    if seconds > 0 {
+        let (mut timeout, mut period) = (DEFER_TIMEOUT_INIT, DEFER_TIMEOUT_INIT);
+        res = 1;
+        while seconds as u32 > period && res < 255 {
+            res += 1;
+            timeout = (timeout << 1).min(DEFER_RTO_MAX);
+            period += timeout;
+        }
+    }
+    res
+}
+
+/// Retransmissions back to seconds (Linux's `retrans_to_secs`): what getsockopt reports.
+pub fn defer_retrans_to_secs(retrans: u8) -> u32 {
+    let mut period = 0;
+    if retrans > 0 {
+        let mut timeout = DEFER_TIMEOUT_INIT;
+        period = timeout;
+        for _ in 1..retrans {
+            timeout = (timeout << 1).min(DEFER_RTO_MAX);
+            period += timeout;
+        }
+    }
+    period
+}
+
+impl TcpOptions {
+    /// Gives `s` (a socket on `via`) these options. Keep-alive is re-armed only when it
+    /// changes: smoltcp sends a probe at once when it is (re)enabled.
+    fn apply(&self, s: &mut tcp::Socket<'_>, via: Via) {
+        s.set_nagle_enabled(!self.nodelay);
+        s.set_cork(self.cork);
+        let delay = match (self.quickack, via) {
+            (Some(true), _) | (None, Via::Lo) => None,
+            (Some(false), _) | (None, Via::Eth) => Some(Duration::from_millis(10)),
+        };
+        s.set_ack_delay(delay);
+        let secs = |n: u32| Duration::from_secs(u64::from(n));
+        let interval = self.keepalive.then(|| secs(self.keep_intvl));
+        s.set_keep_alive_idle(self.keepalive.then(|| secs(self.keep_idle)));
+        if s.keep_alive() != interval {
+            s.set_keep_alive(interval);
+        }
+        // Data unacknowledged for TCP_USER_TIMEOUT ends the connection; keep-alive gives up
+        // after TCP_KEEPCNT unanswered probes, or with TCP_USER_TIMEOUT set, at the first
+        // probe interval past it (as Linux).
+        s.set_timeout(
+            (self.user_timeout_ms > 0)
+                .then(|| Duration::from_millis(u64::from(self.user_timeout_ms))),
+        );
+        s.set_keep_alive_count(self.keepalive.then_some(self.keep_cnt));
+    }
+
+    /// What an accepted connection inherits: all but TCP_DEFER_ACCEPT (the listener's own)
+    /// and TCP_QUICKACK (a new connection starts in Linux's quick-ACK mode).
+    fn inherited(&self) -> TcpOptions {
+        TcpOptions {
+            defer_accept: 0,
+            quickack: None,
+            ..*self
+        }
+    }
+
+    /// A client given the same options as a test's listener (TCP_DEFER_ACCEPT aside).
+    #[cfg(test)]
+    pub(super) fn inherited_by_test(&self) -> TcpOptions {
+        self.inherited()
+    }
+
+    /// How long a connection without data waits to be accepted (TCP_DEFER_ACCEPT).
+    fn defer(&self) -> Option<Duration> {
+        (self.defer_accept > 0)
+            .then(|| Duration::from_secs(u64::from(defer_retrans_to_secs(self.defer_accept))))
+    }
+}
+
 /// The interface whose socket set holds a smoltcp socket.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Via {
@@ -142,6 +266,9 @@ enum Entry {
         fin_sent: bool,
         /// The connection was reset; reported once (ECONNRESET).
         reset: bool,
+        /// Last seen in CLOSE-WAIT (the peer's FIN received, ours not sent): a reset then is
+        /// reported as EPIPE, as Linux's `tcp_reset` does.
+        close_wait: bool,
         /// connect() has not yet reported the outcome of the connection it started: the
         /// next connect() does (0 or the error), as Linux's does, later ones are EISCONN.
         unreported: bool,
@@ -161,6 +288,13 @@ enum Entry {
 struct Slot {
     entry: Entry,
     family: Family,
+    /// TCP sockets' options.
+    tcp: TcpOptions,
+    /// SO_REUSEPORT: may share its port with other sockets that set it before binding.
+    reuse_port: bool,
+    /// SO_REUSEADDR (accepted connections inherit their listener's): a binding does not
+    /// collide with another that has it too, unless that one listens.
+    reuse_addr: bool,
 }
 
 /// Every socket of the interfaces.
@@ -191,6 +325,7 @@ impl Table {
     fn arm_listeners(&mut self, sockets: &mut SocketSet<'static>) -> Vec<IpListenEndpoint> {
         let mut full = Vec::new();
         for slot in self.entries.iter_mut().flatten() {
+            let opts = slot.tcp;
             if let Entry::TcpListen {
                 local,
                 armed,
@@ -200,7 +335,7 @@ impl Table {
                 if local.addr.is_some_and(|a| routes_to_lo(&a)) {
                     continue;
                 }
-                if !arm(sockets, *local, armed, *backlog, self.room) {
+                if !arm(sockets, *local, armed, *backlog, self.room, &opts) {
                     full.push(*local);
                 }
             }
@@ -227,8 +362,20 @@ impl Table {
             .ok_or(Errno::EBADF)
     }
 
-    fn insert(&mut self, entry: Entry, family: Family) -> SockId {
-        let slot = Some(Slot { entry, family });
+    fn insert(
+        &mut self,
+        entry: Entry,
+        family: Family,
+        tcp: TcpOptions,
+        reuse_addr: bool,
+    ) -> SockId {
+        let slot = Some(Slot {
+            entry,
+            family,
+            tcp,
+            reuse_port: false,
+            reuse_addr,
+        });
         if let Some(i) = self.entries.iter().position(Option::is_none) {
             self.entries[i] = slot;
             return SockId(i as u32);
@@ -285,6 +432,7 @@ fn arm(
     armed: &mut Vec<Sock>,
     backlog: usize,
     room: fn(usize) -> bool,
+    opts: &TcpOptions,
 ) -> bool {
     armed.retain(|s| {
         let reset =
@@ -306,6 +454,7 @@ fn arm(
         return false;
     }
     let mut s = new_tcp();
+    opts.inherited().apply(&mut s, Via::Eth);
     if s.listen(local).is_err() {
         return false;
     }
@@ -322,6 +471,16 @@ fn acceptable(s: &tcp::Socket<'_>) -> bool {
         s.state(),
         tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed
     )
+}
+
+/// A binding in the table, as bind conflicts see it.
+#[derive(Clone, Copy, Debug)]
+struct Bound {
+    local: IpListenEndpoint,
+    family: Family,
+    reuse_addr: bool,
+    reuse_port: bool,
+    listening: bool,
 }
 
 /// Whether binding `b` (of family `fb`) collides with the existing binding `a` (`fa`): the
@@ -351,6 +510,12 @@ pub struct Net<D: Device> {
     eth: Option<Stack<D>>,
     lo: Lo,
     sock: Table,
+    /// The time of the last poll.
+    now: Instant,
+    /// Connections of TCP_DEFER_ACCEPT listeners established without data yet: since when
+    /// (each waits for data, or its listener's defer time), and whether the end of that
+    /// wait was announced (a poll reporting a change).
+    held: Vec<(Sock, Instant, bool)>,
 }
 
 impl<D: Device> core::fmt::Debug for Net<D> {
@@ -367,6 +532,8 @@ impl<D: Device> Net<D> {
             eth,
             lo: Lo::new(now, seed.rotate_left(17)),
             sock: Table::new(seed),
+            now,
+            held: Vec::new(),
         }
     }
 
@@ -388,6 +555,7 @@ impl<D: Device> Net<D> {
     /// Runs both interfaces: what `lo`'s sockets sent is delivered, eth0's device is
     /// serviced, finished orphans go. True when some socket's state may have changed.
     pub fn poll(&mut self, now: Instant) -> bool {
+        self.now = now;
         let mut changed = false;
         loop {
             changed |= self.lo.poll(now);
@@ -405,7 +573,55 @@ impl<D: Device> Net<D> {
             self.sort_families();
             self.settle_all();
         }
-        changed
+        changed | self.track_deferred(now)
+    }
+
+    /// Notes when each connection of a TCP_DEFER_ACCEPT listener became established without
+    /// data, and forgets the ones accepted or gone. True when one's wait just ended.
+    fn track_deferred(&mut self, now: Instant) -> bool {
+        let mut pending: Vec<(Sock, Duration)> = Vec::new();
+        for slot in self.sock.entries.iter().flatten() {
+            if let (Entry::TcpListen { armed, .. }, Some(defer)) = (&slot.entry, slot.tcp.defer()) {
+                pending.extend(armed.iter().map(|&s| (s, defer)));
+            }
+        }
+        if pending.is_empty() && self.held.is_empty() {
+            return false;
+        }
+        self.held
+            .retain(|(s, _, _)| pending.iter().any(|(p, _)| p == s));
+        let mut expired = false;
+        for (s, defer) in pending {
+            if !acceptable(self.tcp(s)) {
+                continue;
+            }
+            match self.held.iter_mut().find(|(h, _, _)| *h == s) {
+                Some((_, since, announced)) => {
+                    if !*announced && now >= *since + defer {
+                        *announced = true;
+                        expired = true;
+                    }
+                }
+                None => self.held.push((s, now, false)),
+            }
+        }
+        expired
+    }
+
+    /// Whether an established connection of a listener with `opts` may be accepted: any
+    /// with TCP_DEFER_ACCEPT off; with it, once data (or a FIN) came, or its time is up.
+    fn deferred_ready(&self, s: Sock, opts: &TcpOptions) -> bool {
+        let Some(defer) = opts.defer() else {
+            return true;
+        };
+        let t = self.tcp(s);
+        if t.recv_queue() > 0 || !t.may_recv() {
+            return true;
+        }
+        self.held
+            .iter()
+            .find(|(h, _, _)| *h == s)
+            .is_some_and(|&(_, since, _)| self.now >= since + defer)
     }
 
     /// Hands what a wildcard socket of one family caught for the other family to the
@@ -505,6 +721,7 @@ impl<D: Device> Net<D> {
     /// Delivers what sockets queued on `lo` if anything is due now (a cheap check
     /// otherwise). True when some socket's state may have changed.
     pub fn deliver_lo(&mut self, now: Instant) -> bool {
+        self.now = now;
         if self.lo.poll_delay(now) != Some(Duration::ZERO) || !self.lo.poll(now) {
             return false;
         }
@@ -517,19 +734,47 @@ impl<D: Device> Net<D> {
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
         let lo = self.lo.poll_delay(now);
         let eth = self.eth.as_mut().and_then(|e| e.poll_delay(now));
-        match (lo, eth) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        // A TCP_DEFER_ACCEPT connection becomes acceptable when its time is up.
+        let held = &self.held;
+        let deferred = self
+            .sock
+            .entries
+            .iter()
+            .flatten()
+            .filter_map(|slot| match (&slot.entry, slot.tcp.defer()) {
+                (Entry::TcpListen { armed, .. }, Some(defer)) => Some((armed, defer)),
+                _ => None,
+            })
+            .flat_map(|(armed, defer)| {
+                armed.iter().filter_map(move |s| {
+                    held.iter()
+                        .find(|(h, _, _)| h == s)
+                        .map(|&(_, since, _)| since + defer)
+                })
+            })
+            .filter(|&at| at > now)
+            .map(|at| at - now)
+            .min();
+        [lo, eth, deferred].into_iter().flatten().min()
     }
 
-    /// Drops orphaned TCP sockets whose connection has ended. True if any went.
+    /// Drops orphaned TCP sockets whose connection has ended, and resets those that
+    /// received data after the program closed them: nobody will read it, and a peer that
+    /// keeps writing must learn so at once rather than fill a window nobody drains (Linux
+    /// resets too, RFC 1122 4.2.2.13). True if any went.
     fn reap_closed(&mut self) -> bool {
         let orphans = core::mem::take(&mut self.sock.orphans);
         let before = orphans.len();
         let mut kept = Vec::new();
+        let mut aborted = false;
         for s in orphans {
-            if self.tcp(s).state() == tcp::State::Closed {
+            let t = self.tcp_mut(s);
+            if t.recv_queue() > 0 && t.state() != tcp::State::Closed {
+                t.abort();
+                aborted = true;
+            }
+            // An aborted socket keeps its peer until its RST has gone out.
+            if t.state() == tcp::State::Closed && t.remote_endpoint().is_none() {
                 self.sockets_mut(s.via).remove(s.handle);
             } else {
                 kept.push(s);
@@ -537,7 +782,7 @@ impl<D: Device> Net<D> {
         }
         let reaped = kept.len() != before;
         self.sock.orphans = kept;
-        reaped
+        reaped || aborted
     }
 
     // ---- the sets ----
@@ -609,7 +854,69 @@ impl<D: Device> Net<D> {
                 handed: VecDeque::new(),
             },
         };
-        self.sock.insert(entry, family)
+        self.sock
+            .insert(entry, family, TcpOptions::default(), false)
+    }
+
+    /// The socket's TCP options.
+    pub fn tcp_options(&self, id: SockId) -> Result<TcpOptions, Errno> {
+        self.sock.slot(id).map(|s| s.tcp)
+    }
+
+    /// Changes the socket's TCP options: its connection (or a listener's pending ones) gets
+    /// them at once. `EOPNOTSUPP` on a UDP socket.
+    pub fn set_tcp_options(
+        &mut self,
+        id: SockId,
+        change: impl FnOnce(&mut TcpOptions),
+    ) -> Result<(), Errno> {
+        let slot = self
+            .sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?;
+        if matches!(slot.entry, Entry::Udp { .. }) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        change(&mut slot.tcp);
+        let opts = slot.tcp;
+        let socks: Vec<Sock> = match &slot.entry {
+            Entry::TcpStream { sock, .. } => alloc::vec![*sock],
+            Entry::TcpListen { armed, .. } => armed.clone(),
+            _ => Vec::new(),
+        };
+        let apply = match &slot.entry {
+            Entry::TcpListen { .. } => opts.inherited(),
+            _ => opts,
+        };
+        for s in socks {
+            apply.apply(self.tcp_mut(s), s.via);
+        }
+        Ok(())
+    }
+
+    /// SO_REUSEPORT, before bind: sockets that all set it may bind one port.
+    pub fn set_reuse_port(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
+        let slot = self
+            .sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?;
+        slot.reuse_port = on;
+        Ok(())
+    }
+
+    /// SO_REUSEADDR: takes effect at the next bind or listen (as on Linux).
+    pub fn set_reuse_addr(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
+        self.sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?
+            .reuse_addr = on;
+        Ok(())
     }
 
     /// IPV6_V6ONLY on an `AF_INET6` socket: only before it is bound (`EINVAL` after, as on
@@ -631,8 +938,8 @@ impl<D: Device> Net<D> {
         Ok(())
     }
 
-    /// Every endpoint bound by a socket of `proto` (other than `except`), with its family.
-    fn bound(&self, proto: Proto, except: SockId) -> Vec<(IpListenEndpoint, Family)> {
+    /// Every endpoint bound by a socket of `proto` (other than `except`).
+    fn bound(&self, proto: Proto, except: SockId) -> Vec<Bound> {
         let mut out = Vec::new();
         for (i, slot) in self.sock.entries.iter().enumerate() {
             let Some(slot) = slot else { continue };
@@ -649,10 +956,35 @@ impl<D: Device> Net<D> {
                 _ => None,
             };
             if let Some(l) = local {
-                out.push((l, slot.family));
+                out.push(Bound {
+                    local: l,
+                    family: slot.family,
+                    reuse_addr: slot.reuse_addr,
+                    reuse_port: slot.reuse_port,
+                    listening: matches!(slot.entry, Entry::TcpListen { .. }),
+                });
             }
         }
         out
+    }
+
+    /// Whether `id` may take `local` (at bind, and again at listen): no other binding shares
+    /// its port and an address, unless both have SO_REUSEADDR and the other does not listen
+    /// (Linux's rule: a port whose listener closed can be bound and listened on again while
+    /// its accepted connections live; of two sockets bound with SO_REUSEADDR only one may
+    /// listen).
+    fn check_free(&self, proto: Proto, id: SockId, local: &IpListenEndpoint) -> Result<(), Errno> {
+        let me = self.sock.slot(id)?;
+        let taken = self.bound(proto, id).into_iter().any(|b| {
+            conflicts(&b.local, b.family, local, me.family)
+                && !(me.reuse_addr && b.reuse_addr && !b.listening)
+                && !(me.reuse_port && b.reuse_port)
+        });
+        if taken {
+            Err(Errno::EADDRINUSE)
+        } else {
+            Ok(())
+        }
     }
 
     fn ephemeral(&mut self, proto: Proto, id: SockId) -> Result<u16, Errno> {
@@ -664,7 +996,7 @@ impl<D: Device> Net<D> {
             } else {
                 p + 1
             };
-            if !taken.iter().any(|(t, _)| t.port == p) {
+            if !taken.iter().any(|b| b.local.port == p) {
                 return Ok(p);
             }
         }
@@ -704,12 +1036,8 @@ impl<D: Device> Net<D> {
         };
         if local.port == 0 {
             local.port = self.ephemeral(proto, id)?;
-        } else if self
-            .bound(proto, id)
-            .iter()
-            .any(|(b, fb)| conflicts(b, *fb, &local, family))
-        {
-            return Err(Errno::EADDRINUSE);
+        } else {
+            self.check_free(proto, id, &local)?;
         }
         match self.sock.get_mut(id)? {
             Entry::TcpIdle { local: l } | Entry::Udp { local: l, .. } => *l = Some(local),
@@ -747,6 +1075,8 @@ impl<D: Device> Net<D> {
             Some(l) => l,
             None => self.bind(id, IpListenEndpoint::default())?,
         };
+        // Two sockets bound with SO_REUSEADDR may not both listen.
+        self.check_free(Proto::Tcp, id, &local)?;
         *self.sock.get_mut(id)? = Entry::TcpListen {
             local,
             armed: Vec::new(),
@@ -760,6 +1090,7 @@ impl<D: Device> Net<D> {
     fn rearm(&mut self, id: SockId, backlog: Option<usize>) -> Result<(), Errno> {
         let Net { eth, sock, .. } = self;
         let room = sock.room;
+        let opts = sock.slot(id)?.tcp;
         let Entry::TcpListen {
             local,
             armed,
@@ -777,7 +1108,7 @@ impl<D: Device> Net<D> {
         if local.addr.is_some_and(|a| routes_to_lo(&a)) {
             return Ok(());
         }
-        arm(&mut eth.sockets, *local, armed, *b, room);
+        arm(&mut eth.sockets, *local, armed, *b, room, &opts);
         Ok(())
     }
 
@@ -824,6 +1155,9 @@ impl<D: Device> Net<D> {
         };
         let Net { lo, sock, .. } = self;
         let room = sock.room;
+        let Ok(opts) = sock.slot(id).map(|slot| slot.tcp.inherited()) else {
+            return;
+        };
         let Ok(Entry::TcpListen { armed, backlog, .. }) = sock.get_mut(id) else {
             return;
         };
@@ -831,6 +1165,7 @@ impl<D: Device> Net<D> {
             return;
         }
         let mut s = new_lo_tcp();
+        opts.apply(&mut s, Via::Lo);
         let at = IpListenEndpoint {
             addr: Some(remote.addr),
             port: remote.port,
@@ -849,12 +1184,18 @@ impl<D: Device> Net<D> {
     /// none); a connection of a family the listener does not take (an IPv4 one reaching an
     /// `IPV6_V6ONLY` listener) is reset here rather than accepted.
     pub fn accept(&mut self, id: SockId) -> Result<(SockId, IpEndpoint), Errno> {
-        let family = self.sock.slot(id)?.family;
+        let (family, opts, reuse_port) = {
+            let slot = self.sock.slot(id)?;
+            (slot.family, slot.tcp, slot.reuse_port)
+        };
         let (sock, peer) = loop {
             let Entry::TcpListen { armed, .. } = self.sock.get(id)? else {
                 return Err(Errno::EINVAL);
             };
-            let Some(i) = armed.iter().position(|&s| acceptable(self.tcp(s))) else {
+            let Some(i) = armed
+                .iter()
+                .position(|&s| acceptable(self.tcp(s)) && self.deferred_ready(s, &opts))
+            else {
                 return Err(Errno::EAGAIN);
             };
             let Entry::TcpListen { armed, .. } = self.sock.get_mut(id)? else {
@@ -872,17 +1213,23 @@ impl<D: Device> Net<D> {
             }
         };
         self.rearm(id, None)?;
+        self.held.retain(|(h, _, _)| *h != sock);
+        let reuse_addr = self.sock.slot(id)?.reuse_addr;
         let new = self.sock.insert(
             Entry::TcpStream {
                 sock,
                 connecting: false,
                 fin_sent: false,
                 reset: false,
+                close_wait: false,
                 unreported: false,
                 error: None,
             },
             family,
+            opts.inherited(),
+            reuse_addr,
         );
+        self.set_reuse_port(new, reuse_port)?;
         Ok((new, peer))
     }
 
@@ -920,6 +1267,7 @@ impl<D: Device> Net<D> {
                 } else {
                     new_tcp()
                 };
+                self.sock.slot(id)?.tcp.apply(&mut s, via);
                 let cx = match via {
                     Via::Lo => self.lo.iface.context(),
                     Via::Eth => match self.eth.as_mut() {
@@ -937,6 +1285,7 @@ impl<D: Device> Net<D> {
                     connecting: true,
                     fin_sent: false,
                     reset: false,
+                    close_wait: false,
                     unreported: true,
                     error: None,
                 };
@@ -969,10 +1318,12 @@ impl<D: Device> Net<D> {
             return Ok(());
         };
         let state = self.tcp(*sock).state();
+        let timed_out = self.tcp(*sock).timed_out_abort();
         let Entry::TcpStream {
             connecting,
             fin_sent,
             reset,
+            close_wait,
             error,
             ..
         } = self.sock.get_mut(id)?
@@ -985,15 +1336,28 @@ impl<D: Device> Net<D> {
                 tcp::State::Closed => {
                     *connecting = false;
                     *reset = true;
-                    *error = Some(Errno::ECONNREFUSED);
+                    *error = Some(if timed_out {
+                        Errno::ETIMEDOUT
+                    } else {
+                        Errno::ECONNREFUSED
+                    });
                 }
                 _ => *connecting = false,
             }
         } else if state == tcp::State::Closed && !*fin_sent && !*reset {
-            // Without our FIN the only ways to CLOSED are a reset or a timeout: a peer's
-            // FIN leaves the socket in CLOSE-WAIT until we close.
+            // Without our FIN the only ways to CLOSED are a reset or a timeout
+            // (TCP_USER_TIMEOUT, keep-alive probes unanswered: ETIMEDOUT, as Linux): a
+            // peer's FIN leaves the socket in CLOSE-WAIT until we close.
             *reset = true;
-            *error = Some(Errno::ECONNRESET);
+            *error = Some(if timed_out {
+                Errno::ETIMEDOUT
+            } else if *close_wait {
+                Errno::EPIPE
+            } else {
+                Errno::ECONNRESET
+            });
+        } else {
+            *close_wait = state == tcp::State::CloseWait;
         }
         Ok(())
     }
@@ -1135,16 +1499,6 @@ impl<D: Device> Net<D> {
         self.close(id)
     }
 
-    /// Turns TCP keep-alive probes on (every `interval_ms`) or off.
-    pub fn set_keepalive(&mut self, id: SockId, interval_ms: Option<u64>) -> Result<(), Errno> {
-        if let Entry::TcpStream { sock, .. } = self.sock.get(id)? {
-            let s = *sock;
-            self.tcp_mut(s)
-                .set_keep_alive(interval_ms.map(smoltcp::time::Duration::from_millis));
-        }
-        Ok(())
-    }
-
     /// The UDP socket's smoltcp socket on `via`, made (bound to its local endpoint) if it
     /// has none there yet.
     fn udp_on(&mut self, id: SockId, via: Via) -> Result<Sock, Errno> {
@@ -1216,6 +1570,22 @@ impl<D: Device> Net<D> {
         }
     }
 
+    /// A listener stops listening (shutdown of its receiving side, as on Linux): its pending
+    /// connections are reset, and it stays bound to its address, idle; accept then fails
+    /// with `EINVAL`.
+    pub fn stop_listening(&mut self, id: SockId) -> Result<(), Errno> {
+        let Entry::TcpListen { local, armed, .. } = self.sock.get_mut(id)? else {
+            return Err(Errno::ENOTCONN);
+        };
+        let (local, armed) = (*local, core::mem::take(armed));
+        for s in armed {
+            self.tcp_mut(s).abort();
+            self.sock.orphans.push(s);
+        }
+        *self.sock.get_mut(id)? = Entry::TcpIdle { local: Some(local) };
+        Ok(())
+    }
+
     /// Ends the sending side of a TCP connection (FIN after the queued data).
     pub fn shutdown_write(&mut self, id: SockId) -> Result<(), Errno> {
         match self.sock.get_mut(id)? {
@@ -1230,7 +1600,9 @@ impl<D: Device> Net<D> {
     }
 
     /// Closes the socket: a TCP connection ends gracefully (its FIN exchange goes on in the
-    /// background); listeners drop their pending connections.
+    /// background) — unless data it received was never read, which resets it, as on Linux
+    /// (RFC 1122 4.2.2.13: the peer learns at once that what it sent was not taken);
+    /// listeners drop their pending connections.
     pub fn close(&mut self, id: SockId) -> Result<(), Errno> {
         let slot = self
             .sock
@@ -1247,7 +1619,12 @@ impl<D: Device> Net<D> {
                 }
             }
             Entry::TcpStream { sock, .. } => {
-                self.tcp_mut(sock).close();
+                let t = self.tcp_mut(sock);
+                if t.recv_queue() > 0 {
+                    t.abort();
+                } else {
+                    t.close();
+                }
                 self.sock.orphans.push(sock);
             }
             Entry::Udp { on, .. } => {
@@ -1315,10 +1692,15 @@ impl<D: Device> Net<D> {
                 hup: true,
                 ..Readiness::default()
             },
-            Entry::TcpListen { armed, .. } => Readiness {
-                readable: armed.iter().any(|&s| acceptable(self.tcp(s))),
-                ..Readiness::default()
-            },
+            Entry::TcpListen { armed, .. } => {
+                let opts = self.sock.slot(id)?.tcp;
+                Readiness {
+                    readable: armed
+                        .iter()
+                        .any(|&s| acceptable(self.tcp(s)) && self.deferred_ready(s, &opts)),
+                    ..Readiness::default()
+                }
+            }
             Entry::TcpStream {
                 sock,
                 connecting,
@@ -1366,19 +1748,6 @@ impl<D: Device> Net<D> {
                 self.tcp(*sock).remote_endpoint().ok_or(Errno::ENOTCONN)
             }
             _ => Err(Errno::ENOTCONN),
-        }
-    }
-
-    /// TCP_NODELAY.
-    pub fn set_nodelay(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
-        match self.sock.get(id)? {
-            Entry::TcpStream { sock, .. } => {
-                let s = *sock;
-                self.tcp_mut(s).set_nagle_enabled(!on);
-                Ok(())
-            }
-            Entry::Udp { .. } => Err(Errno::EOPNOTSUPP),
-            _ => Ok(()),
         }
     }
 
@@ -1870,6 +2239,133 @@ mod tests {
         assert_eq!(s.recv(c, &mut buf), Err(Errno::ECONNRESET));
         assert_eq!(s.recv(c, &mut buf), Ok(0));
         assert_eq!(s.send(c, b"x"), Err(Errno::EPIPE));
+    }
+
+    /// A connected pair over eth0's loopback test device: (listener, client, accepted).
+    fn accepted_pair(
+        s: &mut Net<Loopback>,
+        t: &mut i64,
+        port: u16,
+        reuse: bool,
+    ) -> (SockId, SockId, SockId) {
+        let l = s.socket(Proto::Tcp, Family::Dual);
+        s.set_reuse_addr(l, reuse).unwrap();
+        s.bind(l, listen_ep(port)).unwrap();
+        s.listen(l, 4).unwrap();
+        let c = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(c, ep(port)).unwrap();
+        run_until(s, t, |s| s.readiness(l).unwrap().readable);
+        let (a, _) = s.accept(l).unwrap();
+        run_until(s, t, |s| s.readiness(c).unwrap().writable);
+        (l, c, a)
+    }
+
+    #[test]
+    fn a_listener_shut_down_stops_listening_and_keeps_its_port() {
+        let mut s = stack();
+        let mut t = 0;
+        let (l, _c, _a) = accepted_pair(&mut s, &mut t, 7600, false);
+        let pending = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(pending, ep(7600)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(l).unwrap().readable);
+        s.stop_listening(l).unwrap();
+        assert_eq!(s.accept(l), Err(Errno::EINVAL));
+        run_until(&mut s, &mut t, |s| s.readiness(pending).unwrap().error);
+        let other = s.socket(Proto::Tcp, Family::Dual);
+        assert_eq!(
+            s.bind(other, listen_ep(7600)),
+            Err(Errno::EADDRINUSE),
+            "still bound"
+        );
+    }
+
+    #[test]
+    fn a_port_is_listened_on_again_while_its_accepted_connections_live() {
+        let mut s = stack();
+        let mut t = 0;
+        let (l, c, a) = accepted_pair(&mut s, &mut t, 7100, true);
+        s.close(l).unwrap();
+        let again = s.socket(Proto::Tcp, Family::Dual);
+        assert_eq!(
+            s.bind(again, listen_ep(7100)),
+            Err(Errno::EADDRINUSE),
+            "without SO_REUSEADDR the accepted connection holds the port"
+        );
+        s.set_reuse_addr(again, true).unwrap();
+        s.bind(again, listen_ep(7100)).unwrap();
+        s.listen(again, 4).unwrap();
+        // The new listener takes new connections; the old one still carries data.
+        let c2 = s.socket(Proto::Tcp, Family::Dual);
+        s.connect(c2, ep(7100)).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(again).unwrap().readable);
+        assert!(s.accept(again).is_ok());
+        assert_eq!(s.send(c, b"still").unwrap(), 5);
+        run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().readable);
+    }
+
+    #[test]
+    fn of_two_sockets_bound_with_reuseaddr_only_one_listens() {
+        let mut s = stack();
+        let a = s.socket(Proto::Tcp, Family::Dual);
+        let b = s.socket(Proto::Tcp, Family::Dual);
+        for x in [a, b] {
+            s.set_reuse_addr(x, true).unwrap();
+            s.bind(x, listen_ep(7200)).unwrap();
+        }
+        s.listen(a, 1).unwrap();
+        assert_eq!(s.listen(b, 1), Err(Errno::EADDRINUSE));
+        let c = s.socket(Proto::Tcp, Family::Dual);
+        s.set_reuse_addr(c, true).unwrap();
+        assert_eq!(
+            s.bind(c, listen_ep(7200)),
+            Err(Errno::EADDRINUSE),
+            "a listener holds its port even against SO_REUSEADDR"
+        );
+    }
+
+    #[test]
+    fn close_with_unread_data_resets_the_connection() {
+        let mut s = stack();
+        let mut t = 0;
+        let (_l, c, a) = accepted_pair(&mut s, &mut t, 7300, false);
+        assert_eq!(s.send(c, b"unread").unwrap(), 6);
+        run_until(&mut s, &mut t, |s| s.readiness(a).unwrap().readable);
+        s.close(a).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        let mut buf = [0u8; 8];
+        assert_eq!(s.recv(c, &mut buf), Err(Errno::ECONNRESET));
+        run_until(&mut s, &mut t, |s| s.sock.orphans.is_empty());
+    }
+
+    #[test]
+    fn data_arriving_after_close_resets_the_connection() {
+        let mut s = stack();
+        let mut t = 0;
+        let (_l, c, a) = accepted_pair(&mut s, &mut t, 7400, false);
+        s.close(a).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().rdhup);
+        // The peer keeps writing to a socket nobody will read: it is reset, not left to
+        // fill the window.
+        assert_eq!(s.send(c, b"more").unwrap(), 4);
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().error);
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            s.recv(c, &mut buf),
+            Err(Errno::EPIPE),
+            "reset in CLOSE-WAIT: EPIPE, as Linux says"
+        );
+        run_until(&mut s, &mut t, |s| s.sock.orphans.is_empty());
+    }
+
+    #[test]
+    fn a_graceful_close_without_unread_data_sends_fin() {
+        let mut s = stack();
+        let mut t = 0;
+        let (_l, c, a) = accepted_pair(&mut s, &mut t, 7500, false);
+        s.close(a).unwrap();
+        run_until(&mut s, &mut t, |s| s.readiness(c).unwrap().rdhup);
+        let mut buf = [0u8; 8];
+        assert_eq!(s.recv(c, &mut buf), Ok(0), "end of stream, not a reset");
     }
 
     #[test]

@@ -1,35 +1,126 @@
-//! The hardware side of time: PIT calibration, the RTC, clocks and sleeping.
+//! The hardware side of time: PIT calibration, the RTC and its second edges, clocks and
+//! sleeping.
+//!
+//! The TSC is the clock source. Its rate comes first from a 2 ms calibration against the PIT
+//! (a few percent off under TCG), then from the RTC's update-ended interrupt, once a second:
+//! [`super::discipline`] turns the TSC values of those edges into the rate and the wall
+//! clock's sub-second offset. Readers take the published [`Segment`] lock-free, through a
+//! sequence counter (the writer, the RTC's event source, runs in kernel code).
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Mutex;
 use x86_64::instructions::port::Port;
 
 use super::civil;
-use crate::arch::{apic, cpu};
+use super::discipline::{Discipline, Segment, WORDS as SEGMENT_WORDS};
+use crate::arch::{apic, cpu, ioapic, irq};
 
 const PIT_HZ: u64 = 1_193_182;
 const CALIBRATION_MS: u64 = 2;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
-static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 static APIC_HZ: AtomicU64 = AtomicU64::new(0);
 /// TSC at the image's first instruction: the zero of CLOCK_MONOTONIC.
 static TSC_ZERO: AtomicU64 = AtomicU64::new(0);
-/// Unix time in ns at `TSC_ZERO`, from the RTC.
-static REALTIME_AT_ZERO: AtomicU64 = AtomicU64::new(0);
 
-/// Calibrates the TSC and the APIC timer against PIT channel 2, and reads the RTC.
+/// The clock's writer side.
+static DISCIPLINE: Mutex<Option<Discipline>> = Mutex::new(None);
+/// The published [`Segment`], its words under a sequence counter (odd while written).
+static SEQ: AtomicU64 = AtomicU64::new(0);
+static WORDS: [AtomicU64; SEGMENT_WORDS] = [const { AtomicU64::new(0) }; SEGMENT_WORDS];
+
+fn publish(seg: Segment) {
+    SEQ.fetch_add(1, Ordering::AcqRel);
+    for (w, v) in WORDS.iter().zip(seg.to_words()) {
+        w.store(v, Ordering::Release);
+    }
+    SEQ.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The clock readers use now.
+fn segment() -> Segment {
+    loop {
+        let before = SEQ.load(Ordering::Acquire);
+        if before & 1 != 0 {
+            core::hint::spin_loop();
+            continue;
+        }
+        let words = core::array::from_fn(|i| WORDS[i].load(Ordering::Acquire));
+        if SEQ.load(Ordering::Acquire) == before {
+            return Segment::from_words(words);
+        }
+    }
+}
+
+/// Calibrates the TSC and the APIC timer against the PIT, and reads the RTC.
 pub fn init(boot_tsc: u64) {
     TSC_ZERO.store(boot_tsc, Ordering::Relaxed);
     let (tsc_hz, apic_hz) = calibrate();
-    TSC_HZ.store(tsc_hz, Ordering::Relaxed);
     APIC_HZ.store(apic_hz, Ordering::Relaxed);
+    let mut d = Discipline::new(boot_tsc, tsc_hz, 0);
     match read_rtc() {
-        Some(unix) => {
-            let since_zero = ticks_to_ns(cpu::rdtsc() - boot_tsc);
-            let at_zero = (unix as u64 * NANOS_PER_SEC).saturating_sub(since_zero);
-            REALTIME_AT_ZERO.store(at_zero, Ordering::Relaxed);
-        }
+        Some(unix) => d.advance_to(cpu::rdtsc(), unix as u64 * NANOS_PER_SEC),
         None => kinfo!("warning: no CMOS RTC; the wall clock starts at 1970-01-01"),
+    }
+    publish(d.segment());
+    *DISCIPLINE.lock() = Some(d);
+}
+
+/// The RTC's update-ended interrupt: a second edge, stamped with the TSC in the handler.
+struct RtcEdges {
+    irq: irq::Irq,
+}
+
+static RTC_EDGES: spin::Once<RtcEdges> = spin::Once::new();
+
+/// Turns on the RTC's update-ended interrupt (ISA IRQ 8), so each second edge disciplines
+/// the clock. Without an RTC (or a free vector) the PIT's calibration stays.
+pub fn start_rtc_edges() {
+    if read_rtc().is_none() {
+        return;
+    }
+    let (gsi, mode) = ioapic::isa_irq(8);
+    let Some(irq) = irq::register(gsi, mode) else {
+        kinfo!("warning: no interrupt vector for the RTC; the clock keeps its boot calibration");
+        return;
+    };
+    // Register B: update-ended interrupts on (UIE, bit 4), 24-hour and the encoding as
+    // they are; then read C so a flag already set does not hold the line.
+    let b = cmos(0x0b);
+    cmos_write(0x0b, (b | 0x10) & !0x60);
+    let _ = cmos(0x0c);
+    let source = RTC_EDGES.call_once(|| RtcEdges { irq });
+    crate::sched::register(source);
+}
+
+impl crate::sched::EventSource for RtcEdges {
+    fn poll(&self, _now_ns: u64) -> bool {
+        let Some(stamp) = self.irq.take_pending_stamp() else {
+            return false;
+        };
+        // Register C acknowledges the interrupt (and says whether it was the update).
+        let c = cmos(0x0c);
+        let now = cpu::rdtsc();
+        if c & 0x10 == 0 {
+            return false;
+        }
+        let mut guard = DISCIPLINE.lock();
+        let Some(d) = guard.as_mut() else {
+            return false;
+        };
+        // Only an edge handled within half a second says which second it was.
+        if d.segment().monotonic_ns(now) - d.segment().monotonic_ns(stamp) > NANOS_PER_SEC / 2 {
+            return false;
+        }
+        if let Some(unix) = read_rtc() {
+            d.on_edge(stamp, unix, now);
+            publish(d.segment());
+        }
+        false
+    }
+
+    fn next_wakeup(&self, _now_ns: u64) -> Option<u64> {
+        None
     }
 }
 
@@ -97,14 +188,23 @@ fn calibrate() -> (u64, u64) {
     (tsc_hz, apic_hz)
 }
 
-fn read_rtc() -> Option<i64> {
-    fn cmos(reg: u8) -> u8 {
-        // SAFETY: ports 0x70/0x71 index and read the CMOS; bit 7 of the index keeps NMIs off.
-        unsafe {
-            Port::<u8>::new(0x70).write(0x80 | reg);
-            Port::<u8>::new(0x71).read()
-        }
+fn cmos(reg: u8) -> u8 {
+    // SAFETY: ports 0x70/0x71 index and read the CMOS; bit 7 of the index keeps NMIs off.
+    unsafe {
+        Port::<u8>::new(0x70).write(0x80 | reg);
+        Port::<u8>::new(0x71).read()
     }
+}
+
+fn cmos_write(reg: u8, value: u8) {
+    // SAFETY: as in `cmos`; only register B's interrupt-enable bits are written.
+    unsafe {
+        Port::<u8>::new(0x70).write(0x80 | reg);
+        Port::<u8>::new(0x71).write(value);
+    }
+}
+
+fn read_rtc() -> Option<i64> {
     let snapshot = || {
         for _ in 0..100_000 {
             if cmos(0x0a) & 0x80 == 0 {
@@ -167,27 +267,24 @@ fn read_rtc() -> Option<i64> {
     ))
 }
 
+/// The TSC's rate now, in ticks per second.
 pub fn tsc_hz() -> u64 {
-    TSC_HZ.load(Ordering::Relaxed)
+    segment().hz()
 }
 
+/// A duration of `ticks` TSC ticks, in ns, at the current rate.
 pub fn ticks_to_ns(ticks: u64) -> u64 {
-    let hz = tsc_hz().max(1);
-    (ticks as u128 * NANOS_PER_SEC as u128 / hz as u128) as u64
+    (ticks as u128 * NANOS_PER_SEC as u128 / tsc_hz() as u128) as u64
 }
 
-fn ns_to_ticks(ns: u64) -> u64 {
-    (ns as u128 * tsc_hz() as u128 / NANOS_PER_SEC as u128).min(u64::MAX as u128) as u64
-}
-
-/// Nanoseconds since the image's first instruction.
+/// Nanoseconds since the image's first instruction (CLOCK_MONOTONIC).
 pub fn monotonic_ns() -> u64 {
-    ticks_to_ns(cpu::rdtsc().saturating_sub(TSC_ZERO.load(Ordering::Relaxed)))
+    segment().monotonic_ns(cpu::rdtsc())
 }
 
-/// Nanoseconds since the Unix epoch.
+/// Nanoseconds since the Unix epoch (CLOCK_REALTIME): never steps backwards.
 pub fn realtime_ns() -> u64 {
-    REALTIME_AT_ZERO.load(Ordering::Relaxed) + monotonic_ns()
+    segment().realtime_ns(cpu::rdtsc())
 }
 
 /// Halts until `monotonic_ns()` reaches `deadline_ns`, waking by the APIC timer; event
@@ -197,14 +294,17 @@ pub fn sleep_until(deadline_ns: u64) -> Result<(), crate::sched::Interrupted> {
 }
 
 /// Arms the one-shot timer to fire after `ns` (clamped to what the counter can hold: the
-/// caller re-arms until its deadline).
+/// caller re-arms until its deadline). The APIC timer's rate is only as good as the boot
+/// calibration, so it is armed 1/32 early: a waiter woken early re-arms for the rest, while
+/// one woken late would simply be late.
 pub fn arm_wakeup(ns: u64) {
     let apic_hz = APIC_HZ.load(Ordering::Relaxed) as u128;
+    let ns = ns - ns / 32;
     let ticks = (ns as u128 * apic_hz / NANOS_PER_SEC as u128).clamp(1, u32::MAX as u128);
     apic::arm_oneshot(ticks as u32);
 }
 
 /// The TSC value `ns` nanoseconds from now (for callers that poll the TSC).
 pub fn tsc_after(ns: u64) -> u64 {
-    cpu::rdtsc().saturating_add(ns_to_ticks(ns))
+    cpu::rdtsc().saturating_add(segment().ns_to_ticks(ns))
 }

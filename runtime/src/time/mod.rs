@@ -2,6 +2,7 @@
 //! clock, and sleeping with the local APIC timer as a one-shot wake-up and `hlt`.
 
 pub mod civil;
+pub mod discipline;
 
 #[cfg(target_os = "none")]
 mod clock;
