@@ -196,6 +196,15 @@ fn signalfd_in_epoll() {
     same_on_host_and_guest("sig_signalfd", &[], &[]);
 }
 
+/// SIGPIPE for writes to a pipe nobody reads and to shut stream sockets (TCP over loopback,
+/// AF_UNIX): the handler runs before EPIPE returns, MSG_NOSIGNAL and seqpacket sockets give
+/// EPIPE alone, a blocked SIGPIPE stays the writing thread's, a write cut short still raises
+/// it.
+#[test]
+fn sigpipe_reaches_its_handler() {
+    same_on_host_and_guest("sig_pipe", &[], &[]);
+}
+
 /// Default actions: the status is 128 + the signal, as a shell shows it (or the signal is
 /// ignored), case by case.
 #[test]
@@ -212,6 +221,8 @@ fn default_actions_end_with_the_shells_status() {
         "abort",
         "alarm",
         "pipe",
+        "unix_pipe",
+        "tcp_pipe",
         "pipe_ignored",
         "ignored",
         "blocked_fault",

@@ -5,11 +5,14 @@
  * Linux by tests/diff.rs, case by case. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -58,6 +61,27 @@ int main(int argc, char **argv)
 		pipe(p);
 		close(p[0]);
 		write(p[1], "x", 1);
+	} else if (!strcmp(c, "unix_pipe")) {
+		/* A stream socket whose peer is gone: SIGPIPE ends the program too. */
+		int u[2];
+		socketpair(AF_UNIX, SOCK_STREAM, 0, u);
+		close(u[1]);
+		write(u[0], "x", 1);
+	} else if (!strcmp(c, "tcp_pipe")) {
+		struct sockaddr_in a;
+		socklen_t len = sizeof a;
+		memset(&a, 0, sizeof a);
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int l = socket(AF_INET, SOCK_STREAM, 0);
+		bind(l, (struct sockaddr *)&a, sizeof a);
+		listen(l, 1);
+		getsockname(l, (struct sockaddr *)&a, &len);
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(s, (struct sockaddr *)&a, sizeof a) < 0)
+			printf("connect failed\n");
+		shutdown(s, SHUT_WR);
+		send(s, "x", 1, 0);
 	} else if (!strcmp(c, "pipe_ignored")) {
 		int p[2];
 		pipe(p);

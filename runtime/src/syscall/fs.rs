@@ -278,14 +278,21 @@ pub fn init(tty: Option<&str>) {
 // ---- read and write ----
 
 /// A blocking write keeps going until everything is written (as Linux does for pipes and
-/// sockets); it returns what was written if an error ends it part-way.
+/// sockets); it returns what was written if an error ends it part-way. A pipe whose reader
+/// went away part-way still raises SIGPIPE (Linux's `pipe_write`; sockets raise it only when
+/// nothing was sent).
 pub(super) fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
     let mut done = 0;
     loop {
         match retry(desc, || desc.write(&data[done..])) {
             Ok(n) => done += n,
             Err(e) if done == 0 => return Err(sigpipe_on(desc, e)),
-            Err(_) => return Ok(done as u64),
+            Err(e) => {
+                if e == errno::EPIPE && desc.file.as_any().is::<pipe::WriteEnd>() {
+                    super::process::raise_sigpipe();
+                }
+                return Ok(done as u64);
+            }
         }
         if done == data.len() || desc.nonblocking() || n_is_complete(desc) {
             return Ok(done as u64);

@@ -292,10 +292,13 @@ pub fn rt_tgsigqueueinfo(a: &[u64; 6]) -> SysResult {
 
 /// SIGPIPE for a write to a pipe or socket nobody reads (the write fails with EPIPE; the
 /// signal's default action ends the program with status 141, as on Linux; a handler runs
-/// before the write returns; ignored, only the EPIPE remains).
+/// before the write returns; ignored, only the EPIPE remains). Like Linux's
+/// `send_sig(SIGPIPE, current, 0)` it is the writing thread's (a thread that blocks it keeps
+/// it pending, another thread does not take it), from the process itself (`SI_USER`).
 pub fn raise_sigpipe() {
+    let own = with_own(|_, _, i| i);
     let _ = deliver::send(
-        Target::Process,
+        Target::Thread(own),
         SigInfo::from_sender(SIGPIPE, SI_USER, PID as u32, 0),
     );
 }
