@@ -4,8 +4,10 @@
 # Boots tests/programs/net_idle (which sleeps in nanosleep; the runtime serves the network
 # meanwhile) under QEMU TCG, lets it settle (boot, DHCP, SLAAC) for SETTLE seconds, then reads
 # the QEMU process's utime+stime from /proc/PID/stat over WINDOW seconds (default 10) and
-# prints it as a percentage of one host core. Networks: none; QEMU user networking (DHCP
-# from QEMU, virtio-net-device on microvm / virtio-net-pci and e1000 on q35).
+# prints it as a percentage of one host core. Networks: none; QEMU's slirp user networking
+# (`kiln run --net slirp`; DHCP from QEMU, virtio-net-device on microvm / virtio-net-pci and
+# e1000 on q35). passt, `kiln run`'s default user network, runs as processes of its own and is
+# not counted here.
 # Usage: bench/idle.sh [WINDOW]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/linux-guest-idle.sh: host CPU used by an idle guest, Kiln vs the Linux guest of
-# bench/linux-guest/, same QEMU flags (run.sh's), with QEMU user networking. The program is
+# bench/linux-guest/, same QEMU flags (run.sh's), with QEMU's slirp user networking (run.sh
+# --net slirp: the QEMU process is all there is to measure). The program is
 # tests/programs/net_idle (sleeps in nanosleep); its Linux twin is a static host build of the
 # same source. After SETTLE seconds (boot, DHCP; 8 s: the Linux guest boots in ~2-3 s) the
 # QEMU process's utime + stime is read from /proc over WINDOW seconds (default 10).
@@ -47,7 +48,7 @@ echo "| guest | host CPU while idle |"
 echo "|---|---|"
 stay=$((settle + window + 10))
 for machine in microvm q35; do
-    linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" --net user "$kernel" "$initrd" -- "$stay")
+    linux_cmd=$(bench/linux-guest/run.sh --print --machine "$machine" --net slirp "$kernel" "$initrd" -- "$stay")
     eval "linux=($linux_cmd)"
     kiln_command "$image" "kiln.argv0=net_idle -- $stay" "${linux[@]}"
     measure "Kiln, $machine, user networking" "${KILN_CMD[@]}"

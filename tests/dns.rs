@@ -1380,7 +1380,7 @@ fn boot_guest(image: &Path, udp_port: u16, tcp_port: u16) -> Guest {
 }
 
 /// Boots the `frontend` image once with `kiln run -p` and runs the dig/kdig cases, the
-/// malformed datagrams and TCP pipelining against it, IPv4 through QEMU's user networking.
+/// malformed datagrams and TCP pipelining against it, IPv4 through `kiln run -p` (passt).
 /// `split_ports` forwards UDP and TCP from different host ports (each front end prints the
 /// dig line from KILN_PUBLISHED either way).
 fn serves_from_a_kiln_image(frontend: &str, split_ports: bool) {

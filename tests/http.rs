@@ -4,9 +4,9 @@
 //! e1000) and given static addresses; `curl` checks pages, headers and keep-alive reuse
 //! (two URLs in one curl run), a Python client checks pipelining (http-hello), and
 //! `wrk -c 100 -d 10s` must end without a single socket error or non-2xx answer, over IPv4
-//! and over IPv6. http-hello is also served through QEMU's user networking (`./kiln run -p
-//! HOSTPORT:80`, host loopback, no root) to curl and to wrk with 4 connections (QEMU's
-//! forward accepts one pending connection at a time: see [`USERNET_CONNECTIONS`]).
+//! and over IPv6. http-hello is also served through user networking (`./kiln run -p
+//! HOSTPORT:80`: passt, on the host's loopback, no root) to curl and to wrk with 100
+//! connections ([`USERNET_CONNECTIONS`]).
 //!
 //! The tap tests need root (network namespaces, tap devices) and fail without it; CI runs
 //! them as root. Traffic stays inside the namespace (10.77.0.0/24, fd77::/64) or on the
@@ -205,17 +205,15 @@ fn http_callback_serves_curl_and_wrk_over_ipv4_and_ipv6(p: &Platform) {
     }
 }
 
-/// wrk's connections through QEMU's user networking. QEMU's forward (libslirp 4.7) listens on
-/// the host with a backlog of 1 (`ss -ltn` shows Send-Q 1): with 20 or 100 connections
-/// opened at once the host kernel holds most handshakes back and retransmits for seconds, so
-/// requests wait over wrk's 2 s timeout before the guest ever sees a SYN (a capture with
-/// QEMU's filter-dump showed every SYN that reached the guest answered within a millisecond).
-/// The 100-connection runs are over the tap.
-const USERNET_CONNECTIONS: u32 = 4;
+/// wrk's connections through `kiln run -p`: as many as over the tap. passt accepts them all at
+/// once (QEMU's own slirp forward listened with a backlog of 1, and lost handshakes with 20 or
+/// more connections opened together; tests/usernet.rs proves the difference).
+const USERNET_CONNECTIONS: u32 = WRK_CONNECTIONS;
 
-/// Over QEMU's user networking, as a user without root runs it: `./kiln run -p PORT:80`
-/// forwards the host's 127.0.0.1:PORT to the guest's port 80 (the guest gets its address by
-/// DHCP from QEMU).
+/// Over user networking, as a user runs it on the host itself: `./kiln run -p PORT:80`
+/// forwards the host's 127.0.0.1:PORT (and [::1]:PORT) to the guest's port 80 through passt
+/// (the guest gets its address by DHCP from passt). tests/usernet.rs runs the same on every
+/// platform inside private namespaces, over both loopbacks.
 #[test]
 fn http_hello_over_user_networking_serves_curl_and_wrk() {
     let img = example_image("http-hello", "http-hello");
@@ -235,7 +233,7 @@ fn http_hello_over_user_networking_serves_curl_and_wrk() {
     let rx = console_lines(&mut guest.0);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "http-hello: listening on port 80");
-    // QEMU forwards to the address its DHCP server hands out.
+    // passt forwards to the address its DHCP server hands out.
     let dhcp = wait_for(&rx, &mut seen, Duration::from_secs(60), |l| {
         l.starts_with("kiln: net: eth0 10.0.2.15/")
     });

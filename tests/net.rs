@@ -2,8 +2,9 @@
 //! virtio-mmio, q35 with virtio-net-pci, q35 with the Intel e1000): a booted image answers
 //! `ping` and `ping -6` on a tap device in a private network namespace the test creates, with
 //! static addresses (also link-local), with DHCP and SLAAC from a dnsmasq in that namespace,
-//! and prints the addresses it got; over QEMU's user networking it gets DHCP and SLAAC from
-//! QEMU and serves a `-p` forward.
+//! and prints the addresses it got; over QEMU's own user networking (`--net slirp`) it gets
+//! DHCP and SLAAC from QEMU and serves a `-p` forward (passt's user networking, the default:
+//! tests/usernet.rs).
 //!
 //! The BSD socket layer: the echo examples (examples-c/udp-echo, tcp-echo) serve real
 //! clients (tests/clients/echo_client.py) over IPv4 and IPv6 on the tap: UDP echo, 1,000
@@ -37,7 +38,7 @@ on_every_platform!(
     udp_echo_over_ipv4_and_ipv6,
     tcp_echo_many_connections_and_bulk_transfers,
     thread_per_connection_server_and_a_thread_computing_beside_a_blocked_accept,
-    user_networking_gives_dhcp_slaac_and_forwards_a_megabyte_of_tcp,
+    slirp_gives_dhcp_slaac_and_forwards_a_megabyte_of_tcp,
     a_guest_booted_while_the_host_sends_answers_ping,
 );
 
@@ -237,11 +238,11 @@ fn thread_per_connection_server_and_a_thread_computing_beside_a_blocked_accept(p
     nic_driven(p, &seen);
 }
 
-/// QEMU's user networking (`./kiln run -p`, no root needed): DHCP and SLAAC from QEMU's own
-/// servers (on microvm the device is found in its ACPI DSDT), then real traffic through
-/// the forward both ways: a megabyte echoed by `examples-c/tcp-echo`, byte for byte; `quit`
-/// ends the guest with status 0.
-fn user_networking_gives_dhcp_slaac_and_forwards_a_megabyte_of_tcp(p: &Platform) {
+/// QEMU's own user networking (`./kiln run --net slirp -p`, no root needed): DHCP and SLAAC
+/// from QEMU's slirp (on microvm the device is found in its ACPI DSDT), then real traffic
+/// through the forward both ways: a megabyte echoed by `examples-c/tcp-echo`, byte for byte;
+/// `quit` ends the guest with status 0. (passt, the default user network, is tests/usernet.rs.)
+fn slirp_gives_dhcp_slaac_and_forwards_a_megabyte_of_tcp(p: &Platform) {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::thread;
@@ -255,7 +256,14 @@ fn user_networking_gives_dhcp_slaac_and_forwards_a_megabyte_of_tcp(p: &Platform)
     let mut guest = kiln()
         .args(["run", "--accel", "tcg", "--machine", p.machine])
         .args(p.options)
-        .args(["-p", &format!("{port}:7"), "--timeout", "120"])
+        .args([
+            "--net",
+            "slirp",
+            "-p",
+            &format!("{port}:7"),
+            "--timeout",
+            "120",
+        ])
         .arg(&img)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -20,6 +20,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ),
     ("qemu-system-x86", "runs images"),
     ("qemu-system-data", "qboot, the fast BIOS for -M pc/q35"),
+    (
+        "passt",
+        "user networking for `kiln run -p` (IPv4 and IPv6, a real listen backlog)",
+    ),
     ("cmake", "builds projects"),
     ("ninja-build", "fast CMake builds"),
     ("grub-common", "bootable disk images"),
@@ -75,6 +79,35 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "zlib1g-dev",
         "tests: the host's zlib, which CMake under the toolchain must not find",
     ),
+    (
+        "dpkg-dev",
+        "kiln pkg: dpkg-source unpacks Debian source packages",
+    ),
+    (
+        "pkgconf",
+        "kiln pkg: bin/kiln-pkg-config answers for the Kiln sysroot",
+    ),
+    (
+        "automake",
+        "kiln pkg: autotools recipes regenerate their build files",
+    ),
+    (
+        "libtool",
+        "kiln pkg: autotools recipes regenerate their build files",
+    ),
+    (
+        "perl",
+        "kiln pkg: OpenSSL's Configure and its assembly generators",
+    ),
+    (
+        "tcl",
+        "kiln pkg: SQLite's build makes its amalgamation with tclsh",
+    ),
+    (
+        "openssl",
+        "tests: certificates, s_client and s_time against the HTTPS example",
+    ),
+    ("testssl.sh", "tests: rates the HTTPS example's TLS"),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

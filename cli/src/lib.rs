@@ -11,32 +11,40 @@
 //! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
 //! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
 //! - [`lifecycle`]: `kiln run` as the process it wraps (signals, stdio, exit status, QEMU
-//!   never outliving it), on [`process`], the only `unsafe` of the crate;
+//!   never outliving it);
+//! - [`process`]: starting QEMU and passt tied to `kiln` (parent death, process groups), and
+//!   stopping them; the only `unsafe` of the crate;
+//! - [`network`]: the guest's network choice (`--net`, `-p`) and its QEMU arguments;
+//! - [`usernet`]: user networking through passt (a real listen backlog, IPv4 and IPv6);
 //! - [`package`]: `kiln image`, an image packaged as a GRUB disk (raw, qcow2) or ISO;
 //! - [`media`]: recognizing disk and ISO images and booting them through firmware;
 //! - [`build`]: configuring and building a CMake project with the Kiln toolchain;
 //! - [`cpio`]: packing a directory into a newc archive (`kiln pack`, `kiln run --files`);
-//! - [`doctor`]: checking and installing the host packages Kiln needs.
+//! - [`doctor`]: checking and installing the host packages Kiln needs;
+//! - [`pkg`]: `kiln pkg`, C libraries built for Kiln from Debian source packages.
 //!
 //! Errors meant for users are [`Failure`]s: one line that says what to do, and an exit code.
-// `unsafe` is allowed in `process` alone (pre_exec and PR_SET_PDEATHSIG have no safe form).
+// `unsafe` is denied everywhere but in `process`, which needs `pre_exec` and SIGTTIN's
+// SIG_IGN (and says why).
 #![deny(unsafe_code)]
 
 pub mod build;
 pub mod cpio;
 pub mod doctor;
 pub mod image;
-pub mod lifecycle;
 pub mod libs;
+pub mod lifecycle;
 pub mod link;
 pub mod media;
 pub mod network;
 pub mod package;
+pub mod pkg;
 pub mod process;
 pub mod qemu;
 pub mod runtime;
 pub mod symtab;
 pub mod toolchain;
+pub mod usernet;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -22,7 +22,7 @@
 //!   128 + n after a fatal signal, as a shell reports a process killed by it.
 
 use std::io::{IsTerminal, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,7 +32,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::qemu::{self, RunOptions};
-use crate::{Failure, Result};
+use crate::Result;
 
 pub const SIGHUP: i32 = 1;
 pub const SIGINT: i32 = 2;
@@ -198,7 +198,7 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
     let fd = theirs.as_raw_fd();
     let extra = if disk { qmp_args(fd) } else { channel_args(fd) };
     let words = (!disk).then(|| channel_options(ttys));
-    let args = qemu::prepare_args(image, opts, words.as_deref(), &extra)?;
+    let mut launch = qemu::prepare(image, opts, words.as_deref(), &extra)?;
     if opts.gdb {
         eprintln!(
             "kiln: QEMU waits for a debugger; in another terminal run: gdb {} -ex 'target remote localhost:1234'",
@@ -207,18 +207,12 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
     }
     let mut command = Command::new(qemu::QEMU);
     command
-        .args(&args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    crate::process::supervised(&mut command, &[fd]);
-    let mut child = command.spawn().map_err(|e| {
-        Failure::usage(format!(
-            "cannot start {} ({e}); run `kiln doctor --install`",
-            qemu::QEMU
-        ))
-    })?;
-    drop(theirs);
+    // QEMU holds the only copy of its end of the channel once started: when it exits, the
+    // channel's reader here sees the end.
+    let mut child = launch.spawn(command, vec![Arc::new(OwnedFd::from(theirs))])?;
     let signals = signal_hook::iterator::Signals::new(FORWARDED)?;
     let handle = signals.handle();
     let (sig_tx, sig_rx) = mpsc::channel();
@@ -339,6 +333,7 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
         }
     };
     handle.close();
+    launch.finish();
     let _ = out_pump.join();
     let _ = ctl_pump.join();
     let line = *exit_line

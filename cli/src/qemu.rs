@@ -8,8 +8,10 @@
 use crate::media::{self, Firmware};
 use crate::{image, kiln_dir, Failure, Result};
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -122,15 +124,23 @@ pub fn run_streaming(image: &Path, opts: &RunOptions) -> Result<i32> {
     crate::lifecycle::run(image, opts)
 }
 
-/// QEMU's whole command line for `image`: a disk or ISO made by `kiln image` boots
-/// through firmware, a bare image with `-kernel` and its command line (`kiln_words` first,
-/// the runtime options of `kiln run`'s host channel); `extra` arguments go last.
-pub fn prepare_args(
+/// A QEMU about to start: its whole command line, and passt running beside it when the guest
+/// is on user networking (stopped by [`Launch::finish`], or when the launch is dropped).
+#[derive(Debug)]
+pub struct Launch {
+    pub args: Vec<String>,
+    usernet: Option<crate::usernet::UserNet>,
+}
+
+/// Prepares QEMU for `image`: a disk or ISO made by `kiln image` boots through firmware, a
+/// bare image with `-kernel` and its command line (`kiln_words` first, the runtime options of
+/// `kiln run`'s host channel); passt starts for `--net user`; `extra` arguments go last.
+pub fn prepare(
     image: &Path,
     opts: &RunOptions,
     kiln_words: Option<&str>,
     extra: &[String],
-) -> Result<Vec<String>> {
+) -> Result<Launch> {
     crate::network::check_nic(opts.nic, &opts.net, opts.machine != Machine::Microvm)?;
     let mut args = match media::detect(image) {
         // A disk or ISO made by `kiln image`: firmware boots it.
@@ -162,12 +172,62 @@ pub fn prepare_args(
             qemu_args(image, opts, accel, &cmdline)
         }
     };
+    // User networking: passt runs beside QEMU (stopped when the launch finishes).
+    let usernet = match &opts.net {
+        crate::network::Network::User(forwards) => crate::usernet::UserNet::start(forwards)?,
+        _ => None,
+    };
+    let pci = opts.machine != Machine::Microvm;
+    args.extend(crate::network::qemu_args(
+        &opts.net,
+        pci,
+        opts.nic,
+        usernet.as_ref(),
+    ));
     args.extend_from_slice(extra);
-    Ok(args)
+    Ok(Launch { args, usernet })
+}
+
+impl Launch {
+    /// Starts QEMU with these arguments and `command`'s stdio, tied to `kiln` through
+    /// [`crate::process`]: SIGKILL when `kiln` dies (call this from the thread that waits for
+    /// QEMU), a process group of its own (a terminal's Ctrl-C is `kiln`'s to pass on), and
+    /// `keep` plus passt's socket inherited. `command` is dropped here, so QEMU holds the only
+    /// copies of those descriptors once this returns.
+    pub fn spawn(&mut self, mut command: Command, keep: Vec<Arc<OwnedFd>>) -> Result<Child> {
+        command.args(&self.args);
+        let mut keep_fds = keep;
+        if let Some(net) = &self.usernet {
+            keep_fds.extend(net.qemu_fds());
+        }
+        let tie = crate::process::Tie {
+            parent_death: Some(rustix::process::Signal::KILL),
+            own_group: true,
+            keep_fds,
+        };
+        let child = crate::process::spawn(&mut command, &tie).map_err(|e| {
+            Failure::usage(format!(
+                "cannot start {QEMU} ({e}); run `kiln doctor --install`"
+            ))
+        })?;
+        drop(command);
+        // QEMU holds passt's peers now; kiln's copies go, so passt ends with QEMU.
+        if let Some(net) = self.usernet.as_mut() {
+            net.release_qemu_ends();
+        }
+        Ok(child)
+    }
+
+    /// QEMU is gone: stops passt.
+    pub fn finish(&mut self) {
+        if let Some(mut net) = self.usernet.take() {
+            net.stop();
+        }
+    }
 }
 
 fn run(image: &Path, opts: &RunOptions) -> Result<RunOutput> {
-    let qemu_args = prepare_args(image, opts, None, &[])?;
+    let mut launch = prepare(image, opts, None, &[])?;
     if opts.gdb {
         eprintln!(
             "kiln: QEMU waits for a debugger; in another terminal run: gdb {} -ex 'target remote localhost:1234'",
@@ -176,17 +236,13 @@ fn run(image: &Path, opts: &RunOptions) -> Result<RunOutput> {
     }
     let mut command = Command::new(QEMU);
     command
-        .args(&qemu_args)
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .stderr(Stdio::piped());
-    let child = command.spawn().map_err(|e| {
-        Failure::usage(format!(
-            "cannot start {QEMU} ({e}); run `kiln doctor --install`"
-        ))
-    })?;
+    let child = launch.spawn(command, Vec::new())?;
     let timeout = if opts.gdb { None } else { opts.timeout };
     let finished = supervise(child, timeout)?;
+    launch.finish();
 
     let status = match (finished.exit_line, finished.status) {
         _ if finished.timed_out => TIMEOUT_STATUS,
@@ -295,6 +351,7 @@ pub fn qemu_args(image: &Path, opts: &RunOptions, accel: Accel, cmdline: &str) -
 
 /// The arguments every boot shares, whatever the board and the medium: accelerator, CPU,
 /// memory, no default devices, the serial console on stdio, isa-debug-exit, the gdb stub.
+/// (The network's arguments come from [`crate::network::qemu_args`] once its backend runs.)
 pub fn common_args(opts: &RunOptions, accel: Accel) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "-accel".into(),
@@ -320,7 +377,6 @@ pub fn common_args(opts: &RunOptions, accel: Accel) -> Vec<String> {
         args.push(word.into());
     }
     let pci = opts.machine != Machine::Microvm;
-    args.extend(crate::network::qemu_args(&opts.net, pci, opts.nic));
     if opts.rng {
         args.extend(rng_args(pci));
     }
@@ -395,22 +451,7 @@ fn supervise(mut child: Child, timeout: Option<Duration>) -> Result<Finished> {
 /// Ends QEMU: SIGTERM first, so that it restores a terminal it put in raw mode, then
 /// SIGKILL if it is still there after a second.
 pub fn stop(child: &mut Child) {
-    let term = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .stderr(Stdio::null())
-        .status();
-    if term.is_ok_and(|s| s.success()) {
-        let grace = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < grace {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    crate::process::stop(child, Duration::from_secs(1));
 }
 
 /// Reads the console to its end, capturing it, and scans whole lines for the exit-status
@@ -672,7 +713,8 @@ mod tests {
         };
         let line = qemu_args(Path::new("/x/app"), &q35, Accel::Tcg, "").join(" ");
         assert!(line.contains("-device virtio-rng-pci,rng=rng0"), "{line}");
-        assert!(line.contains("-device e1000,netdev=net0"), "{line}");
+        let net = crate::network::qemu_args(&q35.net, true, q35.nic, None).join(" ");
+        assert!(net.contains("-device e1000,netdev=net0"), "{net}");
     }
 
     #[test]

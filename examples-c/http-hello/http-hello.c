@@ -351,7 +351,11 @@ int main(int argc, char **argv)
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
     struct sockaddr_in6 addr = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
-    if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lfd, 128) < 0) {
+    /* A backlog of 4096 (Linux's default somaxconn; musl's SOMAXCONN still says 128): a burst
+     * of connections waits in it. SYNs past a full backlog are dropped, and a client that does
+     * not retransmit its SYN (a user-mode network's forward: passt sends one and gives up after
+     * 10 s) loses that connection. */
+    if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lfd, 4096) < 0) {
         perror("http-hello: bind/listen");
         return 1;
     }

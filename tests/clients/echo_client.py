@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Real clients for the echo servers (examples-c/udp-echo, tcp-echo), run by tests/net.rs
-inside the test's private network namespace, and by tests/usernet.rs against QEMU's port
-forwards. Prints one `name: result` line per check and exits non-zero if any failed.
+inside the test's private network namespace, and by tests/usernet.rs against `kiln run -p`
+port forwards. Prints one `name: result` line per check and exits non-zero if any failed.
 Usage: echo_client.py udp HOST PORT COUNT
-       echo_client.py tcp HOST PORT SEQUENTIAL CONCURRENT MEGABYTES [paced]
-       echo_client.py burst HOST PORT UDP_PORT COUNT [paced]
+       echo_client.py tcp HOST PORT SEQUENTIAL CONCURRENT MEGABYTES
+       echo_client.py burst HOST PORT UDP_PORT COUNT
        echo_client.py bulk HOST PORT MEGABYTES
-`paced`: PORT is QEMU's port forward on 127.0.0.1 (see `connect`). `bulk`: one connection,
-MEGABYTES MiB each way, with the time it took (tests/bulk.rs, bench/linux-guest-tcp.sh)."""
+`tcp`: CONCURRENT connections are opened at once (non-blocking connects, all issued before
+any completes), then all echo together. `bulk`: one connection, MEGABYTES MiB each way, with
+the time it took (tests/bulk.rs, bench/linux-guest-tcp.sh)."""
 import concurrent.futures
+import errno
 import hashlib
 import os
 import selectors
@@ -36,29 +38,28 @@ def udp(host, port, count):
     return ok == count
 
 
-def forward_queue(port):
-    """Connections waiting in the accept queue of the host's listener on 127.0.0.1:`port`
-    (QEMU's port forward), from /proc/net/tcp; None if nothing listens there."""
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            fields = line.split()
-            local, state = fields[1], fields[3]
-            if state == "0A" and local == f"0100007F:{port:04X}":
-                return int(fields[4].split(":")[1], 16)
-    return None
-
-
-def connect(host, port, paced, timeout=20):
-    """A connection to `host`:`port`. `paced`: `port` is a QEMU port forward on 127.0.0.1,
-    whose listener has a backlog of 1 (libslirp listens with listen(fd, 1)): return only
-    once QEMU took the connection from its accept queue, so the next connect finds room
-    (a full accept queue on Linux drops the handshake's last ACK and, with SYN cookies, the
-    client believes it is connected while the server never hears of it)."""
-    c = socket.create_connection((host, port), timeout=timeout)
+def open_at_once(host, port, count, timeout):
+    """`count` TCP connections to `host`:`port`, every connect issued before any completes
+    (non-blocking); returns {index: socket or the errno it failed with}, waiting at most
+    `timeout` seconds for them to complete."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sel = selectors.DefaultSelector()
+    conns = []
+    for i in range(count):
+        c = socket.socket(family, socket.SOCK_STREAM)
+        c.setblocking(False)
+        c.connect_ex((host, port))
+        sel.register(c, selectors.EVENT_WRITE, i)
+        conns.append(c)
+    done = {}
     deadline = time.time() + timeout
-    while paced and forward_queue(port) != 0 and time.time() < deadline:
-        time.sleep(0.001)
-    return c
+    while len(done) < count and time.time() < deadline:
+        for key, _ in sel.select(timeout=1):
+            sel.unregister(key.fileobj)
+            done[key.data] = key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    sel.close()
+    return {i: (c if done.get(i) == 0 else done.get(i, errno.ETIMEDOUT))
+            for i, c in enumerate(conns)}
 
 
 def tcp_echo(host, port, data, timeout=20, conn=None):
@@ -106,20 +107,26 @@ def tcp_echo(host, port, data, timeout=20, conn=None):
     return received == len(data) and got.hexdigest() == sent
 
 
-def tcp(host, port, sequential, parallel, megabytes, paced=False):
+def tcp(host, port, sequential, parallel, megabytes):
     ok = True
     t = time.time()
     seq = sum(tcp_echo(host, port, b"line %d\n" % i) for i in range(sequential))
     print(f"tcp sequential connections: {seq}/{sequential} in {time.time() - t:.1f}s")
     ok &= seq == sequential
     t = time.time()
-    if paced:
-        # All connections open before any echoes; then all echo at once.
-        conns = [connect(host, port, True) for _ in range(parallel)]
-        print(f"tcp connections open at once: {len(conns)}")
+    # All connections opened at once, before any echoes; then all echo at once.
+    conns = open_at_once(host, port, parallel, timeout=20)
+    opened = [c for c in conns.values() if isinstance(c, socket.socket)]
+    failed = sorted({os.strerror(e) for e in conns.values() if not isinstance(e, socket.socket)})
+    print(f"tcp connections opened at once: {len(opened)}/{parallel}"
+          + (f" ({', '.join(failed)})" if failed else ""))
+    for c in conns.values():
+        if isinstance(c, socket.socket):
+            c.setblocking(True)
+            c.settimeout(20)
     with concurrent.futures.ThreadPoolExecutor(parallel) as ex:
-        res = list(ex.map(lambda i: tcp_echo(host, port, b"c%d\n" % i,
-                                             conn=conns[i] if paced else None),
+        res = list(ex.map(lambda i: isinstance(conns[i], socket.socket)
+                          and tcp_echo(host, port, b"c%d\n" % i, conn=conns[i]),
                           range(parallel)))
     print(f"tcp concurrent connections: {sum(res)}/{parallel} in {time.time() - t:.1f}s")
     ok &= sum(res) == parallel
@@ -132,33 +139,18 @@ def tcp(host, port, sequential, parallel, megabytes, paced=False):
     return ok
 
 
-def burst(host, port, udp_port, count, paced=False, timeout=60):
-    """Opens `count` TCP connections at once (`paced`: one after the other as QEMU's port
-    forward takes them, see `connect`) to tests/programs/listen_burst, which accepts none of
-    them until the UDP datagram "go" reaches `udp_port`; then each must get its own line
-    echoed."""
+def burst(host, port, udp_port, count, timeout=60):
+    """Opens `count` TCP connections at once to tests/programs/listen_burst, which accepts
+    none of them until the UDP datagram "go" reaches `udp_port`; then each must get its own
+    line echoed."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sel = selectors.DefaultSelector()
-    conns = []
-    for i in range(count):
-        if paced:
-            c = connect(host, port, True)
-            c.setblocking(False)
-        else:
-            c = socket.socket(family, socket.SOCK_STREAM)
-            c.setblocking(False)
-            c.connect_ex((host, port))
-        sel.register(c, selectors.EVENT_WRITE, i)
-        conns.append(c)
-    connected = {}
     deadline = time.time() + timeout
-    while len(connected) < count and time.time() < deadline:
-        for key, _ in sel.select(timeout=1):
-            sel.unregister(key.fileobj)
-            connected[key.data] = key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    opened = open_at_once(host, port, count, timeout)
+    conns = [c if isinstance(c, socket.socket) else None for _, c in sorted(opened.items())]
+    connected = {i: (0 if isinstance(c, socket.socket) else c) for i, c in opened.items()}
     refused = sum(1 for e in connected.values() if e != 0)
     errors = sorted({os.strerror(e) for e in connected.values() if e != 0})
-    print(f"burst connects: {len(connected) - refused}/{count} ({refused} failed)"
+    print(f"burst connects: {count - refused}/{count} ({refused} failed)"
           + (f": {', '.join(errors)}" if errors else ""))
     for i, c in enumerate(conns):
         if connected.get(i) == 0:
@@ -212,10 +204,9 @@ def main():
     elif kind == "bulk":
         ok = bulk(host, port, int(sys.argv[4]))
     elif kind == "burst":
-        ok = burst(host, port, int(sys.argv[4]), int(sys.argv[5]), "paced" in sys.argv[6:])
+        ok = burst(host, port, int(sys.argv[4]), int(sys.argv[5]))
     else:
-        ok = tcp(host, port, int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]),
-                 "paced" in sys.argv[7:])
+        ok = tcp(host, port, int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     sys.exit(0 if ok else 1)
 
 

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,11 @@ pub const GUEST_LL: &str = "fe80::5054:ff:fe12:3456";
 pub const TAP: &str = "ktap0";
 /// The guest's tap when [`Netns::impair`] puts a lossy relay between it and [`TAP`].
 pub const IMPAIRED_TAP: &str = "kimp0";
+/// The namespace's uplink for user networking ([`Netns::add_uplink`]).
+pub const UPLINK: &str = "kup0";
+/// The IPv6 prefix of [`UPLINK`]: a guest on passt's user network takes its SLAAC address
+/// from it.
+pub const UPLINK_PREFIX6: &str = "fd78::";
 
 /// The kernel command line that gives the guest [`GUEST4`] and [`GUEST6`] statically.
 pub fn static_append() -> String {
@@ -86,6 +92,40 @@ impl Netns {
         ]);
         ns.ip(&["link", "set", TAP, "up"]);
         ns
+    }
+
+    /// Gives the namespace default routes — IPv4 and, with `ipv6`, IPv6 — through a tap that
+    /// nothing is attached to ([`UPLINK`], 10.78.0.2/24 and fd78::2/64): passt (user
+    /// networking) starts only where the host has a default route, and copies its interface's
+    /// addresses. What a guest sends out through it stops there.
+    pub fn add_uplink(&self, ipv6: bool) {
+        self.ip(&["tuntap", "add", "dev", UPLINK, "mode", "tap"]);
+        self.ip(&["addr", "add", "10.78.0.2/24", "dev", UPLINK]);
+        if ipv6 {
+            let global = format!("{UPLINK_PREFIX6}2/64");
+            // A tap without a reader has no carrier, so no link-local address of its own.
+            for addr in [global.as_str(), "fe80::78:2/64"] {
+                self.ip(&["-6", "addr", "add", addr, "dev", UPLINK, "nodad"]);
+            }
+        }
+        self.ip(&["link", "set", UPLINK, "up"]);
+        self.ip(&["route", "add", "default", "via", "10.78.0.1"]);
+        if ipv6 {
+            let gw = format!("{UPLINK_PREFIX6}1");
+            self.ip(&["-6", "route", "add", "default", "via", &gw, "dev", UPLINK]);
+        }
+    }
+
+    /// The processes running in the namespace (`ip netns pids`).
+    pub fn pids(&self) -> Vec<u32> {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .expect("running ip netns pids");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
     }
 
     /// The namespace's name (for `ip netns exec NAME`).
@@ -301,6 +341,12 @@ impl Drop for Netns {
 /// output arrives on stdout, the runtime's `kiln:` lines and the program's stderr on stderr;
 /// both are merged here, line by line as they arrive.
 pub fn console_lines(child: &mut Child) -> Receiver<String> {
+    console_and_stderr(child).0
+}
+
+/// [`console_lines`], and everything the child wrote on stderr so far (kiln's own notices
+/// among it), which is also copied to the test's stderr.
+pub fn console_and_stderr(child: &mut Child) -> (Receiver<String>, Arc<Mutex<String>>) {
     let (tx, rx) = channel();
     let out = child.stdout.take().expect("stdout is piped");
     let err = child.stderr.take().expect("stderr is piped");
@@ -312,14 +358,19 @@ pub fn console_lines(child: &mut Child) -> Receiver<String> {
             }
         }
     });
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
     thread::spawn(move || {
         for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if tx2.send(line).is_err() {
-                break;
+            eprintln!("{line}");
+            if let Ok(mut text) = sink.lock() {
+                text.push_str(&line);
+                text.push('\n');
             }
+            let _ = tx2.send(line);
         }
     });
-    rx
+    (rx, text)
 }
 
 /// The lines of `out` (a child's stdout), sent one by one as they arrive.

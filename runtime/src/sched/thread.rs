@@ -24,8 +24,8 @@ use crate::arch::context::{kiln_preempt_entry, kiln_switch, FpuState, SWITCH_FRA
 use crate::arch::cpu;
 use crate::arch::idt::TrapFrame;
 use crate::mm::kstack;
-use crate::signal::state::{ProcessSignals, ThreadSignals, Threads};
 use crate::sched::cputime::{self, Times};
+use crate::signal::state::{ProcessSignals, ThreadSignals, Threads};
 use crate::syscall::Frame;
 
 use super::policy::{self, Interrupt, State, TIME_SLICE_NS};
