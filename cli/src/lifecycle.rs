@@ -3,7 +3,8 @@
 //!
 //! - **Signals.** SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to `kiln run`
 //!   reach the program as that signal, through the host channel on the VM's second UART
-//!   (`kiln.ctl=com2`, `runtime/src/drivers/hostctl.rs`). Why a UART: it carries any signal
+//!   (`kiln.ctl=com2`; its line protocol is described in `runtime/src/drivers/hostctl.rs`,
+//!   the one place for it). Why a UART: it carries any signal
 //!   and the end of stdin in order, needs no ACPI (microvm and Firecracker-style guests have
 //!   none) and no QEMU monitor protocol, works the same under TCG and KVM, and keeps COM1 for
 //!   the program's stdio alone. A disk or ISO image (whose command line GRUB fixes) gets the
@@ -44,6 +45,9 @@ pub const SIGTERM: i32 = 15;
 
 /// The signals `kiln run` forwards to the program.
 pub const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
+
+// The host channel's protocol is described once, in runtime/src/drivers/hostctl.rs; the
+// host's side of it is here: READY, signal_message, end_of_input, and `run`'s pumps.
 
 /// The runtime's first byte on the host channel: COM1 is set up, stdin may be sent.
 pub const READY: u8 = 0x06;
@@ -101,6 +105,11 @@ impl StopPolicy {
     pub fn stopping(&self) -> Option<i32> {
         self.stopping.map(|(sig, _)| sig)
     }
+}
+
+/// The host channel's message for signal `sig`.
+pub fn signal_message(sig: i32) -> String {
+    format!("signal {sig}\n")
 }
 
 /// The host channel's message for an end of stdin after `bytes` bytes: for good (a pipe, a
@@ -164,7 +173,7 @@ impl Link {
             Link::Channel(ctl) => {
                 let _ = ctl
                     .lock()
-                    .map(|mut c| c.write_all(format!("signal {sig}\n").as_bytes()));
+                    .map(|mut c| c.write_all(signal_message(sig).as_bytes()));
             }
             Link::Qmp(qmp) if matches!(sig, SIGINT | SIGTERM | SIGQUIT) => {
                 let _ = qmp.lock().map(|mut q| {
@@ -531,6 +540,7 @@ mod tests {
             "kiln.ctl=com2 kiln.tty=1"
         );
         assert_eq!(channel_options([false; 3]), "kiln.ctl=com2 kiln.tty=none");
+        assert_eq!(signal_message(SIGTERM), "signal 15\n");
         assert_eq!(end_of_input(12, false), "eof 12\n");
         assert_eq!(end_of_input(0, true), "eot 0\n");
         assert_eq!(

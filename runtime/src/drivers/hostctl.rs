@@ -1,19 +1,34 @@
-//! The channel to `kiln run`, on COM2, when the command line says `kiln.ctl=com2`: the
-//! runtime's own lines and the program's stderr go out there (so COM1 carries only the
-//! program's stdout, byte for byte), and the host's control messages come in — lines of text:
+//! The channel to `kiln run`, on COM2, when the command line says `kiln.ctl=com2` (the host
+//! side is `cli/src/lifecycle.rs`). This comment is the one description of its protocol;
+//! both sides follow it.
+//!
+//! **Guest to host** (raw bytes, no framing):
+//!
+//! 1. The runtime's first byte is ASCII ACK (0x06): COM1 is set up (enabling its FIFOs
+//!    empties its receiver), so `kiln run` sends the program's stdin to COM1 only from then
+//!    on. Host-to-guest lines may come before it (they wait in COM2's receiver).
+//! 2. Then the runtime's own `kiln:` lines and the program's stderr (fd 2), as written; COM1
+//!    carries only the program's stdout, byte for byte. The runtime's last line is
+//!    `kiln: exit status N`, the whole status (isa-debug-exit carries 7 bits of it).
+//!
+//! **Host to guest**: lines of text, a word, a space and a decimal number, `\n`-terminated
+//! (a trailing `\r` is ignored; at most [`MAX_LINE`] bytes):
 //!
 //! - `signal N`: signal N for the program, sent as the kernel sends one (`SI_KERNEL`): how
-//!   SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to `kiln run` reach it;
+//!   SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to `kiln run` reach it (and
+//!   SIGPIPE, once `kiln run`'s own stdout is gone);
 //! - `eof N`: the program's stdin (COM1's input) ends after its byte N, counted from the
 //!   first: every read from then on returns 0, as at the end of a pipe;
 //! - `eot N`: a terminal's end of file (Ctrl-D) after byte N: one read returns 0, then input
 //!   goes on.
 //!
 //! Counting the bytes makes the end of the input exact although it travels apart from the
-//! input itself. The runtime's first byte on the channel is ASCII ACK (0x06): COM1 is set up
-//! (enabling its FIFOs empties its receiver), so `kiln run` starts sending stdin only then. A line that is none of these is dropped (and said once). The protocol and
-//! the stdin accounting are pure and tested on the host; the UART, its interrupt (ISA IRQ 3)
-//! and the wiring to signals are kernel-only.
+//! input itself. A line that is none of these is dropped (and said once), so a newer
+//! `kiln run` may send lines an older runtime ignores. A new message is a new word in
+//! [`parse`] and a new [`Command`], and a new line in this list.
+//!
+//! The protocol and the stdin accounting are pure and tested on the host; the UART, its
+//! interrupt (ISA IRQ 3) and the wiring to signals are kernel-only.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
 use alloc::collections::VecDeque;
