@@ -566,17 +566,16 @@ fn run_probe(path: &PathBuf) -> Result<bool> {
         ..RunOptions::default()
     };
     let args = qemu_args(path, &opts, Accel::Kvm, "kiln.quiet");
-    let child = Command::new(QEMU)
-        .args(&args)
+    let mut command = Command::new(QEMU);
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Failure::usage(format!(
-                "cannot start {QEMU} ({e}); run `kiln doctor --install`"
-            ))
-        })?;
+        .stderr(Stdio::piped());
+    let mut launch = Launch {
+        args,
+        usernet: None,
+    };
+    let child = launch.spawn(command, Vec::new())?;
     let finished = supervise(child, opts.timeout)?;
     Ok(finished.status.and_then(|s| s.code()) == Some(image::PROBE_EXIT_CODE))
 }

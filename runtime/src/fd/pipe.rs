@@ -211,7 +211,11 @@ mod tests {
         let (r, w) = ends();
         drop(r);
         assert_eq!(w.write(b"x"), Err(errno::EPIPE));
-        assert_eq!(w.write(b""), Ok(0), "an empty write is no EPIPE, as on Linux");
+        assert_eq!(
+            w.write(b""),
+            Ok(0),
+            "an empty write is no EPIPE, as on Linux"
+        );
         assert!(w.file.poll().contains(Events::ERR));
     }
 
