@@ -1,7 +1,8 @@
 //! `kiln run` as the process it wraps (issue 14): signals sent to it reach the program, the
 //! grace period and the hard stop, QEMU never outliving it (checked by pid), stdout passed
 //! through byte for byte (compared with `cmp` against the native run), stdin piped through
-//! with its end. The program is `tests/programs/lifecycle.c`.
+//! with its end; and the ACPI power button as SIGTERM, for an image booted by QEMU alone and
+//! for a disk image under `kiln run`. The program is `tests/programs/lifecycle.c`.
 
 use kiln_tests::{host_binary, image, kiln, work_dir, xorshift_bytes, GUEST_TIMEOUT_SECS};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,16 +22,22 @@ struct Run {
 
 impl Run {
     fn start(mode: &str, options: &[&str]) -> Run {
-        let mut child = kiln()
-            .args(["run", "--timeout", &GUEST_TIMEOUT_SECS.to_string()])
+        let mut cmd = kiln();
+        cmd.args(["run", "--timeout", &GUEST_TIMEOUT_SECS.to_string()])
             .args(options)
             .arg(image("lifecycle"))
-            .args(["--", mode])
+            .args(["--", mode]);
+        Run::spawn(cmd)
+    }
+
+    /// Starts `cmd` (`./kiln run ...`, or QEMU itself) with stdout and stderr piped.
+    fn spawn(mut cmd: Command) -> Run {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start ./kiln run");
+            .expect("start the run");
         let (tx, out) = channel();
         let stdout = child.stdout.take().expect("stdout is piped");
         thread::spawn(move || {
@@ -76,7 +83,8 @@ impl Run {
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.out.recv_timeout(left) {
                 Ok(l) => {
-                    let found = l == line;
+                    // A console without `kiln run` ends lines with \r\n (ONLCR).
+                    let found = l.trim_end_matches('\r') == line;
                     self.seen.push(l);
                     if found {
                         return;
@@ -362,4 +370,115 @@ fn stdin_is_piped_through_and_its_end_reaches_the_program() {
         empty.stdout.is_empty() && err.contains("cat: 0 bytes, end of input"),
         "{err}"
     );
+}
+
+/// The QMP monitor of a QEMU on the Unix socket `path`: capabilities negotiated, then
+/// `command` executed; returns QMP's replies up to the command's.
+fn qmp(path: &std::path::Path, command: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stream = loop {
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no QMP socket at {path:?}: {e}");
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut replies = String::new();
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("QMP greeting");
+    replies.push_str(&line);
+    for execute in ["qmp_capabilities", command] {
+        writeln!(writer, "{{\"execute\":\"{execute}\"}}").expect("write to QMP");
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return replies;
+            }
+            replies.push_str(&line);
+            if line.contains("\"return\"") || line.contains("\"error\"") {
+                break;
+            }
+        }
+    }
+    replies
+}
+
+/// Booted by QEMU alone (no `kiln`, the console on stdio), an image stops gracefully on the
+/// ACPI power button (QMP's `system_powerdown`, a hypervisor's "shut down"): the program's
+/// SIGTERM handler runs and its status is the VM's — on microvm (its Generic Event Device),
+/// pc and q35 (the fixed-feature button, under SeaBIOS).
+#[test]
+fn the_acpi_power_button_is_sigterm_for_an_image_booted_without_kiln() {
+    let dir = work_dir().join("lifecycle");
+    std::fs::create_dir_all(&dir).expect("create a directory");
+    for machine in ["microvm", "pc", "q35"] {
+        let socket = dir.join(format!("qmp-{machine}-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&socket);
+        let mut cmd = Command::new("qemu-system-x86_64");
+        cmd.args(["-M", machine, "-accel", "tcg", "-cpu", "max", "-m", "256M"])
+            .args(["-nodefaults", "-display", "none", "-serial", "stdio"])
+            .args([
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=4",
+                "-no-reboot",
+            ])
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", socket.display()))
+            .arg("-kernel")
+            .arg(image("lifecycle"))
+            .args(["-append", "kiln.argv0=lifecycle -- handler"]);
+        let mut run = Run::spawn(cmd);
+        run.expect("ready");
+        let replies = qmp(&socket, "system_powerdown");
+        assert!(
+            !replies.contains("\"error\""),
+            "{machine}: QMP said {replies}"
+        );
+        run.expect("SIGTERM after 0 SIGHUP");
+        run.expect("kiln: exit status 0");
+        // isa-debug-exit: QEMU exits (0 << 1) | 1.
+        let status = run.wait(60);
+        assert_eq!(status, 1, "{machine}: {}", run.describe());
+        let _ = std::fs::remove_file(&socket);
+    }
+}
+
+/// A disk image made by `kiln image` (its command line baked into GRUB's configuration) gets
+/// SIGTERM sent to `kiln run` as the ACPI power button: the program's handler runs and kiln
+/// exits 0, with QEMU gone.
+#[test]
+fn sigterm_reaches_a_disk_images_program_as_the_power_button() {
+    let dir = work_dir().join("lifecycle");
+    std::fs::create_dir_all(&dir).expect("create a directory");
+    let disk = dir.join("lifecycle-handler.img");
+    let out = kiln()
+        .args(["image", "--format", "raw", "-o"])
+        .arg(&disk)
+        .arg(image("lifecycle"))
+        .args(["--", "handler"])
+        .output()
+        .expect("run ./kiln image");
+    assert!(
+        out.status.success(),
+        "kiln image failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut cmd = kiln();
+    cmd.args(["run", "--timeout", &GUEST_TIMEOUT_SECS.to_string()])
+        .arg(&disk);
+    let mut run = Run::spawn(cmd);
+    run.expect("ready");
+    let qemu = run.qemu_pid();
+    run.signal("TERM");
+    run.expect("SIGTERM after 0 SIGHUP");
+    let status = run.wait(60);
+    assert_eq!(status, 0, "{}", run.describe());
+    assert_dead_within(qemu, Duration::from_secs(2), "kiln run exited");
 }
