@@ -482,3 +482,43 @@ fn sigterm_reaches_a_disk_images_program_as_the_power_button() {
     assert_eq!(status, 0, "{}", run.describe());
     assert_dead_within(qemu, Duration::from_secs(2), "kiln run exited");
 }
+
+/// `kiln run IMAGE | head`: once the reader of `kiln run`'s stdout is gone, the program's
+/// writes raise SIGPIPE as they would on Linux (`yes | head`), so it ends with 141, and so
+/// does `kiln run`; natively the same program ends the same way.
+#[test]
+fn a_closed_stdout_pipe_ends_the_program_with_sigpipe() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut flood = Command::new(host_binary("lifecycle"))
+        .arg("flood")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run the native program");
+    let mut out = flood.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    out.read_exact(&mut first).unwrap();
+    drop(out);
+    let status = flood.wait().unwrap();
+    assert_eq!(status.signal(), Some(13), "natively: {status}");
+
+    let mut cmd = kiln();
+    cmd.args(["run", "--timeout", &GUEST_TIMEOUT_SECS.to_string()])
+        .arg(image("lifecycle"))
+        .args(["--", "flood"]);
+    let mut run = Run::spawn(cmd);
+    run.expect("line 0");
+    run.expect("line 100");
+    // Stop reading: the lines' receiver and with it kiln's stdout pipe go away.
+    let (_, dead) = channel();
+    run.out = dead;
+    let status = run.wait(120);
+    assert_eq!(status, 141, "{}", run.describe());
+    assert!(
+        run.err
+            .lock()
+            .unwrap()
+            .contains("kiln: killed by signal SIGPIPE (13)"),
+        "{}",
+        run.describe()
+    );
+}

@@ -5,7 +5,8 @@
  *   cat      copies stdin to stdout until the end of the input, then prints the byte count to
  *            stderr and exits 0;
  *   bytes    writes every byte value, lines ending in \n and \r\n, and a last line without a
- *            newline, to stdout (what must arrive unchanged).
+ *            newline, to stdout (what must arrive unchanged);
+ *   flood    writes numbered lines to stdout forever (until SIGPIPE ends it, as `yes | head`).
  * Built as an image and for the host with the other programs. */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -82,6 +83,16 @@ int main(int argc, char **argv)
 		printf("\nunix line\nwindows line\r\n\n\ttabbed\nno newline at the end");
 		return 0;
 	}
-	fprintf(stderr, "usage: lifecycle handler|ignore|cat|bytes\n");
+	if (!strcmp(mode, "flood")) {
+		for (unsigned long i = 0;; i++) {
+			char line[32];
+			int n = snprintf(line, sizeof line, "line %lu\n", i);
+			if (write(1, line, (size_t)n) != n) {
+				perror("flood: write");
+				return 1;
+			}
+		}
+	}
+	fprintf(stderr, "usage: lifecycle handler|ignore|cat|bytes|flood\n");
 	return 2;
 }

@@ -3,9 +3,11 @@
 //! musl issues `syscall` inline exactly as on Linux: number in `rax`, arguments in `rdi`,
 //! `rsi`, `rdx`, `r10`, `r8`, `r9`, result in `rax`, `rcx`/`r11` clobbered. The CPU saves
 //! `rip` in `rcx` and `rflags` in `r11`, masks IF/DF/TF/AC (so kernel code runs with
-//! interrupts off), and stays in ring 0 on the caller's stack. The entry stub skips the red
-//! zone before pushing anything, calls [`dispatch`], and returns with `jmp *%rcx` after
-//! restoring the flags. [`table`] maps numbers to handlers, grouped by family in the sibling
+//! interrupts off), and stays in ring 0 on the caller's stack. The entry stub switches to the
+//! thread's kernel stack before pushing anything (the caller's stack and red zone are never
+//! touched), calls [`dispatch`], and returns with `jmp *%rcx` after restoring the flags — IF
+//! last, with `sti` just before the jump, so an interrupt held during the syscall is taken in
+//! the program's code (where it can preempt or deliver a signal), not on the kernel stack. [`table`] maps numbers to handlers, grouped by family in the sibling
 //! modules; each returns `Result<u64, Errno>`. An unknown or unsupported number returns
 //! `-ENOSYS` and prints one line naming the syscall, once.
 
@@ -148,9 +150,23 @@ mod entry {
         pop %rbp
         pop %r11
         pop %rcx
+        /* An interrupt that came during the syscall is taken as soon as IF is set again. It
+           must land in the program's code on its stack, where it may preempt the thread or
+           enter a signal handler; on the kernel stack it would count as kernel code and be
+           left for later (the next one). So IF comes last: after `sti` interrupts stay off
+           for one more instruction, the jmp, and are taken at its target. */
+        bt $9, %r11             /* the caller's IF */
+        jc 1f
         push %r11
         popfq                   /* still on the kernel stack: the caller's red zone is safe */
         pop %rsp                /* the caller's stack */
+        jmp *%rcx
+    1:
+        btr $9, %r11
+        push %r11
+        popfq                   /* the caller's flags but IF */
+        pop %rsp
+        sti
         jmp *%rcx
         "#,
         dispatch = sym dispatch,
