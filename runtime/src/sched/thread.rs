@@ -568,7 +568,13 @@ pub extern "C" fn preempted(frame: &mut TrapFrame) {
     match next {
         Some(next) => switch_to(guard, next),
         None => {
-            // Alone after all (the others exited meanwhile), or signal work only.
+            // Alone after all (the others exited meanwhile), or signal work only. The
+            // one-shot timer fired or was passed over for this: arm it for what is due next
+            // (the next period of a signal timer, the slice's end), or a thread that never
+            // waits would see no timer again.
+            if let Some(s) = guard.as_ref() {
+                arm_timer(s, crate::time::monotonic_ns());
+            }
             drop(guard);
         }
     }
