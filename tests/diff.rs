@@ -149,6 +149,90 @@ fn direction_flag_never_reaches_kernel_code() {
     same_on_host_and_guest("df_memmove", &[], &[]);
 }
 
+/// Handlers with SA_SIGINFO's siginfo_t and ucontext_t, masks and pending sets, merging and
+/// queueing, SA_RESETHAND, SA_NODEFER, sa_mask, SIG_IGN, sigsuspend, sigwaitinfo, and the
+/// interrupted code's FPU state (issue 14).
+#[test]
+fn signal_handlers_masks_and_pending_sets() {
+    same_on_host_and_guest("sig_basic", &[], &[]);
+}
+
+/// CPU faults to handlers: siglongjmp out of a NULL read, a handler that fixes the mapping
+/// and returns, SIGFPE from a division by zero, SIGILL, SIGBUS past the end of a file.
+#[test]
+fn faults_reach_signal_handlers() {
+    same_on_host_and_guest("sig_faults", &[], &[]);
+}
+
+/// Per-thread masks and pending sets, pthread_kill, a process signal to the thread that does
+/// not block it, sigwait in a dedicated thread.
+#[test]
+fn signals_and_threads() {
+    same_on_host_and_guest("sig_threads", &[], &[]);
+}
+
+/// EINTR vs SA_RESTART for read on a pipe and accept; nanosleep's time left; epoll_wait and
+/// poll always EINTR; blocked and ignored signals interrupt nothing; ppoll's mask.
+#[test]
+fn interrupted_calls_return_eintr_or_restart() {
+    same_on_host_and_guest("sig_eintr", &[], &[]);
+}
+
+/// A stack-overflow handler on the alternate stack, and sigaltstack's rules.
+#[test]
+fn sigaltstack_catches_a_stack_overflow() {
+    same_on_host_and_guest("sig_altstack", &[], &[]);
+}
+
+/// setitimer and timer_create firing counts, overruns, SIGEV_THREAD_ID and SIGEV_THREAD.
+#[test]
+fn signal_timers() {
+    same_on_host_and_guest("sig_timers", &[], &[]);
+}
+
+/// signalfd in epoll, woken by other threads and timers.
+#[test]
+fn signalfd_in_epoll() {
+    same_on_host_and_guest("sig_signalfd", &[], &[]);
+}
+
+/// SIGPIPE for writes to a pipe nobody reads and to shut stream sockets (TCP over loopback,
+/// AF_UNIX): the handler runs before EPIPE returns, MSG_NOSIGNAL and seqpacket sockets give
+/// EPIPE alone, a blocked SIGPIPE stays the writing thread's, a write cut short still raises
+/// it.
+#[test]
+fn sigpipe_reaches_its_handler() {
+    same_on_host_and_guest("sig_pipe", &[], &[]);
+}
+
+/// Default actions: the status is 128 + the signal, as a shell shows it (or the signal is
+/// ignored), case by case.
+#[test]
+fn default_actions_end_with_the_shells_status() {
+    for case in [
+        "term",
+        "int",
+        "hup",
+        "usr1",
+        "quit",
+        "segv",
+        "kill",
+        "rt",
+        "abort",
+        "alarm",
+        "pipe",
+        "unix_pipe",
+        "tcp_pipe",
+        "pipe_ignored",
+        "ignored",
+        "blocked_fault",
+        "thread",
+        "spin",
+    ] {
+        same_on_host_and_guest("sig_default", &[], &[case]);
+    }
+}
+
 /// A listener bound again while its accepted connections live, close with unread data and
 /// SO_LINGER {1, 0} resetting, data after close resetting (issue 23).
 #[test]

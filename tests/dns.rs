@@ -1347,6 +1347,8 @@ fn boot_guest(image: &Path, udp_port: u16, tcp_port: u16) -> Guest {
             .to_string_lossy()
     ));
     let file = std::fs::File::create(&console).expect("create the console file");
+    // The program's stdout and stderr (and the runtime's lines) in one file.
+    let err = file.try_clone().expect("clone the console file");
     let child = kiln()
         .args(["run", "--timeout", "900"])
         .args([
@@ -1358,7 +1360,7 @@ fn boot_guest(image: &Path, udp_port: u16, tcp_port: u16) -> Guest {
         .arg(image)
         .stdin(Stdio::null())
         .stdout(file)
-        .stderr(Stdio::inherit())
+        .stderr(err)
         .process_group(0)
         .spawn()
         .expect("start ./kiln run");
@@ -1539,3 +1541,238 @@ fn posix_front_end_over_ipv6(p: &Platform) {
 }
 
 on_every_platform!(event_front_end_over_ipv6, posix_front_end_over_ipv6);
+
+// ---- signals: SIGHUP reloads the zones, SIGTERM stops gracefully (issue 14) ----
+
+/// The event front end as a static Linux program (Kiln's musl, libc++ and libc-shim's event
+/// loop: `kiln link --host --cxx`), built once per test binary.
+fn event_twin() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let dir = work_dir().join("dns").join("event-twin");
+        std::fs::create_dir_all(&dir).expect("create a directory");
+        let cc = PathBuf::from(run_ok(kiln().args(["config", "--cc"])).trim());
+        let mut objects = Vec::new();
+        for s in [
+            "src/dns/name.cpp",
+            "src/dns/wire.cpp",
+            "src/dns/zone.cpp",
+            "src/dns/zone_parser.cpp",
+            "src/dns/responder.cpp",
+            "src/dns/demo_zone.cpp",
+            "src/frontend/common.cpp",
+            "src/frontend/event_main.cpp",
+        ] {
+            let object = dir
+                .join(Path::new(s).file_name().unwrap())
+                .with_extension("o");
+            run_ok(
+                Command::new(&cc)
+                    .args(kiln_tests::cxxflags())
+                    .args(["-std=c++17", "-O2", "-I"])
+                    .arg(src().join("src"))
+                    .arg("-c")
+                    .arg(src().join(s))
+                    .arg("-o")
+                    .arg(&object),
+            );
+            objects.push(object);
+        }
+        kiln_tests::runtime_dir();
+        let exe = dir.join("dns-server");
+        run_ok(
+            kiln()
+                .args(["link", "--host", "--cxx", "-o"])
+                .arg(&exe)
+                .args(&objects),
+        );
+        exe
+    })
+}
+
+/// The A records `dig` gets for `name` from 127.0.0.1:`port`.
+fn a_records(port: u16, name: &str) -> BTreeSet<String> {
+    ask(Client::Dig, "127.0.0.1", port, false, true, &[name, "A"]).answer
+}
+
+fn send_signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -{sig} {pid} failed");
+}
+
+/// Waits up to 30 s for `done` to hold.
+fn eventually(what: &str, mut done: impl FnMut() -> bool, show: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen\n{}",
+            show()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A native server (`exe`): SIGHUP after its zone file changed serves the new record; a
+/// broken file leaves the zones serving and says FILE:LINE: reason; SIGTERM prints the
+/// counters and exits 0.
+fn reloads_and_stops_natively(exe: &Path, name: &str) {
+    let dir = work_dir().join("dns").join(format!("reload-{name}"));
+    std::fs::create_dir_all(&dir).expect("create a directory");
+    let zone = dir.join("lab.test.zone");
+    std::fs::copy(src().join("zones").join("lab.test.zone"), &zone).expect("copy the zone");
+    let stderr_path = dir.join("stderr");
+    let port = free_port();
+    let child = Command::new(exe)
+        .args(["-p", &port.to_string(), "-a", "127.0.0.1"])
+        .arg(&zone)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+    // Killed if a check fails before it exits by itself.
+    let mut server = Running {
+        child,
+        port,
+        what: exe.display().to_string(),
+    };
+    let pid = server.child.id();
+    let stderr = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    eventually(
+        "the server answering",
+        || udp_exchange("127.0.0.1", port, &query(1, "lab.test", 6, 1, None)).is_some(),
+        stderr,
+    );
+    assert!(a_records(port, "fresh.lab.test").is_empty(), "{}", stderr());
+
+    let mut text = std::fs::read_to_string(&zone).unwrap();
+    text.push_str("fresh.lab.test. 300 IN A 198.51.100.77\n");
+    std::fs::write(&zone, &text).unwrap();
+    send_signal(pid, "HUP");
+    let fresh = set(&["fresh.lab.test. 300 IN A 198.51.100.77"]);
+    eventually(
+        "serving the reloaded zone",
+        || a_records(port, "fresh.lab.test") == fresh,
+        stderr,
+    );
+    assert!(
+        stderr().contains("dns-server: SIGHUP: reloaded zone lab.test.: 56 records"),
+        "{}",
+        stderr()
+    );
+
+    // A broken zone: the error names the file and line; the zones loaded before still serve.
+    let bad_line = text.lines().count() + 1;
+    text.push_str("broken (\n");
+    std::fs::write(&zone, &text).unwrap();
+    send_signal(pid, "HUP");
+    let expected = format!(
+        "{}:{bad_line}: '(' is never closed; still serving the zones loaded before",
+        zone.display()
+    );
+    eventually("the error line", || stderr().contains(&expected), stderr);
+    assert_eq!(a_records(port, "fresh.lab.test"), fresh, "{}", stderr());
+    assert_eq!(
+        a_records(port, "ns.lab.test").len(),
+        1,
+        "the zone still serves\n{}",
+        stderr()
+    );
+
+    send_signal(pid, "TERM");
+    let status = server.child.wait().expect("wait for the server");
+    assert!(status.success(), "exited with {status}\n{}", stderr());
+    assert!(
+        stderr().contains("dns-server: stopped; queries="),
+        "no counters\n{}",
+        stderr()
+    );
+}
+
+#[test]
+fn posix_front_end_reloads_on_sighup_and_stops_on_sigterm_natively() {
+    reloads_and_stops_natively(native_server(), "posix");
+}
+
+#[test]
+fn event_front_end_reloads_on_sighup_and_stops_on_sigterm_natively() {
+    reloads_and_stops_natively(event_twin(), "event");
+}
+
+/// The image under `kiln run -p`: SIGHUP sent to `kiln run` reaches the server, which reloads
+/// its zone and goes on serving; SIGTERM makes it print its counters and exit 0, `kiln run`
+/// exits 0, and its QEMU is gone. (A VM's files are a snapshot taken at boot, so a changed
+/// file is checked natively above.)
+fn signals_through_kiln_run(frontend: &str) {
+    let port = free_port();
+    let mut guest = boot_guest(kiln_image(frontend), port, port);
+    let pid = guest.child.id();
+    let qemu = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .find_map(|e| {
+            let p: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let (comm, rest) = stat.split_once(") ")?;
+            let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == pid && comm.ends_with("(qemu-system-x86")).then_some(p)
+        })
+        .expect("kiln run's QEMU");
+    send_signal(pid, "HUP");
+    eventually(
+        "the reload",
+        || {
+            guest
+                .console()
+                .contains("dns-server: SIGHUP: reloaded zone kiln.test.: 31 records")
+        },
+        || guest.console(),
+    );
+    assert_eq!(
+        a_records(port, "www.kiln.test"),
+        set(&["www.kiln.test. 3600 IN A 192.0.2.80"]),
+        "{}",
+        guest.console()
+    );
+    send_signal(pid, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = guest.child.try_wait().expect("wait for kiln run") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kiln run did not exit after SIGTERM\n{}",
+            guest.console()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        status.success(),
+        "kiln run exited with {status}\n{}",
+        guest.console()
+    );
+    assert!(
+        guest.console().contains("dns-server: stopped; queries="),
+        "no counters\n{}",
+        guest.console()
+    );
+    let gone = std::fs::read_to_string(format!("/proc/{qemu}/status"))
+        .map_or(true, |s| s.contains("Z (zombie)"));
+    assert!(gone, "QEMU {qemu} outlived kiln run");
+}
+
+#[test]
+fn event_image_reloads_on_sighup_and_stops_on_sigterm_through_kiln_run() {
+    signals_through_kiln_run("event");
+}
+
+#[test]
+fn posix_image_reloads_on_sighup_and_stops_on_sigterm_through_kiln_run() {
+    signals_through_kiln_run("posix");
+}

@@ -125,6 +125,12 @@ fn cpp_timers_and_posts() {
     on_host_and_guest("cpp_api");
 }
 
+/// os_signal: signals run as loop callbacks, on Linux and in the guest (issue 14).
+#[test]
+fn signals_as_loop_callbacks() {
+    on_host_and_guest("signals");
+}
+
 #[test]
 fn example_timers_prints_order_and_lateness_in_the_guest() {
     let out = run_kiln([

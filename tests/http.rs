@@ -15,7 +15,9 @@
 use kiln_tests::http::{
     self, assert_reused, curl, http_callback_routes, response_headers, wrk_without_errors, Tools,
 };
-use kiln_tests::netns::{expect_line, expect_static_addresses, lines, static_append, wait_for};
+use kiln_tests::netns::{
+    console_lines, expect_line, expect_static_addresses, static_append, wait_for,
+};
 use kiln_tests::netns::{Netns, Platform, GUEST4, GUEST6};
 use kiln_tests::{example_image, kiln, on_every_platform, GroupChild};
 use std::process::Stdio;
@@ -226,9 +228,9 @@ fn http_hello_over_user_networking_serves_curl_and_wrk() {
             .arg(&img)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
+            .stderr(Stdio::piped()),
     );
-    let rx = lines(guest.0.stdout.take().expect("stdout is piped"));
+    let rx = console_lines(&mut guest.0);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "http-hello: listening on port 80");
     // passt forwards to the address its DHCP server hands out.

@@ -23,8 +23,8 @@
 //! forwards a port of the host's 127.0.0.1 only).
 
 use kiln_tests::netns::{
-    expect_line, expect_static_addresses, lines, static_append, wait_for, Netns, Platform, GUEST4,
-    GUEST6, GUEST_LL, HOST4, TAP,
+    console_lines, expect_line, expect_static_addresses, lines, static_append, wait_for, Netns,
+    Platform, GUEST4, GUEST6, GUEST_LL, HOST4, TAP,
 };
 use kiln_tests::{
     example_image, host_binary, image, kiln, on_every_platform, run_host, strip_kiln_lines,
@@ -270,7 +270,7 @@ fn slirp_gives_dhcp_slaac_and_forwards_a_megabyte_of_tcp(p: &Platform) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting ./kiln run");
-    let rx = lines(guest.stdout.take().unwrap());
+    let rx = console_lines(&mut guest);
     let mut seen = Vec::new();
     for line in [
         "kiln: net: eth0 fe80::5054:ff:fe12:3456/64",

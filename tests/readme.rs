@@ -1,9 +1,9 @@
 //! The README's code: the `OS_start` example of "The event API" section is taken from
 //! README.md as it stands, stays about ten lines, compiles without warnings, links into an
-//! image, and does what the README says when booted: a timer line every second and a UDP
-//! echo on port 7 (reached through `./kiln run -p PORT:7/udp`, host loopback only).
+//! image, and does what the README says when booted in a terminal: a timer line every second
+//! and a UDP echo on port 7 (reached through `./kiln run -p PORT:7/udp`, host loopback only).
 
-use kiln_tests::netns::{lines, wait_for};
+use kiln_tests::netns::{console_lines, wait_for};
 use kiln_tests::{cc, cflags, kiln, root, run_ok, scratch_dir, GroupChild};
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};
@@ -53,18 +53,30 @@ fn the_event_api_example_is_short_builds_and_runs() {
         .and_then(|s| s.local_addr())
         .expect("a free loopback port")
         .port();
-    let mut guest = GroupChild::spawn(
-        kiln()
-            .args(["run", "--accel", "tcg", "--timeout", "120"])
-            .args(["-p", &format!("{port}:7/udp")])
-            .arg(&image)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
+    // In a terminal, as the README's reader runs it: `kiln run` then gives the program a
+    // terminal for stdout, so its printf is line-buffered and each tick shows at once (to a
+    // pipe, musl buffers it as it would on Linux). `script` (util-linux) is the terminal.
+    let run = format!(
+        "'{}' run --accel tcg --timeout 120 -p {port}:7/udp '{}'",
+        kiln().get_program().to_string_lossy(),
+        image.display()
     );
-    let rx = lines(guest.0.stdout.take().expect("stdout is piped"));
+    let mut guest = GroupChild::spawn(
+        Command::new("script")
+            .args(["-q", "-e", "-f", "-c", &run, "/dev/null"])
+            .current_dir(root())
+            // Held open: the terminal's input never ends while the guest runs.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let rx = console_lines(&mut guest.0);
     let mut seen = Vec::new();
-    let is_tick = |l: &str| l.starts_with("up ") && l.ends_with(" ms");
+    // The terminal adds \r to each line (its ONLCR).
+    let is_tick = |l: &str| {
+        let l = l.trim_end_matches('\r');
+        l.starts_with("up ") && l.ends_with(" ms")
+    };
     assert!(
         wait_for(&rx, &mut seen, Duration::from_secs(60), is_tick).is_some(),
         "no `up N ms` line:\n{}",
@@ -91,7 +103,10 @@ fn the_event_api_example_is_short_builds_and_runs() {
 
     // The timer repeats: a second tick, later than the first.
     let first = seen.iter().find(|l| is_tick(l)).cloned().unwrap();
-    let ms = |l: &str| -> u64 { l[3..l.len() - 3].parse().unwrap_or(0) };
+    let ms = |l: &str| -> u64 {
+        let l = l.trim_end_matches('\r');
+        l[3..l.len() - 3].parse().unwrap_or(0)
+    };
     let second = wait_for(&rx, &mut Vec::new(), Duration::from_secs(10), |l| {
         is_tick(l) && l != first
     })

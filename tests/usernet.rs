@@ -29,7 +29,7 @@
 //! addresses passt's DHCP and router advertisement gave it (passt forwards to the addresses
 //! it saw the guest use), so the tests wait for those console lines.
 //!
-//! Also: `./kiln run` killed with SIGKILL leaves nothing running (QEMU gets SIGTERM from the
+//! Also: `./kiln run` killed with SIGKILL leaves nothing running (QEMU gets SIGKILL from the
 //! kernel, passt quits when QEMU's end of its socket pair closes) and the ports are free
 //! again; without passt installed (`KILN_PASST` names a missing file) `kiln run` says so and
 //! falls back to QEMU's slirp; with no IPv6 route it says so and forwards IPv4.
@@ -37,10 +37,11 @@
 //! ICMP is not tested here: ping of a guest is tested over a tap (tests/net.rs).
 
 use kiln_tests::http::{self, curl, wrk_without_errors};
-use kiln_tests::netns::{expect_line, expect_static_addresses, lines, static_append, wait_for};
+use kiln_tests::netns::{
+    console_and_stderr, expect_line, expect_static_addresses, static_append, wait_for,
+};
 use kiln_tests::netns::{Netns, Platform, GUEST4, UPLINK_PREFIX6};
 use kiln_tests::{example_image, image, kiln, on_every_platform, root};
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -112,21 +113,7 @@ impl Guest {
             .process_group(0)
             .spawn()
             .expect("starting ./kiln run");
-        let rx = lines(child.stdout.take().unwrap());
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = stderr.clone();
-        let mut pipe = child.stderr.take().unwrap();
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                eprint!("{text}");
-                sink.lock().unwrap().push_str(&text);
-            }
-        });
+        let (rx, stderr) = console_and_stderr(&mut child);
         let mut guest = Guest {
             child,
             rx,
@@ -176,7 +163,8 @@ impl Guest {
 impl Drop for Guest {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            // QEMU is a child of `./kiln run`, in the group this test started.
+            // `./kiln run` leads the group this test started; QEMU (in a group of its own)
+            // gets SIGKILL from the kernel when kiln dies, and passt then quits.
             let _ = Command::new("kill")
                 .args(["-KILL", "--", &format!("-{}", self.child.id())])
                 .status();

@@ -10,8 +10,10 @@
 //! - [`symtab`]: the `.kiln_syms` blob format;
 //! - [`image`]: recognizing a Kiln image (ELF + PVH note) and building the tiny probe image;
 //! - [`qemu`]: the QEMU command line, running a guest, the KVM probe;
+//! - [`lifecycle`]: `kiln run` as the process it wraps (signals, stdio, exit status, QEMU
+//!   never outliving it);
 //! - [`process`]: starting QEMU and passt tied to `kiln` (parent death, process groups), and
-//!   stopping them;
+//!   stopping them; the only `unsafe` of the crate;
 //! - [`network`]: the guest's network choice (`--net`, `-p`) and its QEMU arguments;
 //! - [`usernet`]: user networking through passt (a real listen backlog, IPv4 and IPv6);
 //! - [`package`]: `kiln image`, an image packaged as a GRUB disk (raw, qcow2) or ISO;
@@ -22,7 +24,8 @@
 //! - [`pkg`]: `kiln pkg`, C libraries built for Kiln from Debian source packages.
 //!
 //! Errors meant for users are [`Failure`]s: one line that says what to do, and an exit code.
-// `unsafe` is denied everywhere but in `process`, which needs `pre_exec` (and says why).
+// `unsafe` is denied everywhere but in `process`, which needs `pre_exec` and SIGTTIN's
+// SIG_IGN (and says why).
 #![deny(unsafe_code)]
 
 pub mod build;
@@ -30,6 +33,7 @@ pub mod cpio;
 pub mod doctor;
 pub mod image;
 pub mod libs;
+pub mod lifecycle;
 pub mod link;
 pub mod media;
 pub mod network;

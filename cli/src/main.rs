@@ -182,6 +182,11 @@ struct RunArgs {
     /// Kill QEMU after this many seconds (exit status 124).
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
+    /// After SIGINT, SIGTERM or SIGQUIT (passed on to the program), how long the program has
+    /// to end before QEMU is stopped hard (kiln then exits 128 + the signal; a second SIGINT
+    /// stops it at once).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    stop_timeout: f64,
     /// Accelerator: auto uses KVM only where a probe guest proves it works.
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     accel: Accel,
@@ -399,6 +404,10 @@ fn run(args: RunArgs) -> kiln_cli::Result<i32> {
         }
         secs => secs.map(Duration::from_secs_f64),
     };
+    if !(args.stop_timeout.is_finite() && args.stop_timeout >= 0.0) {
+        return Err(Failure::usage("--stop-timeout needs a number of seconds, 0 or more").into());
+    }
+    let stop_timeout = Duration::from_secs_f64(args.stop_timeout);
     if is_disk && args.files.is_some() {
         return Err(Failure::usage(
             "--files passes an initrd, which only a bare image takes: link the files into the image with kiln_add_files before packaging it",
@@ -441,6 +450,7 @@ fn run(args: RunArgs) -> kiln_cli::Result<i32> {
         initrd,
         cpu: Some(args.cpu),
         firmware: args.firmware,
+        stop_timeout,
     };
     let result = qemu::run_streaming(&image, &opts);
     if let Some(temp) = packed {

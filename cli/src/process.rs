@@ -1,20 +1,28 @@
 //! The helper processes of a run (QEMU, and passt for user networking): how they are started
-//! so that none outlives `kiln`, and how they are stopped. Every child `kiln run` starts goes
-//! through [`spawn`]; this is the one place that ties processes together.
+//! so that none outlives `kiln`, and how they are stopped; and the little of `kiln run`'s own
+//! process state it needs as the process it wraps (the terminal's foreground group). Every
+//! child `kiln` starts goes through [`spawn`]; this is the one place that ties processes
+//! together, and the crate's only `unsafe`.
 //!
 //! - **Parent death**: a child gets `PR_SET_PDEATHSIG`, so when `kiln` dies — even by
-//!   SIGKILL — the kernel signals it. The signal is sent when the *thread* that spawned the
-//!   child exits, so spawn from the thread that also waits for the child (as `kiln run` does).
+//!   SIGKILL — the kernel signals it (QEMU gets SIGKILL: nothing of it needs an orderly end,
+//!   since `kiln run` pipes its stdio and it never touches the terminal). The signal is sent
+//!   when the *thread* that spawned the child exits, so spawn from the thread that also waits
+//!   for the child (as `kiln run` does, from its main thread).
 //!   A child that changes its user id loses the setting (passt does, when started as root:
 //!   it drops to `nobody`); such a child must also be tied by its input — passt quits when
 //!   its end of the socket pair to QEMU closes (see [`crate::usernet`]).
 //! - **Process group**: a child may get a process group of its own, so a terminal's Ctrl-C
-//!   (sent to the foreground group) does not reach it; `kiln` then decides when it stops.
+//!   (sent to the foreground group) does not reach it; `kiln` then decides when it stops
+//!   ([`crate::lifecycle`] passes the signal to the program).
 //! - **Inherited descriptors**: everything `kiln` opens is close-on-exec (Rust's default);
-//!   [`Tie::keep_fds`] names the descriptors one child inherits, at the same numbers.
+//!   [`Tie::keep_fds`] names the descriptors one child inherits, at the same numbers. The
+//!   `Command` holds copies until it is dropped: drop it after [`spawn`] where a child must
+//!   hold the only copy (a socket whose end of file matters).
 
-// One `unsafe`: `CommandExt::pre_exec`, the only way std offers to run code (prctl, fcntl)
-// in the child between fork and exec.
+// Two `unsafe` blocks: `CommandExt::pre_exec`, the only way std offers to run code (prctl,
+// fcntl) in the child between fork and exec; and ignoring SIGTTIN, for which neither std nor
+// rustix (outside its unstable `runtime` module) has a safe call.
 #![allow(unsafe_code)]
 
 use rustix::io::{fcntl_setfd, FdFlags};
@@ -96,6 +104,22 @@ pub fn is_root() -> bool {
     rp::geteuid().is_root()
 }
 
+/// True if this process may read its stdin terminal: it is in the terminal's foreground
+/// process group (a background `kiln run &` must not, or the terminal would stop it).
+pub fn owns_terminal_stdin() -> bool {
+    let stdin = std::io::stdin();
+    rustix::termios::tcgetpgrp(&stdin).is_ok_and(|group| group == rp::getpgrp())
+}
+
+/// Reading a terminal we lost to the background fails with EIO instead of stopping us
+/// (`kiln run` reads its stdin ahead of the program, which may never read it at all).
+pub fn ignore_terminal_stops() {
+    // SAFETY: SIG_IGN installs no handler code, and nothing else in kiln handles SIGTTIN.
+    unsafe {
+        libc::signal(libc::SIGTTIN, libc::SIG_IGN);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,18 +164,20 @@ mod tests {
     fn a_child_is_signalled_when_its_spawning_thread_ends() {
         // PR_SET_PDEATHSIG fires when the thread that forked the child exits: a thread that
         // spawns and returns stands for a `kiln` that died.
-        let tie = Tie {
-            parent_death: Some(Signal::TERM),
-            own_group: true,
-            ..Tie::default()
-        };
-        let mut child = thread::spawn(move || spawn(Command::new("sleep").arg("600"), &tie))
-            .join()
-            .unwrap()
-            .unwrap();
-        let status = child.wait().unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(Signal::TERM.as_raw()), "{status}");
+        for sig in [Signal::TERM, Signal::KILL] {
+            let tie = Tie {
+                parent_death: Some(sig),
+                own_group: true,
+                ..Tie::default()
+            };
+            let mut child = thread::spawn(move || spawn(Command::new("sleep").arg("600"), &tie))
+                .join()
+                .unwrap()
+                .unwrap();
+            let status = child.wait().unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(sig.as_raw()), "{status}");
+        }
     }
 
     #[test]

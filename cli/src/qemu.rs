@@ -7,9 +7,11 @@
 
 use crate::media::{self, Firmware};
 use crate::{image, kiln_dir, Failure, Result};
-use std::io::{Read, Write};
+use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -63,6 +65,9 @@ pub struct RunOptions {
     /// Add a virtio-rng device fed from the host's /dev/urandom (an entropy source for
     /// guests whose CPU lacks RDRAND/RDSEED).
     pub rng: bool,
+    /// How long the program has to end after `kiln run` passed it SIGINT, SIGTERM or SIGQUIT
+    /// before QEMU is stopped hard (`--stop-timeout`).
+    pub stop_timeout: Duration,
 }
 
 impl Default for RunOptions {
@@ -81,6 +86,7 @@ impl Default for RunOptions {
             net: crate::network::Network::None,
             nic: crate::network::Nic::Virtio,
             rng: false,
+            stop_timeout: crate::lifecycle::DEFAULT_STOP_TIMEOUT,
         }
     }
 }
@@ -99,38 +105,44 @@ pub struct RunOutput {
 
 /// The exit code `kiln run` uses when `--timeout` expires (as coreutils' `timeout`).
 pub const TIMEOUT_STATUS: i32 = 124;
-const QEMU: &str = "qemu-system-x86_64";
+pub const QEMU: &str = "qemu-system-x86_64";
 const QBOOT: &str = "/usr/share/qemu/qboot.rom";
 /// The CPU model unless `--cpu` says otherwise: every feature the accelerator offers
 /// (RDRAND/RDSEED among them, the runtime's entropy source).
 pub const DEFAULT_CPU: &str = "max";
 const STATUS_PREFIX: &str = "kiln: exit status ";
 
-/// Runs `image` with the console captured (for tests and tools).
+/// Runs `image` with the console captured (for tools and the KVM probe): COM1 only, no host
+/// channel, stdin closed.
 pub fn run_image(image: &Path, opts: &RunOptions) -> Result<RunOutput> {
-    run(image, opts, Console::Capture)
+    run(image, opts)
 }
 
-/// Runs `image` with the console streamed to our stdout and QEMU's messages to our stderr;
-/// returns the guest's exit status. A timeout is reported on stderr.
+/// Runs `image` as the process it wraps (`kiln run`): stdio and signals passed through,
+/// QEMU tied to our life; returns the exit status (see [`crate::lifecycle`]).
 pub fn run_streaming(image: &Path, opts: &RunOptions) -> Result<i32> {
-    let out = run(image, opts, Console::Stream)?;
-    if out.timed_out {
-        let secs = opts.timeout.unwrap_or_default().as_secs_f64();
-        eprintln!("kiln: timed out after {secs} s; QEMU was killed");
-    }
-    Ok(out.status)
+    crate::lifecycle::run(image, opts)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Console {
-    Stream,
-    Capture,
+/// A QEMU about to start: its whole command line, and passt running beside it when the guest
+/// is on user networking (stopped by [`Launch::finish`], or when the launch is dropped).
+#[derive(Debug)]
+pub struct Launch {
+    pub args: Vec<String>,
+    usernet: Option<crate::usernet::UserNet>,
 }
 
-fn run(image: &Path, opts: &RunOptions, console: Console) -> Result<RunOutput> {
+/// Prepares QEMU for `image`: a disk or ISO made by `kiln image` boots through firmware, a
+/// bare image with `-kernel` and its command line (`kiln_words` first, the runtime options of
+/// `kiln run`'s host channel); passt starts for `--net user`; `extra` arguments go last.
+pub fn prepare(
+    image: &Path,
+    opts: &RunOptions,
+    kiln_words: Option<&str>,
+    extra: &[String],
+) -> Result<Launch> {
     crate::network::check_nic(opts.nic, &opts.net, opts.machine != Machine::Microvm)?;
-    let mut qemu_args = match media::detect(image) {
+    let mut args = match media::detect(image) {
         // A disk or ISO made by `kiln image`: firmware boots it.
         Some(kind) => {
             media::check_options(opts)?;
@@ -150,56 +162,87 @@ fn run(image: &Path, opts: &RunOptions, console: Console) -> Result<RunOutput> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "app".into());
-            let append = with_published_ports(opts.append.as_deref(), &opts.net);
+            let user = with_published_ports(opts.append.as_deref(), &opts.net);
+            let append = match (kiln_words, user) {
+                (Some(k), Some(u)) => Some(format!("{k} {u}")),
+                (Some(k), None) => Some(k.to_owned()),
+                (None, u) => u,
+            };
             let cmdline = kernel_cmdline(&argv0, append.as_deref(), &opts.args)?;
             qemu_args(image, opts, accel, &cmdline)
         }
     };
-    // User networking: passt runs beside QEMU (stopped when `usernet` goes).
-    let mut usernet = match &opts.net {
+    // User networking: passt runs beside QEMU (stopped when the launch finishes).
+    let usernet = match &opts.net {
         crate::network::Network::User(forwards) => crate::usernet::UserNet::start(forwards)?,
         _ => None,
     };
     let pci = opts.machine != Machine::Microvm;
-    qemu_args.extend(crate::network::qemu_args(
+    args.extend(crate::network::qemu_args(
         &opts.net,
         pci,
         opts.nic,
         usernet.as_ref(),
     ));
+    args.extend_from_slice(extra);
+    Ok(Launch { args, usernet })
+}
+
+impl Launch {
+    /// Starts QEMU with these arguments and `command`'s stdio, tied to `kiln` through
+    /// [`crate::process`]: SIGKILL when `kiln` dies (call this from the thread that waits for
+    /// QEMU), a process group of its own (a terminal's Ctrl-C is `kiln`'s to pass on), and
+    /// `keep` plus passt's socket inherited. `command` is dropped here, so QEMU holds the only
+    /// copies of those descriptors once this returns.
+    pub fn spawn(&mut self, mut command: Command, keep: Vec<Arc<OwnedFd>>) -> Result<Child> {
+        command.args(&self.args);
+        let mut keep_fds = keep;
+        if let Some(net) = &self.usernet {
+            keep_fds.extend(net.qemu_fds());
+        }
+        let tie = crate::process::Tie {
+            parent_death: Some(rustix::process::Signal::KILL),
+            own_group: true,
+            keep_fds,
+        };
+        let child = crate::process::spawn(&mut command, &tie).map_err(|e| {
+            Failure::usage(format!(
+                "cannot start {QEMU} ({e}); run `kiln doctor --install`"
+            ))
+        })?;
+        drop(command);
+        // QEMU holds passt's peers now; kiln's copies go, so passt ends with QEMU.
+        if let Some(net) = self.usernet.as_mut() {
+            net.release_qemu_ends();
+        }
+        Ok(child)
+    }
+
+    /// QEMU is gone: stops passt.
+    pub fn finish(&mut self) {
+        if let Some(mut net) = self.usernet.take() {
+            net.stop();
+        }
+    }
+}
+
+fn run(image: &Path, opts: &RunOptions) -> Result<RunOutput> {
+    let mut launch = prepare(image, opts, None, &[])?;
     if opts.gdb {
         eprintln!(
             "kiln: QEMU waits for a debugger; in another terminal run: gdb {} -ex 'target remote localhost:1234'",
             crate::toolchain::shell_quote(&image.display().to_string())
         );
     }
-    let child = {
-        let mut command = Command::new(QEMU);
-        command.args(&qemu_args).stdout(Stdio::piped());
-        if console == Console::Capture {
-            command.stdin(Stdio::null()).stderr(Stdio::piped());
-        }
-        // QEMU gets SIGTERM if kiln dies, and inherits passt's socket pair ends.
-        let tie = crate::process::Tie {
-            parent_death: Some(rustix::process::Signal::TERM),
-            own_group: false,
-            keep_fds: usernet.as_ref().map(|u| u.qemu_fds()).unwrap_or_default(),
-        };
-        crate::process::spawn(&mut command, &tie).map_err(|e| {
-            Failure::usage(format!(
-                "cannot start {QEMU} ({e}); run `kiln doctor --install`"
-            ))
-        })?
-    };
-    // QEMU holds passt's peers now; kiln's copies go, so passt ends with QEMU.
-    if let Some(net) = usernet.as_mut() {
-        net.release_qemu_ends();
-    }
+    let mut command = Command::new(QEMU);
+    command
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = launch.spawn(command, Vec::new())?;
     let timeout = if opts.gdb { None } else { opts.timeout };
-    let finished = supervise(child, timeout, console)?;
-    if let Some(mut net) = usernet.take() {
-        net.stop();
-    }
+    let finished = supervise(child, timeout)?;
+    launch.finish();
 
     let status = match (finished.exit_line, finished.status) {
         _ if finished.timed_out => TIMEOUT_STATUS,
@@ -370,9 +413,9 @@ struct Finished {
 }
 
 /// Forwards or captures the console until QEMU exits or the timeout kills it.
-fn supervise(mut child: Child, timeout: Option<Duration>, console: Console) -> Result<Finished> {
+fn supervise(mut child: Child, timeout: Option<Duration>) -> Result<Finished> {
     let stdout = child.stdout.take().expect("stdout is piped");
-    let reader = thread::spawn(move || pump_console(stdout, console));
+    let reader = thread::spawn(move || pump_console(stdout));
     let err_reader = child.stderr.take().map(|mut stderr| {
         thread::spawn(move || {
             let mut text = String::new();
@@ -407,31 +450,24 @@ fn supervise(mut child: Child, timeout: Option<Duration>, console: Console) -> R
 
 /// Ends QEMU: SIGTERM first, so that it restores a terminal it put in raw mode, then
 /// SIGKILL if it is still there after a second.
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     crate::process::stop(child, Duration::from_secs(1));
 }
 
-/// Reads the console to its end; streams each chunk at once, and scans whole lines for the
-/// exit-status line. Returns the captured text (empty when streaming) and the last status.
-fn pump_console(mut from: impl Read, console: Console) -> (String, Option<i32>) {
+/// Reads the console to its end, capturing it, and scans whole lines for the exit-status
+/// line. Returns the captured text and the last status.
+fn pump_console(mut from: impl Read) -> (String, Option<i32>) {
     let mut captured = Vec::new();
     let mut line = Vec::new();
     let mut exit_line = None;
     let mut buf = [0u8; 4096];
-    let mut out = std::io::stdout();
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         let chunk = &buf[..n];
-        match console {
-            Console::Stream => {
-                let _ = out.write_all(chunk);
-                let _ = out.flush();
-            }
-            Console::Capture => captured.extend_from_slice(chunk),
-        }
+        captured.extend_from_slice(chunk);
         for &byte in chunk {
             if byte == b'\n' {
                 exit_line = parse_exit_line(&String::from_utf8_lossy(&line)).or(exit_line);
@@ -530,18 +566,17 @@ fn run_probe(path: &PathBuf) -> Result<bool> {
         ..RunOptions::default()
     };
     let args = qemu_args(path, &opts, Accel::Kvm, "kiln.quiet");
-    let child = Command::new(QEMU)
-        .args(&args)
+    let mut command = Command::new(QEMU);
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Failure::usage(format!(
-                "cannot start {QEMU} ({e}); run `kiln doctor --install`"
-            ))
-        })?;
-    let finished = supervise(child, opts.timeout, Console::Capture)?;
+        .stderr(Stdio::piped());
+    let mut launch = Launch {
+        args,
+        usernet: None,
+    };
+    let child = launch.spawn(command, Vec::new())?;
+    let finished = supervise(child, opts.timeout)?;
     Ok(finished.status.and_then(|s| s.code()) == Some(image::PROBE_EXIT_CODE))
 }
 
@@ -561,7 +596,7 @@ mod tests {
     #[test]
     fn the_last_exit_line_wins_even_without_newline() {
         let text = b"hello\nkiln: exit status 3\nmore\nkiln: exit status 5".as_slice();
-        let (captured, status) = pump_console(text, Console::Capture);
+        let (captured, status) = pump_console(text);
         assert_eq!(status, Some(5));
         assert!(captured.starts_with("hello\n"));
     }

@@ -1,8 +1,8 @@
-//! `power_off` over arbitrary guest memory (physical memory from address 0, the RSDP at 0)
-//! and `s5_sleep_type` over arbitrary AML. Must never panic.
+//! `power_off` and `power_button` over arbitrary guest memory (physical memory from address
+//! 0, the RSDP at 0), and `s5_sleep_type` and `ged` over arbitrary AML. Must never panic.
 #![no_main]
 
-use kiln_runtime::boot::acpi::{power_off, s5_sleep_type};
+use kiln_runtime::boot::acpi::{ged, power_button, power_off, s5_sleep_type};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|ram: &[u8]| {
@@ -11,5 +11,7 @@ fuzz_target!(|ram: &[u8]| {
         ram.get(at..at.checked_add(len)?)
     };
     let _ = power_off(0, &mem);
+    let _ = power_button(0, &mem);
     let _ = s5_sleep_type(ram);
+    let _ = ged(ram);
 });

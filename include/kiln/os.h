@@ -29,7 +29,8 @@
  *    meanwhile. The loop itself waits in epoll_wait, which halts the CPU in a Kiln guest.
  *  - Every function below that takes a handle must be called on the loop's thread (from
  *    OS_start() or a callback), except those marked "thread-safe": os_post(), os_hold(),
- *    os_release(), os_shutdown(), os_now_ns() and os_now_ms().
+ *    os_release(), os_shutdown(), os_now_ns() and os_now_ms(). os_signal() too must be
+ *    called on the loop's thread.
  *
  * ERRORS: functions return 0 (or a count) on success and a negative errno value on failure
  * (for example -EINVAL, -EADDRINUSE, -ENOMEM); they never set errno for the caller. Failures
@@ -117,6 +118,36 @@ void os_release(void);
  * program with its own main()) or `callback` is NULL.
  */
 int os_post(void (*callback)(void *arg), void *arg);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Signals                                                                                  */
+
+/*
+ * Called from the loop each time `sig` arrives (a SIGTERM from a supervisor, a SIGHUP asking
+ * for a reload, SIGINT from a terminal): never in signal context, so it may do anything a
+ * callback may (print, allocate, close sockets, os_shutdown()). A signal sent again before
+ * the callback ran is merged into one call, as the kernel merges standard signals (each
+ * real-time signal gets its own call). Context: the loop (see CONTEXT RULES).
+ */
+typedef void (*os_signal_cb)(int sig, void *arg);
+
+/*
+ * Watches `sig`: from now on it no longer interrupts the program or applies its default
+ * action; `callback(sig, arg)` runs from the loop instead. The loop's thread blocks `sig`
+ * and reads it from a signalfd (threads started afterwards inherit the block; a thread
+ * started earlier that does not block `sig` could still take it with its disposition, so
+ * call os_signal() before starting threads, or block `sig` in them). Calling it again for the
+ * same signal replaces the callback; a NULL `callback` stops watching (`sig` is unblocked:
+ * its disposition applies again, to one already pending too). A watch does not keep the loop
+ * alive, as process.on('SIGTERM') does not in Node.js.
+ * In a Kiln guest the signals `kiln run` forwards arrive here too: SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT, SIGUSR1, SIGUSR2 sent to `kiln run`, and SIGTERM from the ACPI power button.
+ * Returns 0, or -EINVAL: `sig` is not a signal a program can watch (SIGKILL, SIGSTOP, the
+ * fault signals SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGSYS, and 32-34, which musl
+ * keeps), or no event loop runs (a program with its own main()); or the errno of
+ * signalfd/epoll.
+ */
+int os_signal(int sig, os_signal_cb callback, void *arg);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Timers                                                                                   */

@@ -79,6 +79,51 @@ inline int post(std::function<void()> fn)
 	return rc;
 }
 
+namespace detail {
+
+// The function each watched signal runs (kiln::on_signal), one slot per signal number.
+inline std::function<void(int)> *&signal_function(int sig)
+{
+	static std::function<void(int)> *slots[65];
+	return slots[sig];
+}
+
+inline void run_signal(int sig, void *arg) noexcept
+{
+	(void)sig;
+	(*static_cast<std::function<void(int)> *>(arg))(sig);
+}
+
+} // namespace detail
+
+// Runs `fn(sig)` from the loop each time `sig` arrives, never in signal context (see
+// os_signal): kiln::on_signal(SIGTERM, [](int) { kiln::shutdown(0); }). Replaces the function
+// set earlier for `sig`. Must be called on the loop's thread. Throws std::system_error
+// (EINVAL: not a signal a program can watch, or no event loop runs).
+inline void on_signal(int sig, std::function<void(int)> fn)
+{
+	if (sig < 1 || sig > 64)
+		detail::throw_errno(-static_cast<int>(std::errc::invalid_argument), "kiln::on_signal");
+	auto *held = new std::function<void(int)>(std::move(fn));
+	int rc = ::os_signal(sig, detail::run_signal, held);
+	if (rc < 0) {
+		delete held;
+		detail::throw_errno(rc, "kiln::on_signal");
+	}
+	delete detail::signal_function(sig);
+	detail::signal_function(sig) = held;
+}
+
+// Stops watching `sig` (see os_signal with a NULL callback): its disposition applies again.
+inline void stop_signal(int sig) noexcept
+{
+	if (sig < 1 || sig > 64 || !detail::signal_function(sig))
+		return;
+	::os_signal(sig, nullptr, nullptr);
+	delete detail::signal_function(sig);
+	detail::signal_function(sig) = nullptr;
+}
+
 // Runs `fn` once from the loop when the network is ready (see os_on_network_ready).
 inline void on_network_ready(std::function<void()> fn)
 {

@@ -19,7 +19,9 @@ use crate::process::cmdline::Cmdline;
 static FEATURES: Once<cpu::Features> = Once::new();
 
 /// Options of the kernel command line that the runtime knows (others draw a warning).
-const KNOWN_OPTIONS: &[&str] = &["boottime", "argv0", "quiet", "wx", "entropy", "files"];
+const KNOWN_OPTIONS: &[&str] = &[
+    "boottime", "argv0", "quiet", "wx", "entropy", "files", "ctl", "tty",
+];
 
 /// Exit status of a boot refused for its configuration (the same as unreadable boot info).
 const REFUSED_TO_START: i32 = 125;
@@ -46,7 +48,7 @@ fn stamp(i: usize) {
 
 #[no_mangle]
 pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
-    crate::drivers::serial::CONSOLE.lock().init();
+    crate::drivers::serial::CONSOLE.lock().init_with_fifo();
     if cfg!(feature = "debug-checks") {
         kinfo!("debug kernel: kernel heap red zones and poison, flag checks");
     }
@@ -65,10 +67,15 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
             crate::drivers::exit::exit_vm(125);
         }
     };
+    // Under `kiln run`, the runtime's lines go to COM2 from the first one on.
+    crate::drivers::hostctl::init_early(boot.cmdline);
     // Read while the loader-time map still covers the low 4 GiB, where ACPI tables live.
     let power_off = boot
         .rsdp
         .map(|rsdp| crate::boot::acpi::power_off(rsdp, &phys_reader));
+    let power_button = boot
+        .rsdp
+        .and_then(|rsdp| crate::boot::acpi::power_button(rsdp, &phys_reader).ok());
     let madt = boot
         .rsdp
         .and_then(|rsdp| crate::boot::madt::read(rsdp, &phys_reader).ok())
@@ -132,7 +139,13 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
     let argv0 = cmdline.argv0().as_bytes();
     let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
     crate::sched::thread::set_name(1, base);
-    crate::syscall::fs::init();
+    crate::signal::deliver::init();
+    crate::drivers::hostctl::init();
+    crate::drivers::serial::route_input();
+    if let Some(button) = power_button {
+        crate::drivers::power_button::init(button);
+    }
+    crate::syscall::fs::init(cmdline.option("tty"));
     init_files(&boot, &cmdline);
     crate::net::init(&cmdline, &mmio);
     stamp(4);
@@ -373,7 +386,7 @@ pub fn write_caller(out: &mut dyn Write, rsp: u64) {
 /// a syscall (abort, deadlock).
 pub fn backtrace_of_caller() {
     let (rip, rbp) = crate::syscall::caller();
-    let mut console = crate::drivers::serial::CONSOLE.lock();
+    let mut console = crate::drivers::serial::log();
     write_backtrace(&mut *console, rip.wrapping_sub(1), rbp);
 }
 
@@ -383,14 +396,14 @@ fn backtrace_here() {
     let rbp: u64;
     // SAFETY: reads the frame pointer register only.
     unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack)) };
-    let mut console = crate::drivers::serial::CONSOLE.lock();
+    let mut console = crate::drivers::serial::log();
     write_backtrace(&mut *console, backtrace_here as *const () as u64, rbp);
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: the VM is ending; whoever held the console lock will never resume.
-    unsafe { crate::drivers::serial::CONSOLE.force_unlock() };
+    unsafe { crate::drivers::serial::force_unlock_log() };
     kinfo!("kernel fault: runtime panic: {}", info);
     kinfo!("  this is a bug in Kiln, not in the program: please report it with this output");
     backtrace_here();

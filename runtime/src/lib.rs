@@ -51,6 +51,10 @@ pub mod syscall;
 pub mod time;
 
 pub mod sched;
+pub mod signal;
+
+#[cfg(test)]
+mod testutil;
 
 #[cfg(target_os = "none")]
 mod kernel;

@@ -263,9 +263,14 @@ pub fn try_run_ok(cmd: &mut Command) -> Result<String, String> {
         Ok(out.stdout)
     } else {
         Err(format!(
-            "`{}` failed with status {}\n{}",
+            "`{}` failed with status {}{}\n{}",
             out.command,
             out.status,
+            if out.timed_out {
+                " (the harness killed it at its deadline)"
+            } else {
+                ""
+            },
             out.describe()
         ))
     }

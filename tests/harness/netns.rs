@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -236,10 +237,10 @@ impl Netns {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("starting ./kiln run");
-        let rx = lines(child.stdout.take().unwrap());
+        let rx = console_lines(&mut child);
         self.children.push(child);
         rx
     }
@@ -334,6 +335,42 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .output();
     }
+}
+
+/// The console of a `./kiln run` child (its stdout and stderr, both piped): the program's
+/// output arrives on stdout, the runtime's `kiln:` lines and the program's stderr on stderr;
+/// both are merged here, line by line as they arrive.
+pub fn console_lines(child: &mut Child) -> Receiver<String> {
+    console_and_stderr(child).0
+}
+
+/// [`console_lines`], and everything the child wrote on stderr so far (kiln's own notices
+/// among it), which is also copied to the test's stderr.
+pub fn console_and_stderr(child: &mut Child) -> (Receiver<String>, Arc<Mutex<String>>) {
+    let (tx, rx) = channel();
+    let out = child.stdout.take().expect("stdout is piped");
+    let err = child.stderr.take().expect("stderr is piped");
+    let tx2 = tx.clone();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if let Ok(mut text) = sink.lock() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            let _ = tx2.send(line);
+        }
+    });
+    (rx, text)
 }
 
 /// The lines of `out` (a child's stdout), sent one by one as they arrive.

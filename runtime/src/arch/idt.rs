@@ -18,7 +18,7 @@ pub const VECTOR_SPURIOUS: u8 = 0xff;
 
 /// Registers saved by the entry stubs, lowest address first.
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct TrapFrame {
     pub r15: u64,
     pub r14: u64,
@@ -187,7 +187,8 @@ fn set_raw(idt: &mut InterruptDescriptorTable, vector: u8, addr: VirtAddr, ist: 
 }
 
 /// The common trap handler: interrupts are acknowledged and return; demand-zero page faults
-/// in the program's address space are resolved and return; everything else is fatal.
+/// in the program's address space are resolved and return; a fault in program code enters
+/// the program's handler for its signal if it has one; everything else is fatal.
 extern "C" fn kiln_trap(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
     match vector {
@@ -196,7 +197,7 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
             if crate::mm::user::handle_page_fault(addr, frame.error) {
                 return;
             }
-            fatal(frame, Some(addr));
+            fault(frame, Some(addr));
         }
         VECTOR_TIMER => {
             super::apic::eoi();
@@ -218,7 +219,92 @@ extern "C" fn kiln_trap(frame: &mut TrapFrame) {
             super::apic::eoi();
             crate::sched::thread::on_interrupt(frame, Interrupt::Device);
         }
-        _ => fatal(frame, None),
+        _ => fault(frame, None),
+    }
+}
+
+/// A CPU fault: in program code, its signal's handler runs if the program has one and does
+/// not block it; otherwise the fault report, then the program ends with 128 + the signal
+/// (from the thread's kernel stack). A fault in kernel code ends the VM at once.
+fn fault(frame: &mut TrapFrame, fault_addr: Option<u64>) {
+    let vector = frame.vector as u8;
+    // The runtime's own code faulted: its text is apart from the program's (kiln.ld). Where
+    // the stack pointer was does not decide it: a program in ring 0 may move its `rsp` onto
+    // a runtime stack (tests/security.rs does), and kernel code may fault on any stack. An
+    // NMI, a double fault or a machine check is the machine's, wherever it hit.
+    let kernel = crate::mm::paging::is_kernel_text(frame.rip) || matches!(vector, 2 | 8 | 18);
+    if !kernel {
+        let (sig, code, addr) = fault_siginfo(frame, fault_addr);
+        if crate::signal::deliver::fault(frame, sig, code, addr, fault_addr.unwrap_or(0)) {
+            return;
+        }
+    }
+    let signal = report(frame, fault_addr, kernel);
+    if kernel {
+        crate::drivers::exit::exit_vm(crate::drivers::exit::KERNEL_FAULT);
+    }
+    if !crate::signal::deliver::exit_after_report(frame, 128 + signal) {
+        crate::drivers::exit::exit_vm(128 + signal);
+    }
+}
+
+/// The signal, `si_code` and `si_addr` Linux gives a fault in user code.
+fn fault_siginfo(frame: &TrapFrame, fault_addr: Option<u64>) -> (u32, i32, u64) {
+    use crate::signal::info::*;
+    use crate::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
+    let rip = frame.rip;
+    match frame.vector as u8 {
+        0 => (SIGFPE, FPE_INTDIV, rip),
+        1 => (SIGTRAP, 2 /* TRAP_TRACE */, rip),
+        3 => (SIGTRAP, SI_KERNEL, 0),
+        6 => (SIGILL, ILL_ILLOPN, rip),
+        11 | 12 => (SIGBUS, SI_KERNEL, 0),
+        14 => {
+            let addr = fault_addr.unwrap_or(0);
+            if crate::mm::user::is_past_file_end(addr)
+                || crate::mm::user::is_file_page_unavailable(addr)
+            {
+                (SIGBUS, BUS_ADRERR, addr)
+            } else if frame.error & 1 != 0 || crate::mm::user::is_mapped_area(addr) {
+                (SIGSEGV, SEGV_ACCERR, addr)
+            } else {
+                (SIGSEGV, SEGV_MAPERR, addr)
+            }
+        }
+        16 | 19 => (SIGFPE, fpu_exception_code(frame.vector as u8), rip),
+        17 => (SIGBUS, BUS_ADRALN, 0),
+        _ => (SIGSEGV, SI_KERNEL, 0),
+    }
+}
+
+/// `si_code` of an x87 (#MF) or SSE (#XM) exception, from the unmasked exception flags that
+/// are set (Linux's `fpu__exception_code`).
+fn fpu_exception_code(vector: u8) -> i32 {
+    use crate::signal::info::*;
+    let err = super::context::with_scratch(|fpu| {
+        fpu.save();
+        let b = fpu.bytes();
+        if vector == 16 {
+            let cwd = u16::from_ne_bytes([b[0], b[1]]);
+            let swd = u16::from_ne_bytes([b[2], b[3]]);
+            (swd & !cwd) as u32
+        } else {
+            let mxcsr = u32::from_ne_bytes([b[24], b[25], b[26], b[27]]);
+            !(mxcsr >> 7) & mxcsr
+        }
+    });
+    if err & 0x001 != 0 {
+        FPE_FLTINV
+    } else if err & 0x004 != 0 {
+        FPE_FLTDIV
+    } else if err & 0x008 != 0 {
+        FPE_FLTOVF
+    } else if err & 0x012 != 0 {
+        FPE_FLTUND
+    } else if err & 0x020 != 0 {
+        FPE_FLTRES
+    } else {
+        0
     }
 }
 
@@ -258,17 +344,14 @@ fn fault_signal(vector: u8) -> i32 {
     }
 }
 
-/// Prints the fault report and ends the VM.
-fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
+/// Prints the fault report; returns the signal the fault is reported as.
+fn report(frame: &TrapFrame, fault_addr: Option<u64>, kernel: bool) -> i32 {
     let vector = frame.vector as u8;
     let (name, mnemonic) = fault_name(vector);
-    // SAFETY: we are about to end the VM; whoever held the console lock will never resume.
-    unsafe { crate::drivers::serial::CONSOLE.force_unlock() };
-    let mut out = crate::drivers::serial::CONSOLE.lock();
-    // The runtime's own code faulted: its text is apart from the program's (kiln.ld). Where
-    // the stack pointer was does not decide it: a program in ring 0 may move its `rsp` onto
-    // a runtime stack (tests/security.rs does), and kernel code may fault on any stack.
-    let kernel = crate::mm::paging::is_kernel_text(frame.rip);
+    // SAFETY: the program is about to end; whoever held the console lock will never resume
+    // (a program fault interrupts no kernel code, a kernel fault ends the VM).
+    unsafe { crate::drivers::serial::force_unlock_log() };
+    let mut out = crate::drivers::serial::log();
     if kernel {
         let _ = writeln!(
             out,
@@ -350,9 +433,5 @@ fn fatal(frame: &TrapFrame, fault_addr: Option<u64>) -> ! {
         }
         _ => fault_signal(vector),
     };
-    drop(out);
-    if kernel {
-        crate::drivers::exit::exit_vm(crate::drivers::exit::KERNEL_FAULT);
-    }
-    crate::drivers::exit::exit_vm(128 + signal);
+    signal
 }

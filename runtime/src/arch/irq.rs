@@ -83,6 +83,11 @@ impl Irq {
         SLOTS[self.slot].gsi.load(Ordering::Relaxed)
     }
 
+    /// True if the line fired since the last [`Irq::take_pending`] (without taking it).
+    pub fn is_pending(&self) -> bool {
+        SLOTS[self.slot].pending.load(Ordering::Acquire)
+    }
+
     /// True (once) if the line fired since the last call.
     pub fn take_pending(&self) -> bool {
         SLOTS[self.slot].pending.swap(false, Ordering::Acquire)

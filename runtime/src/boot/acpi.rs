@@ -1,6 +1,7 @@
-//! The little of ACPI the runtime needs: how to power the machine off. Reads the RSDP, the
-//! RSDT/XSDT, the FADT and the `\_S5_` object of the DSDT, with every length and checksum
-//! checked: the tables come from firmware, which we trust no more than any other input.
+//! The little of ACPI the runtime needs: how to power the machine off, and where its power
+//! button reports. Reads the RSDP, the RSDT/XSDT, the FADT, and the `\_S5_` object and the
+//! Generic Event Device of the DSDT, with every length and checksum checked: the tables come
+//! from firmware, which we trust no more than any other input.
 //!
 //! Hand-written rather than the `acpi` crate because powering off needs four fields and one
 //! AML name, and this parser works without an allocator, before paging is set up.
@@ -172,6 +173,91 @@ pub fn power_off(rsdp_phys: u64, mem: MemReader<'_, '_>) -> Result<PowerOff, Acp
     })
 }
 
+/// How the machine reports its power button (the ACPI power button QEMU presses for
+/// `system_powerdown`, `virsh shutdown`, a cloud's stop).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PowerButton {
+    /// The fixed-feature button of legacy ACPI (pc, q35): PWRBTN_STS/EN, bit 8 of the PM1a
+    /// status and enable registers, raised through the SCI; ACPI mode may need enabling
+    /// through SMI_CMD first.
+    Fixed {
+        pm1a_evt: u16,
+        pm1_evt_len: u8,
+        pm1a_cnt: u16,
+        sci: u16,
+        smi_cmd: u16,
+        acpi_enable: u8,
+    },
+    /// The Generic Event Device of hardware-reduced ACPI (QEMU's microvm): its event register
+    /// (read to take the pending events; bit 1 the power button) and interrupt.
+    Ged {
+        address: u64,
+        gsi: u32,
+        edge: bool,
+        active_low: bool,
+    },
+}
+
+const FADT_PWR_BUTTON: u32 = 1 << 4;
+/// The GED's power-down event bit (QEMU's `ACPI_GED_PWR_DOWN_EVT`).
+pub const GED_POWER_DOWN: u32 = 0x2;
+
+/// Finds the power button, starting from the RSDP at `rsdp_phys`.
+pub fn power_button(rsdp_phys: u64, mem: MemReader<'_, '_>) -> Result<PowerButton, AcpiError> {
+    let fadt = find_table(rsdp_phys, mem, b"FACP").map_err(|_| AcpiError::NoFadt)?;
+    let flags = u32_at(fadt, FADT_FLAGS).unwrap_or(0);
+    if flags & HW_REDUCED_ACPI != 0 {
+        let dsdt = dsdt(rsdp_phys, mem)?;
+        return ged(dsdt).ok_or(AcpiError::NotFound);
+    }
+    if flags & FADT_PWR_BUTTON != 0 {
+        // The button is a control-method device, which needs an AML interpreter.
+        return Err(AcpiError::NotFound);
+    }
+    let field = |at: usize| u32_at(fadt, at).unwrap_or(0);
+    let (evt, cnt, smi) = (field(56), field(64), field(48));
+    let len = fadt.get(88).copied().unwrap_or(0);
+    let sci = fadt
+        .get(46..48)
+        .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+    if evt == 0 || evt > 0xffff || cnt == 0 || cnt > 0xffff || len < 4 || smi > 0xffff {
+        return Err(AcpiError::NotFound);
+    }
+    Ok(PowerButton::Fixed {
+        pm1a_evt: evt as u16,
+        pm1_evt_len: len,
+        pm1a_cnt: cnt as u16,
+        sci,
+        smi_cmd: smi as u16,
+        acpi_enable: fadt.get(52).copied().unwrap_or(0),
+    })
+}
+
+/// The GED as QEMU writes it into the DSDT: a device with `_HID "ACPI0013"`, its interrupt
+/// (an Extended Interrupt descriptor in its `_CRS`) and its event register (the operation
+/// region `EREG` at a DWord address).
+pub fn ged(aml: &[u8]) -> Option<PowerButton> {
+    let hid = aml.windows(9).position(|w| w == b"ACPI0013\0")?;
+    let rest = aml.get(hid..)?;
+    let irq = rest.windows(2).position(|w| w[0] == 0x89 && w[1] >= 6)?;
+    let d = rest.get(irq..irq + 9)?;
+    if d[2] != 0 || d[4] == 0 {
+        return None;
+    }
+    let flags = d[3];
+    let gsi = u32_at(d, 5)?;
+    let region = rest
+        .windows(8)
+        .position(|w| w[..6] == [0x5b, 0x80, b'E', b'R', b'E', b'G'] && w[7] == 0x0c)?;
+    let address = u32_at(rest, region + 8)? as u64;
+    (address != 0).then_some(PowerButton::Ged {
+        address,
+        gsi,
+        edge: flags & 0x2 != 0,
+        active_low: flags & 0x4 != 0,
+    })
+}
+
 /// The SLP_TYPa value of the `\_S5_` package in an AML table, if it is written the way
 /// firmware writes it: `NameOp "_S5_" PackageOp PkgLength NumElements <integer>`.
 pub fn s5_sleep_type(aml: &[u8]) -> Option<u8> {
@@ -335,6 +421,60 @@ mod tests {
     }
 
     #[test]
+    fn fixed_power_button_from_the_fadt() {
+        let mut m = machine(false, S5_ZERO, false);
+        let fadt = m.0.get_mut(&0x2000).unwrap();
+        fadt[46..48].copy_from_slice(&9u16.to_le_bytes());
+        fadt[48..52].copy_from_slice(&0xb2u32.to_le_bytes());
+        fadt[52] = 0xf1;
+        fadt[56..60].copy_from_slice(&0x600u32.to_le_bytes());
+        fadt[88] = 4;
+        fix_checksum(fadt, 9, 0);
+        assert_eq!(
+            power_button(0x100, &|p, l| m.read(p, l)),
+            Ok(PowerButton::Fixed {
+                pm1a_evt: 0x600,
+                pm1_evt_len: 4,
+                pm1a_cnt: 0x604,
+                sci: 9,
+                smi_cmd: 0xb2,
+                acpi_enable: 0xf1
+            })
+        );
+        let fadt = m.0.get_mut(&0x2000).unwrap();
+        fadt[112..116].copy_from_slice(&FADT_PWR_BUTTON.to_le_bytes());
+        fix_checksum(fadt, 9, 0);
+        assert_eq!(
+            power_button(0x100, &|p, l| m.read(p, l)),
+            Err(AcpiError::NotFound),
+            "a control-method button"
+        );
+    }
+
+    #[test]
+    fn ged_as_qemu_writes_it() {
+        // Device (GED) { Name (_HID, "ACPI0013") Name (_CRS, ResourceTemplate () {
+        //   Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {24} })
+        //   OperationRegion (EREG, SystemMemory, 0xFEA00000, 4) ... }
+        let mut aml = b"\x08_HID\x0dACPI0013\0\x08_CRS\x11\x0e\x0a\x0b".to_vec();
+        aml.extend_from_slice(&[0x89, 0x06, 0x00, 0x03, 0x01, 24, 0, 0, 0, 0x79, 0x00]);
+        aml.extend_from_slice(&[0x5b, 0x80, b'E', b'R', b'E', b'G', 0x00, 0x0c]);
+        aml.extend_from_slice(&0xfea0_0000u32.to_le_bytes());
+        aml.extend_from_slice(&[0x0a, 0x04]);
+        assert_eq!(
+            ged(&aml),
+            Some(PowerButton::Ged {
+                address: 0xfea0_0000,
+                gsi: 24,
+                edge: true,
+                active_low: false
+            })
+        );
+        assert_eq!(ged(&aml[..20]), None);
+        assert_eq!(ged(b"nothing here"), None);
+    }
+
+    #[test]
     fn s5_forms() {
         assert_eq!(s5_sleep_type(S5_ZERO), Some(0));
         assert_eq!(s5_sleep_type(S5_FIVE), Some(5));
@@ -356,8 +496,10 @@ mod tests {
                 })
                 .collect();
             let _ = s5_sleep_type(&bytes);
+            let _ = ged(&bytes);
             let m = Mem(BTreeMap::from([(0, bytes)]));
             let _ = power_off(0, &|p, l| m.read(p, l));
+            let _ = power_button(0, &|p, l| m.read(p, l));
         }
     }
 }

@@ -37,6 +37,7 @@ extern "C" {
     static __kiln_image_end: u8;
     /// The page below the boot stack (`boot/entry.rs`).
     static kiln_boot_stack_guard: u8;
+    static kiln_boot_stack_top: u8;
     static __kiln_kernel_text_start: u8;
     static __kiln_kernel_text_end: u8;
 }
@@ -47,6 +48,15 @@ pub fn is_kernel_text(rip: u64) -> bool {
     let start = core::ptr::addr_of!(__kiln_kernel_text_start) as u64;
     let end = core::ptr::addr_of!(__kiln_kernel_text_end) as u64;
     (start..end).contains(&rip)
+}
+
+/// Whether `rsp` lies on a stack the runtime owns: the boot stack, an IST stack or a thread's
+/// kernel stack (or their guard pages). Program code that moved its stack pointer there (an
+/// attack, or a wild write) gets no signal frame pushed onto it: its fault is reported and
+/// ends the program.
+pub fn is_runtime_stack(rsp: u64) -> bool {
+    let boot = boot_stack_guard().start..=core::ptr::addr_of!(kiln_boot_stack_top) as u64;
+    boot.contains(&rsp) || (super::layout::KERNEL_STACKS..super::layout::APP_BASE).contains(&rsp)
 }
 
 /// The guard page below the boot stack, which the real page tables leave unmapped.

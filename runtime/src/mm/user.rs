@@ -363,6 +363,27 @@ pub fn is_past_file_end(addr: u64) -> bool {
         .is_some_and(|size| offset >= size)
 }
 
+/// True when `addr` lies in something the program has mapped (the image, the brk heap, a
+/// mapping, even a PROT_NONE one): a fault there is an access error (`SEGV_ACCERR`), else
+/// nothing is mapped (`SEGV_MAPERR`). The guard below the main stack counts as unmapped, as
+/// Linux's stack guard gap does.
+pub fn is_mapped_area(addr: u64) -> bool {
+    let img = paging::image_layout();
+    if addr >= img.start && addr < img.end {
+        return true;
+    }
+    let Some(guard) = APP.try_lock() else {
+        return false;
+    };
+    let Some(app) = guard.as_ref() else {
+        return false;
+    };
+    if app.guard.contains(addr) {
+        return false;
+    }
+    (addr >= app.brk_start && addr < app.brk) || app.vm.find(addr).is_some()
+}
+
 /// A few words on what lives at `addr`, for fault reports.
 pub fn describe_address(addr: u64) -> &'static str {
     if addr < PAGE_SIZE {

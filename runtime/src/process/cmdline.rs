@@ -59,10 +59,9 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
 }
 
-impl<'a> Iterator for Words<'a> {
-    type Item = Word<'a>;
-
-    fn next(&mut self) -> Option<Word<'a>> {
+impl<'a> Words<'a> {
+    /// The next word as written (quotes and escapes kept), without allocating.
+    fn next_raw(&mut self) -> Option<&'a str> {
         let start = self
             .rest
             .bytes()
@@ -89,11 +88,41 @@ impl<'a> Iterator for Words<'a> {
         // Every split point is an ASCII byte (or the end), so both halves are valid str.
         let (raw, rest) = rest.split_at(i);
         self.rest = rest;
+        Some(raw)
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = Word<'a>;
+
+    fn next(&mut self) -> Option<Word<'a>> {
+        let raw = self.next_raw()?;
         Some(Word {
             raw,
             text: unquote(raw),
         })
     }
+}
+
+/// The value of the runtime option `kiln.NAME=value` read straight from the line, without
+/// allocating: for what must be set up before the heap exists (where the runtime's own lines
+/// go). Only an unquoted word before `--` counts; the last one wins, as for [`Cmdline`].
+pub fn early_option<'a>(s: &'a str, name: &str) -> Option<&'a str> {
+    let mut words = words(s);
+    let mut found = None;
+    while let Some(raw) = words.next_raw() {
+        if raw == "--" {
+            break;
+        }
+        let value = raw
+            .strip_prefix(OPTION_PREFIX)
+            .and_then(|r| r.strip_prefix(name))
+            .and_then(|r| r.strip_prefix('='));
+        if value.is_some() {
+            found = value;
+        }
+    }
+    found
 }
 
 /// Removes grouping quotes and unescapes `\"`.
@@ -266,6 +295,20 @@ impl<'a> Cmdline<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn early_options_are_read_without_the_parser() {
+        let line = "kiln.argv0=x kiln.ctl=com1 A=\"b c\" kiln.ctl=com2 -- kiln.ctl=none";
+        assert_eq!(early_option(line, "ctl"), Some("com2"));
+        assert_eq!(early_option(line, "argv0"), Some("x"));
+        assert_eq!(early_option(line, "tty"), None);
+        assert_eq!(
+            early_option("\"kiln.ctl=com2\"", "ctl"),
+            None,
+            "quoted words do not count"
+        );
+        assert_eq!(early_option("kiln.ctlx=1", "ctl"), None);
+    }
 
     fn texts(s: &str) -> Vec<String> {
         words(s).map(|w| w.text.into_owned()).collect()

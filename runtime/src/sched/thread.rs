@@ -25,10 +25,12 @@ use crate::arch::cpu;
 use crate::arch::idt::TrapFrame;
 use crate::mm::kstack;
 use crate::sched::cputime::{self, Times};
+use crate::signal::state::{ProcessSignals, ThreadSignals, Threads};
 use crate::syscall::Frame;
 
 use super::policy::{self, Interrupt, State, TIME_SLICE_NS};
 
+#[derive(Debug)]
 struct Thread {
     tid: u64,
     /// Saved kernel `rsp` while not running.
@@ -38,6 +40,8 @@ struct Thread {
     fpu: FpuState,
     /// CLONE_CHILD_CLEARTID / set_tid_address: zeroed and futex-woken at exit.
     clear_tid: u64,
+    /// Its mask, pending signals, alternate stack ([`crate::signal`]).
+    signals: ThreadSignals,
     /// CPU time used while switched out (the running thread's is in [`cputime::RUNNING`]).
     clock: cputime::Saved,
     /// The thread's name (`comm`: PR_SET_NAME, `/proc/self/task/TID/comm`), NUL-padded.
@@ -63,6 +67,14 @@ struct Sched {
     rotation: usize,
     /// Exited threads whose kernel stacks can be freed once we are off them.
     dead: Vec<Box<Thread>>,
+    /// The process's signal state: the action table, the shared pending set, the timers.
+    /// Kept under the scheduler's lock with the threads' own signal state, so one lock
+    /// covers every signal decision (and interrupts, which run with kernel code stopped,
+    /// never find it taken).
+    process: ProcessSignals,
+    /// The interrupt that redirected the running thread to `kiln_preempt_entry` asked for a
+    /// switch (it may also have come for signal work only).
+    switch_requested: bool,
     /// CPU time and context switches of the threads that have exited (part of the
     /// process's).
     exited: Times,
@@ -83,6 +95,7 @@ pub fn init() {
         fs_base: 0,
         fpu: FpuState::new().expect("no memory for FPU state"),
         clear_tid: 0,
+        signals: ThreadSignals::default(),
         clock: cputime::Saved::default(),
         name: [0; 16],
         voluntary: 0,
@@ -96,10 +109,70 @@ pub fn init() {
         slice_end: u64::MAX,
         rotation: 0,
         dead: Vec::new(),
+        process: ProcessSignals::new(),
+        switch_requested: false,
         exited: Times::ZERO,
         exited_switches: (0, 0),
     });
     *cputime::RUNNING.lock() = cputime::Meter::new(crate::time::monotonic_ns());
+}
+
+/// The threads as the signal rules see them ([`Threads`]): the scheduler's table, the
+/// running thread, and tids.
+#[derive(Debug)]
+pub struct SignalThreads<'a> {
+    threads: &'a mut [Box<Thread>],
+    current: usize,
+}
+
+impl Threads for SignalThreads<'_> {
+    fn count(&self) -> usize {
+        self.threads.len()
+    }
+
+    fn current(&self) -> usize {
+        self.current
+    }
+
+    fn tid(&self, i: usize) -> u64 {
+        self.threads[i].tid
+    }
+
+    fn signals(&mut self, i: usize) -> &mut ThreadSignals {
+        &mut self.threads[i].signals
+    }
+}
+
+impl SignalThreads<'_> {
+    /// The index of thread `tid`, if it lives.
+    pub fn index_of(&self, tid: u64) -> Option<usize> {
+        self.threads.iter().position(|t| t.tid == tid)
+    }
+
+    /// The running thread's signal state.
+    pub fn own(&mut self) -> &mut ThreadSignals {
+        &mut self.threads[self.current].signals
+    }
+}
+
+/// Runs `f` on the process's signal state and every thread's, under the scheduler's lock
+/// (so `f` must not call back into the scheduler).
+pub fn with_signals<R>(f: impl FnOnce(&mut ProcessSignals, &mut SignalThreads<'_>) -> R) -> R {
+    with(|s| {
+        let mut view = SignalThreads {
+            threads: &mut s.threads,
+            current: s.current,
+        };
+        f(&mut s.process, &mut view)
+    })
+}
+
+/// True when a signal may be deliverable to the running thread: its wait must end.
+pub fn signal_flagged() -> bool {
+    SCHED
+        .lock()
+        .as_ref()
+        .is_some_and(|s| s.threads[s.current].signals.flagged)
 }
 
 fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
@@ -297,11 +370,26 @@ fn start_slice(s: &mut Sched) {
     arm_timer(s, now);
 }
 
-/// Arms the one-shot timer for the next moment the policy must look (nothing while one
-/// thread runs alone: its own waits arm what they need).
+/// Arms the one-shot timer for the next moment the policy must look, or the next signal
+/// timer's expiry if that is earlier (nothing while one thread runs alone with no signal
+/// timer: its own waits arm what they need).
 fn arm_timer(s: &Sched, now: u64) {
-    if let Some(at) = policy::next_timer(&s.states, s.current, s.slice_end) {
+    let policy = policy::next_timer(&s.states, s.current, s.slice_end);
+    let signals = s.process.timers.next_deadline();
+    let at = match (policy, signals) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(at) = at {
         crate::time::arm_wakeup(at.saturating_sub(now).max(1));
+    }
+}
+
+/// A signal timer was set: the one-shot timer must fire by its expiry even while the
+/// thread computes without making a syscall.
+pub fn rearm() {
+    if let Some(s) = SCHED.lock().as_ref() {
+        arm_timer(s, crate::time::monotonic_ns());
     }
 }
 
@@ -386,32 +474,52 @@ pub fn yield_now() {
     }
 }
 
-/// An interrupt (`why`) arrived: if it interrupted program code and the policy says the
-/// thread's turn is over (its slice ended, a waiter's deadline passed, or a device may have
-/// satisfied a waiter), redirect the interrupted thread to `kiln_preempt_entry` on its kernel
-/// stack; otherwise re-arm the timer for the policy's next look.
+/// An interrupt (`why`) arrived: if it interrupted program code and either the policy says
+/// the thread's turn is over (its slice ended, a waiter's deadline passed, or a device may
+/// have satisfied a waiter) or there is signal work (a signal for this thread, a signal
+/// timer due, a message from the host), redirect the interrupted thread to
+/// `kiln_preempt_entry` on its kernel stack; otherwise re-arm the timer for the policy's next
+/// look.
 pub fn on_interrupt(frame: &mut TrapFrame, why: Interrupt) {
     let mut guard = SCHED.lock();
     let Some(s) = guard.as_mut() else { return };
-    let (bottom, top) = s.threads[s.current].kstack;
-    if frame.rsp >= bottom && frame.rsp <= top {
+    let (_, top) = s.threads[s.current].kstack;
+    if is_on_kernel_stack(s, frame.rsp) {
         // Kernel code, which runs with interrupts on only while it halts in `wait`: it picks
         // the next thread itself when the halt ends.
         return;
     }
     let now = crate::time::monotonic_ns();
-    if !policy::should_preempt(&s.states, s.current, now, s.slice_end, why) {
+    let preempt = policy::should_preempt(&s.states, s.current, now, s.slice_end, why);
+    let signals = s.threads[s.current].signals.flagged || crate::signal::deliver::work_due(now);
+    if !preempt && !signals {
         arm_timer(s, now);
         return;
     }
-    if now < s.slice_end {
-        // Preempted before its slice ended (a waiter's deadline or a device): it resumes
-        // right after the waiters have run.
-        s.rotation = s.current;
+    if preempt {
+        if now < s.slice_end {
+            // Preempted before its slice ended (a waiter's deadline or a device): it resumes
+            // right after the waiters have run.
+            s.rotation = s.current;
+        }
+        s.idle_streak = 0;
     }
+    s.switch_requested = preempt;
+    redirect(frame, top);
+}
+
+fn is_on_kernel_stack(s: &Sched, rsp: u64) -> bool {
+    let (bottom, top) = s.threads[s.current].kstack;
+    rsp >= bottom && rsp <= top
+}
+
+/// Makes the trap that `frame` will return from land in `kiln_preempt_entry` on the
+/// running thread's (idle) kernel stack, with `frame` copied there; the stub calls
+/// [`preempted`] and then returns to the program with the copy.
+fn redirect(frame: &mut TrapFrame, kstack_top: u64) {
     // Copy the full frame to the top of the (idle) kernel stack and return there instead.
     let size = core::mem::size_of::<TrapFrame>() as u64;
-    let at = (top - size) & !0xf;
+    let at = (kstack_top - size) & !0xf;
     // SAFETY: the thread is running program code, so its kernel stack is unused; `at` lies
     // within it and is aligned for TrapFrame.
     unsafe { (at as *mut TrapFrame).write(core::ptr::read(frame)) };
@@ -421,22 +529,56 @@ pub fn on_interrupt(frame: &mut TrapFrame, why: Interrupt) {
     // relies on cleared (the program may have been inside musl's `std; rep movs; cld`). The
     // copy keeps the program's own flags for the final iretq.
     frame.rflags &= !(cpu::RFLAGS_IF | cpu::RFLAGS_KERNEL_CLEAR);
-    s.idle_streak = 0;
 }
 
-/// Runs on the preempted thread's kernel stack (from `kiln_preempt_entry`): give the CPU to
-/// the next thread; when this one runs again, the stub restores its frame.
-pub extern "C" fn preempted(_frame: &mut TrapFrame) {
-    cpu::debug_assert_kernel_flags();
+/// A CPU fault in program code will be handled in kernel context (a signal handler to
+/// enter, or the exit after the fault report): redirect the faulting thread to the stub.
+/// False if `frame` is not the running thread's program code.
+pub fn redirect_for_signal(frame: &mut TrapFrame) -> bool {
     let mut guard = SCHED.lock();
-    let next = guard.as_mut().and_then(next_index);
+    let Some(s) = guard.as_mut() else {
+        return false;
+    };
+    if is_on_kernel_stack(s, frame.rsp) || crate::mm::paging::is_runtime_stack(frame.rsp) {
+        return false;
+    }
+    let (_, top) = s.threads[s.current].kstack;
+    s.switch_requested = false;
+    redirect(frame, top);
+    true
+}
+
+/// Runs on the redirected thread's kernel stack (from `kiln_preempt_entry`): the signal
+/// work that came due (timers, the host's messages), the switch to the next thread if the
+/// interrupt asked for one, and, when this thread runs again, its signals (a handler's
+/// frame goes onto its stack, `frame` is changed to enter it). The stub then restores
+/// `frame` with `iretq`.
+pub extern "C" fn preempted(frame: &mut TrapFrame) {
+    cpu::debug_assert_kernel_flags();
+    crate::signal::deliver::generate();
+    let mut guard = SCHED.lock();
+    let switch = guard
+        .as_mut()
+        .is_some_and(|s| core::mem::take(&mut s.switch_requested));
+    let next = if switch {
+        guard.as_mut().and_then(next_index)
+    } else {
+        None
+    };
     match next {
         Some(next) => switch_to(guard, next),
         None => {
-            // Alone after all (the others exited meanwhile): nothing to arm.
+            // Alone after all (the others exited meanwhile), or signal work only. The
+            // one-shot timer fired or was passed over for this: arm it for what is due next
+            // (the next period of a signal timer, the slice's end), or a thread that never
+            // waits would see no timer again.
+            if let Some(s) = guard.as_ref() {
+                arm_timer(s, crate::time::monotonic_ns());
+            }
             drop(guard);
         }
     }
+    crate::signal::deliver::on_trap_return(frame);
 }
 
 /// clone for a new thread of this process: a new kernel stack holding a copy of the
@@ -461,6 +603,7 @@ pub fn spawn(parent: &Frame, stack: u64, tls: Option<u64>, clear_tid: u64) -> Op
         core::ptr::write_bytes(rsp as *mut u64, 0, SWITCH_FRAME_WORDS);
     }
     let fs_base = tls.unwrap_or_else(|| FsBase::read().as_u64());
+    let signals = with(|s| ThreadSignals::inherit(&s.threads[s.current].signals));
     // A new thread is named after its creator, as on Linux.
     let name = with(|s| s.threads[s.current].name);
     let thread = Box::new(Thread {
@@ -470,6 +613,7 @@ pub fn spawn(parent: &Frame, stack: u64, tls: Option<u64>, clear_tid: u64) -> Op
         fs_base,
         fpu,
         clear_tid,
+        signals,
         // It starts by returning from clone straight into program code (not through the
         // dispatcher, which would switch the meter to user time).
         clock: cputime::Saved::default(),
@@ -493,11 +637,20 @@ core::arch::global_asm!(
     .section .text.kiln_thread_start, "ax"
     .global kiln_thread_start
 kiln_thread_start:
-    xor %eax, %eax
+    /* The new thread returns from clone with 0, after any signal already pending for it. */
+    mov %rsp, %rdi
+    call {started}
     jmp kiln_syscall_return
     "#,
+    started = sym thread_started,
     options(att_syntax)
 );
+
+/// A new thread's first return to program code: clone's 0, or a handler for a signal sent
+/// to it before it ran.
+extern "C" fn thread_started(frame: &mut Frame) -> i64 {
+    crate::signal::deliver::on_syscall_return(frame, 0)
+}
 
 extern "C" {
     fn kiln_thread_start();
@@ -513,13 +666,19 @@ pub fn exit_thread(status: i32) -> ! {
     if clear != 0 && crate::mm::user::write_u32(clear, 0).is_ok() {
         super::futex::wake(clear, 1, u32::MAX);
     }
+    with_signals(|process, threads| {
+        let i = threads.current();
+        let tid = threads.tid(i);
+        process.thread_exiting(threads, i);
+        process.timers.thread_gone(tid);
+    });
     let mut guard = SCHED.lock();
     let s = guard.as_mut().expect("scheduler");
     let cur = s.current;
     s.states[cur] = State::Exited;
     let Some(next) = next_index(s) else {
         drop(guard);
-        crate::drivers::exit::exit_vm(status);
+        crate::syscall::process::exit_program(status);
     };
     // Move the record to `dead` (its stack is freed by the next thread, after the switch);
     // the outgoing context is saved into a scratch slot nobody resumes.

@@ -1,4 +1,5 @@
-//! Event sources and the one way a syscall waits.
+//! Event sources and the one way a syscall waits (ended early by a signal, unless the wait
+//! is one that must finish).
 
 use alloc::vec::Vec;
 use spin::Mutex;
@@ -39,30 +40,67 @@ pub fn poll_sources() {
     }
 }
 
-/// Calls `attempt` until it returns `Some`, waiting in between; gives up with `None` at
-/// `deadline_ns` (monotonic), if any. `wake_at(now)` names a time at which to look again
-/// even if no interrupt comes: the next expiry of a timerfd being waited on, or a polling
-/// interval for conditions no interrupt announces (the console UART's receive side).
+/// A wait ended by a signal: the call returns EINTR, or is restarted, as the end of the
+/// syscall decides ([`crate::signal::state::restart_outcome`]). With `?` in a handler it
+/// becomes `ERESTARTSYS` (restart under SA_RESTART), what most blocking calls return.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Interrupted;
+
+impl From<Interrupted> for crate::errno::Errno {
+    fn from(_: Interrupted) -> crate::errno::Errno {
+        crate::signal::restart::ERESTARTSYS
+    }
+}
+
+/// Calls `attempt` until it returns `Some`, waiting in between; gives up with `Ok(None)` at
+/// `deadline_ns` (monotonic), if any, and with `Err(Interrupted)` as soon as a signal the
+/// thread does not block is pending for it (after an attempt: a call that can complete
+/// does). `wake_at(now)` names a time at which to look again even if no interrupt comes: the
+/// next expiry of a timerfd being waited on, or a polling interval for conditions no
+/// interrupt announces (the console UART's receive side).
 pub fn block_until<T>(
     deadline_ns: Option<u64>,
     wake_at: impl Fn(u64) -> Option<u64>,
-    mut attempt: impl FnMut() -> Option<T>,
+    attempt: impl FnMut() -> Option<T>,
+) -> Result<Option<T>, Interrupted> {
+    wait_loop(true, deadline_ns, wake_at, attempt)
+}
+
+/// As [`block_until`], but signals do not end the wait (Linux's uninterruptible sleep): for
+/// waits that must finish, such as a stopped program waiting for SIGCONT.
+pub fn block_until_uninterruptible<T>(
+    deadline_ns: Option<u64>,
+    wake_at: impl Fn(u64) -> Option<u64>,
+    attempt: impl FnMut() -> Option<T>,
 ) -> Option<T> {
+    wait_loop(false, deadline_ns, wake_at, attempt).unwrap_or(None)
+}
+
+fn wait_loop<T>(
+    interruptible: bool,
+    deadline_ns: Option<u64>,
+    wake_at: impl Fn(u64) -> Option<u64>,
+    mut attempt: impl FnMut() -> Option<T>,
+) -> Result<Option<T>, Interrupted> {
     // The common case first: the call can proceed without touching any device (a console
     // write, a pipe with data). Only when it cannot do the sources run.
     if let Some(v) = attempt() {
-        return Some(v);
+        return Ok(Some(v));
     }
     loop {
         poll_sources();
         if let Some(v) = attempt() {
             super::thread::done_waiting();
-            return Some(v);
+            return Ok(Some(v));
+        }
+        if interruptible && super::thread::signal_flagged() {
+            super::thread::done_waiting();
+            return Err(Interrupted);
         }
         let now = time::monotonic_ns();
         if deadline_ns.is_some_and(|d| now >= d) {
             super::thread::done_waiting();
-            return None;
+            return Ok(None);
         }
         let wake = sources()
             .iter()

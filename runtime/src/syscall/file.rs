@@ -560,7 +560,7 @@ fn do_open(dirfd: u64, path: &[u8], flags: u32, mode: u32) -> SysResult {
                 v.release(opened.ino);
                 Ok(())
             })?;
-            Arc::new(Console)
+            Arc::new(Console::TERMINAL)
         }
         FileType::CharDevice(device) => {
             // The device object needs no reference on the inode beyond fstat's.

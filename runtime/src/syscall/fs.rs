@@ -58,11 +58,13 @@ pub fn install_desc(desc: Arc<OpenFile>, cloexec: bool) -> SysResult {
 }
 
 /// Runs `op` until it stops saying EAGAIN, waiting in between, unless `desc` is
-/// non-blocking.
+/// non-blocking; a signal ends the wait (`ERESTARTSYS`: EINTR, or restarted under
+/// SA_RESTART).
 pub fn retry<T>(desc: &OpenFile, mut op: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
     if desc.nonblocking() {
         return op();
     }
+    // A signal ends the wait with ERESTARTSYS: EINTR, or restarted under SA_RESTART.
     crate::sched::block_until(
         None,
         |now| wake_for(&*desc.file, now),
@@ -70,15 +72,15 @@ pub fn retry<T>(desc: &OpenFile, mut op: impl FnMut() -> Result<T, Errno>) -> Re
             Err(e) if e == errno::EAGAIN => None,
             r => Some(r),
         },
-    )
+    )?
     .unwrap_or(Err(errno::EAGAIN))
 }
 
 /// When a wait involving `file` must look again without an interrupt: its own next event
-/// (a timer), or soon for the polled console.
+/// (a timer), or soon for a console that reads the polled UART.
 pub fn wake_for(file: &dyn File, now: u64) -> Option<u64> {
-    if file.as_any().downcast_ref::<Console>().is_some() {
-        return Some(now.saturating_add(CONSOLE_POLL_NS));
+    if let Some(console) = file.as_any().downcast_ref::<Console>() {
+        return console.reads().then(|| now.saturating_add(CONSOLE_POLL_NS));
     }
     file.next_event_ns()
 }
@@ -88,26 +90,69 @@ pub fn wake_for(file: &dyn File, now: u64) -> Option<u64> {
 /// How often a blocked console read looks at the UART (its interrupt is not wired up).
 const CONSOLE_POLL_NS: u64 = 10_000_000;
 
-/// COM1 as a terminal.
+/// Which of the console's streams a description is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ConsoleRole {
+    /// COM1 both ways, a terminal: fds 0-2 of a VM booted straight from QEMU, `/dev/console`,
+    /// `/dev/tty`.
+    Terminal,
+    /// Under `kiln run`: the program's stdin (COM1's input, with the ends the host reports).
+    Stdin,
+    /// Under `kiln run`: the program's stdout (COM1's output, byte for byte).
+    Stdout,
+    /// Under `kiln run`: the program's stderr (COM2, to `kiln run`'s stderr).
+    Stderr,
+}
+
+/// The serial console as a file: a terminal, or under `kiln run` one of the program's three
+/// streams, a terminal only if `kiln run`'s own is (`kiln.tty`).
 #[derive(Debug)]
-pub struct Console;
+pub struct Console {
+    role: ConsoleRole,
+    tty: bool,
+}
+
+impl Console {
+    /// COM1 as a terminal.
+    pub const TERMINAL: Console = Console {
+        role: ConsoleRole::Terminal,
+        tty: true,
+    };
+
+    fn reads(&self) -> bool {
+        matches!(self.role, ConsoleRole::Terminal | ConsoleRole::Stdin)
+    }
+}
 
 impl File for Console {
     fn read(&self, _desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        use crate::drivers::hostctl::{self, Plan};
         if buf.is_empty() {
             return Ok(0);
         }
+        if !self.reads() {
+            return Err(errno::EBADF);
+        }
+        let limit = match hostctl::stdin_plan() {
+            Plan::EndOfFile => return Ok(0),
+            Plan::Read(limit) => limit.map_or(buf.len(), |l| (l as usize).min(buf.len())),
+        };
+        // A terminal at the far end sends Enter as \r (ICRNL); `kiln run` sends the bytes
+        // as they are.
+        let icrnl = !hostctl::active();
         let mut console = crate::drivers::serial::CONSOLE.lock();
         let mut n = 0;
-        while n < buf.len() {
+        while n < limit {
             match console.try_read_byte() {
                 Some(b) => {
-                    buf[n] = if b == b'\r' { b'\n' } else { b };
+                    buf[n] = if icrnl && b == b'\r' { b'\n' } else { b };
                     n += 1;
                 }
                 None => break,
             }
         }
+        drop(console);
+        hostctl::stdin_consumed(n);
         if n == 0 {
             Err(errno::EAGAIN)
         } else {
@@ -116,12 +161,24 @@ impl File for Console {
     }
 
     fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
-        crate::drivers::serial::CONSOLE.lock().write_bytes(data);
+        match self.role {
+            ConsoleRole::Stderr => crate::drivers::serial::HOST.lock().write_bytes(data),
+            ConsoleRole::Stdin => return Err(errno::EBADF),
+            _ => crate::drivers::serial::CONSOLE.lock().write_bytes(data),
+        }
         Ok(data.len())
     }
 
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat::char_device(5, 1, 2))
+        if self.tty {
+            Ok(Stat::char_device(5, 1, 2))
+        } else {
+            // A stream to `kiln run`, as a pipe is to a program natively.
+            Ok(Stat::anonymous(
+                crate::fd::stat::S_IFIFO,
+                3 + self.role as u64,
+            ))
+        }
     }
 
     fn ioctl(&self, _desc: &OpenFile, request: u64, arg: u64) -> Result<u64, Errno> {
@@ -131,6 +188,10 @@ impl File for Console {
         const TCSETSF: u64 = 0x5404;
         const TIOCGWINSZ: u64 = 0x5413;
         const TIOCSWINSZ: u64 = 0x5414;
+        if !self.tty {
+            // Not a terminal (isatty() is false), as for a pipe.
+            return Err(errno::ENOTTY);
+        }
         match request {
             TCGETS => {
                 // struct termios (kernel layout, 36 bytes): iflag ICRNL, oflag OPOST|ONLCR,
@@ -159,8 +220,13 @@ impl File for Console {
     }
 
     fn poll(&self) -> Events {
+        if !self.reads() {
+            return Events::OUT;
+        }
         let mut e = Events::OUT;
-        if crate::drivers::serial::CONSOLE.lock().has_input() {
+        if crate::drivers::serial::CONSOLE.lock().has_input()
+            || crate::drivers::hostctl::stdin_at_end()
+        {
             e = e | Events::IN;
         }
         e
@@ -184,27 +250,49 @@ fn unsupported_ioctl(req: u64) {
     }
 }
 
-/// Opens fds 0, 1 and 2 on the console.
-pub fn init() {
-    let console: Arc<dyn File> = Arc::new(Console);
-    let desc = OpenFile::new(console, O_RDWR);
+/// Opens fds 0, 1 and 2 on the console: one terminal description, or under `kiln run` the
+/// program's three streams, each a terminal if `tty` (`kiln.tty=`: the digits of the fds that
+/// are terminals on the host) names it.
+pub fn init(tty: Option<&str>) {
     let mut fds = FDS.lock();
-    for _ in 0..3 {
-        let _ = fds.install(desc.clone(), false, 0);
+    if !crate::drivers::hostctl::active() {
+        let desc = OpenFile::new(Arc::new(Console::TERMINAL), O_RDWR);
+        for _ in 0..3 {
+            let _ = fds.install(desc.clone(), false, 0);
+        }
+        return;
+    }
+    let roles = [
+        (ConsoleRole::Stdin, O_RDONLY),
+        (ConsoleRole::Stdout, O_WRONLY),
+        (ConsoleRole::Stderr, O_WRONLY),
+    ];
+    for (fd, (role, access)) in roles.into_iter().enumerate() {
+        let is_tty = tty.is_some_and(|t| t.as_bytes().contains(&(b'0' + fd as u8)));
+        let access = if is_tty { O_RDWR } else { access };
+        let desc = OpenFile::new(Arc::new(Console { role, tty: is_tty }), access);
+        let _ = fds.install(desc, false, 0);
     }
 }
 
 // ---- read and write ----
 
 /// A blocking write keeps going until everything is written (as Linux does for pipes and
-/// sockets); it returns what was written if an error ends it part-way.
+/// sockets); it returns what was written if an error ends it part-way. A pipe whose reader
+/// went away part-way still raises SIGPIPE (Linux's `pipe_write`; sockets raise it only when
+/// nothing was sent).
 pub(super) fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
     let mut done = 0;
     loop {
         match retry(desc, || desc.write(&data[done..])) {
             Ok(n) => done += n,
             Err(e) if done == 0 => return Err(sigpipe_on(desc, e)),
-            Err(_) => return Ok(done as u64),
+            Err(e) => {
+                if e == errno::EPIPE && desc.file.as_any().is::<pipe::WriteEnd>() {
+                    super::process::raise_sigpipe();
+                }
+                return Ok(done as u64);
+            }
         }
         if done == data.len() || desc.nonblocking() || n_is_complete(desc) {
             return Ok(done as u64);

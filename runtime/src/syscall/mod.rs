@@ -3,9 +3,11 @@
 //! musl issues `syscall` inline exactly as on Linux: number in `rax`, arguments in `rdi`,
 //! `rsi`, `rdx`, `r10`, `r8`, `r9`, result in `rax`, `rcx`/`r11` clobbered. The CPU saves
 //! `rip` in `rcx` and `rflags` in `r11`, masks IF/DF/TF/AC (so kernel code runs with
-//! interrupts off), and stays in ring 0 on the caller's stack. The entry stub skips the red
-//! zone before pushing anything, calls [`dispatch`], and returns with `jmp *%rcx` after
-//! restoring the flags. [`table`] maps numbers to handlers, grouped by family in the sibling
+//! interrupts off), and stays in ring 0 on the caller's stack. The entry stub switches to the
+//! thread's kernel stack before pushing anything (the caller's stack and red zone are never
+//! touched), calls [`dispatch`], and returns with `jmp *%rcx` after restoring the flags — IF
+//! last, with `sti` just before the jump, so an interrupt held during the syscall is taken in
+//! the program's code (where it can preempt or deliver a signal), not on the kernel stack. [`table`] maps numbers to handlers, grouped by family in the sibling
 //! modules; each returns `Result<u64, Errno>`. An unknown or unsupported number returns
 //! `-ENOSYS` and prints one line naming the syscall, once.
 
@@ -24,6 +26,8 @@ pub mod poll;
 #[cfg(target_os = "none")]
 pub mod process;
 #[cfg(target_os = "none")]
+pub mod signal;
+#[cfg(target_os = "none")]
 pub mod table;
 #[cfg(target_os = "none")]
 pub mod time;
@@ -33,7 +37,9 @@ pub mod timerfd;
 pub mod unix;
 
 #[cfg(target_os = "none")]
-pub use entry::{caller, init, kiln_syscall_return, set_kernel_stack, unsupported, Frame};
+pub use entry::{
+    caller, caller_rsp, init, kiln_syscall_return, set_kernel_stack, unsupported, Frame,
+};
 
 #[cfg(target_os = "none")]
 mod entry {
@@ -81,15 +87,21 @@ mod entry {
         kiln_kernel_rsp.store(top, Ordering::Relaxed);
     }
 
-    /// The caller of the syscall in progress (rip, rbp), for backtraces of fatal conditions
-    /// found inside a syscall (abort, deadlock).
-    static CALLER: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    /// The caller of the syscall in progress (rip, rbp, rsp), for backtraces of fatal
+    /// conditions found inside a syscall (abort, deadlock) and for the calls that look at
+    /// the caller's stack (sigaltstack).
+    static CALLER: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
     pub fn caller() -> (u64, u64) {
         (
             CALLER[0].load(Ordering::Relaxed),
             CALLER[1].load(Ordering::Relaxed),
         )
+    }
+
+    /// The caller's `rsp` at the syscall in progress.
+    pub fn caller_rsp() -> u64 {
+        CALLER[2].load(Ordering::Relaxed)
     }
 
     // The caller's stack is never touched: its red zone stays intact, and a thread that
@@ -138,9 +150,23 @@ mod entry {
         pop %rbp
         pop %r11
         pop %rcx
+        /* An interrupt that came during the syscall is taken as soon as IF is set again. It
+           must land in the program's code on its stack, where it may preempt the thread or
+           enter a signal handler; on the kernel stack it would count as kernel code and be
+           left for later (the next one). So IF comes last: after `sti` interrupts stay off
+           for one more instruction, the jmp, and are taken at its target. */
+        bt $9, %r11             /* the caller's IF */
+        jc 1f
         push %r11
         popfq                   /* still on the kernel stack: the caller's red zone is safe */
         pop %rsp                /* the caller's stack */
+        jmp *%rcx
+    1:
+        btr $9, %r11
+        push %r11
+        popfq                   /* the caller's flags but IF */
+        pop %rsp
+        sti
         jmp *%rcx
         "#,
         dispatch = sym dispatch,
@@ -186,17 +212,23 @@ mod entry {
         let nr = frame.nr as usize;
         CALLER[0].store(frame.rip, Ordering::Relaxed);
         CALLER[1].store(frame.rbp, Ordering::Relaxed);
-        if nr == numbers::nr::clone {
-            // The one call that needs the caller's whole register frame.
-            return to_ret(super::process::clone(frame));
-        }
-        match table::handler(nr) {
-            Some(h) => to_ret(h(&frame.args)),
-            None => {
-                unsupported(nr);
-                -(Errno::ENOSYS.0 as i64)
+        CALLER[2].store(frame.rsp, Ordering::Relaxed);
+        let ret = if nr == numbers::nr::clone {
+            // The calls that need the caller's whole register frame.
+            to_ret(super::process::clone(frame))
+        } else if nr == numbers::nr::rt_sigreturn {
+            crate::signal::deliver::sigreturn(frame)
+        } else {
+            match table::handler(nr) {
+                Some(h) => to_ret(h(&frame.args)),
+                None => {
+                    unsupported(nr);
+                    -(Errno::ENOSYS.0 as i64)
+                }
             }
-        }
+        };
+        // Pending signals are acted on before the program sees the result.
+        crate::signal::deliver::on_syscall_return(frame, ret)
     }
 
     /// Logs an unsupported syscall the first time it is made.

@@ -497,6 +497,7 @@ pub(super) fn wait_op<T>(
     if timeout_ns == 0 {
         return retry(d, op);
     }
+    // With SO_RCVTIMEO/SO_SNDTIMEO set a signal always makes it EINTR, as on Linux.
     crate::sched::block_until(
         deadline(timeout_ns),
         |_| None,
@@ -505,6 +506,7 @@ pub(super) fn wait_op<T>(
             r => Some(r),
         },
     )
+    .map_err(|_| errno::EINTR)?
     .unwrap_or(Err(errno::EAGAIN))
 }
 

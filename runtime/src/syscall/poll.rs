@@ -1,6 +1,8 @@
 //! Readiness: poll/ppoll, select/pselect6, and epoll, over [`crate::fd`]'s `File::poll`.
 //! Waiting goes through [`crate::sched::block_until`], so a blocked call halts the CPU until
-//! an interrupt or its timeout.
+//! an interrupt or its timeout. A signal ends every one of these waits with EINTR once its
+//! handler ran, whatever SA_RESTART says (Linux's rule); the `p` forms install their signal
+//! mask for the wait.
 #![forbid(unsafe_code)]
 
 use alloc::sync::Arc;
@@ -42,23 +44,49 @@ fn earliest_wake(descs: &[Option<Arc<OpenFile>>], now: u64) -> Option<u64> {
 }
 
 /// Waits until `check` finds something (returns it) or the timeout passes (returns
-/// `empty`). A zero timeout checks once.
+/// `empty`); `Err` when a signal ended the wait. A zero timeout checks once.
 fn wait<T>(
     timeout_ns: Option<u64>,
     wake_at: impl Fn(u64) -> Option<u64>,
     empty: T,
     mut check: impl FnMut() -> Option<T>,
-) -> T {
+) -> Result<T, crate::sched::Interrupted> {
     if timeout_ns == Some(0) {
         crate::sched::poll_sources();
-        return check().unwrap_or(empty);
+        return Ok(check().unwrap_or(empty));
     }
-    crate::sched::block_until(deadline_after(timeout_ns), wake_at, check).unwrap_or(empty)
+    Ok(crate::sched::block_until(deadline_after(timeout_ns), wake_at, check)?.unwrap_or(empty))
+}
+
+/// Runs `call` with the signal mask at `mask_ptr` (`size` bytes) installed, if given (the
+/// ppoll, pselect6 and epoll_pwait argument); the old mask comes back at the end, or after
+/// the handler when a signal interrupted the call.
+fn with_sigmask(mask_ptr: u64, size: u64, call: impl FnOnce() -> SysResult) -> SysResult {
+    if mask_ptr == 0 {
+        return call();
+    }
+    if size != 8 {
+        return Err(errno::EINVAL);
+    }
+    let [mask] = user::read_u64s::<1>(mask_ptr)?;
+    crate::signal::deliver::install_temporary_mask(crate::signal::SigSet(mask));
+    let r = call();
+    crate::signal::deliver::end_temporary_mask(&r);
+    r
 }
 
 // ---- poll ----
 
-fn do_poll(fds_ptr: u64, nfds: u64, timeout_ns: Option<u64>) -> SysResult {
+/// How a poll interrupted by a signal ends when no handler runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PollRestart {
+    /// poll: with the time left (restart_syscall).
+    TimeLeft,
+    /// ppoll: the same call again.
+    Again,
+}
+
+fn do_poll(fds_ptr: u64, nfds: u64, timeout_ns: Option<u64>, restart: PollRestart) -> SysResult {
     const POLLNVAL: i16 = 0x20;
     if nfds > crate::fd::table::MAX_FDS as u64 {
         return Err(errno::EINVAL);
@@ -98,9 +126,20 @@ fn do_poll(fds_ptr: u64, nfds: u64, timeout_ns: Option<u64>) -> SysResult {
         (ready > 0 || report_all).then_some(out)
     };
     let wake = |now| earliest_wake(&descs, now);
-    let result =
-        wait(timeout_ns, wake, None, || revents(false).map(Some)).or_else(|| revents(true));
-    let result = result.unwrap_or_default();
+    let deadline = deadline_after(timeout_ns);
+    let Ok(result) = wait(timeout_ns, wake, None, || revents(false).map(Some)) else {
+        return Err(match (restart, deadline) {
+            (PollRestart::TimeLeft, Some(deadline)) => {
+                super::signal::interrupted_with(crate::signal::state::RestartBlock::Poll {
+                    fds: fds_ptr,
+                    nfds,
+                    deadline,
+                })
+            }
+            _ => crate::signal::restart::ERESTARTNOHAND,
+        });
+    };
+    let result = result.or_else(|| revents(true)).unwrap_or_default();
     let mut count = 0;
     for (slot, r) in raw.chunks_exact_mut(8).zip(&result) {
         slot[6..8].copy_from_slice(&r.to_ne_bytes());
@@ -118,12 +157,20 @@ pub fn poll(a: &[u64; 6]) -> SysResult {
     } else {
         Some(ms as u64 * 1_000_000)
     };
-    do_poll(a[0], a[1], timeout)
+    do_poll(a[0], a[1], timeout, PollRestart::TimeLeft)
+}
+
+/// poll continued by restart_syscall after a signal no handler took: to `deadline`.
+pub fn poll_until(fds: u64, nfds: u64, deadline: u64) -> SysResult {
+    let left = deadline.saturating_sub(time::monotonic_ns());
+    do_poll(fds, nfds, Some(left), PollRestart::TimeLeft)
 }
 
 pub fn ppoll(a: &[u64; 6]) -> SysResult {
-    // The signal mask (a[3]) changes nothing while signals are never delivered.
-    do_poll(a[0], a[1], timespec_timeout(a[2])?)
+    let timeout = timespec_timeout(a[2])?;
+    with_sigmask(a[3], a[4], || {
+        do_poll(a[0], a[1], timeout, PollRestart::Again)
+    })
 }
 
 // ---- select ----
@@ -191,7 +238,8 @@ fn do_select(nfds: u64, sets: [u64; 3], timeout_ns: Option<u64>) -> SysResult {
         let zero = alloc::vec![0u64; nfds.div_ceil(64) as usize];
         ([zero.clone(), zero.clone(), zero], 0)
     };
-    let (out, count) = wait(timeout_ns, wake, empty(), check);
+    let (out, count) = wait(timeout_ns, wake, empty(), check)
+        .map_err(|_| crate::signal::restart::ERESTARTNOHAND)?;
     for k in 0..3 {
         if sets[k] != 0 {
             user::write_u64s(sets[k], &out[k])?;
@@ -223,7 +271,15 @@ pub fn select(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn pselect6(a: &[u64; 6]) -> SysResult {
-    do_select(a[0], [a[1], a[2], a[3]], timespec_timeout(a[4])?)
+    let timeout = timespec_timeout(a[4])?;
+    // The sixth argument: { const sigset_t *ss; size_t ss_len; }.
+    let (mask, len) = if a[5] != 0 {
+        let [mask, len] = user::read_u64s::<2>(a[5])?;
+        (mask, len)
+    } else {
+        (0, 0)
+    };
+    with_sigmask(mask, len, || do_select(a[0], [a[1], a[2], a[3]], timeout))
 }
 
 // ---- epoll ----
@@ -289,10 +345,12 @@ fn do_epoll_wait(epfd: u64, events_ptr: u64, max: u64, timeout_ns: Option<u64>) 
         .downcast_ref::<Epoll>()
         .ok_or(errno::EINVAL)?;
     let wake = |now| epoll.earliest(|f| wake_for(f, now));
+    // epoll_wait is never restarted: EINTR even when no handler ran (Linux's ep_poll).
     let ready = wait(timeout_ns, wake, Vec::new(), || {
         let r = epoll.collect(max as usize);
         (!r.is_empty()).then_some(r)
-    });
+    })
+    .map_err(|_| errno::EINTR)?;
     for (slot, r) in out.chunks_exact_mut(12).zip(&ready) {
         slot[..4].copy_from_slice(&r.events.to_ne_bytes());
         slot[4..].copy_from_slice(&r.data.to_ne_bytes());
@@ -315,9 +373,10 @@ pub fn epoll_wait(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn epoll_pwait(a: &[u64; 6]) -> SysResult {
-    epoll_wait(a)
+    with_sigmask(a[4], a[5], || epoll_wait(a))
 }
 
 pub fn epoll_pwait2(a: &[u64; 6]) -> SysResult {
-    do_epoll_wait(a[0], a[1], a[2], timespec_timeout(a[3])?)
+    let timeout = timespec_timeout(a[3])?;
+    with_sigmask(a[4], a[5], || do_epoll_wait(a[0], a[1], a[2], timeout))
 }

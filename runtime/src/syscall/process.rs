@@ -1,5 +1,5 @@
-//! The process: exit, identity, limits, signals (recorded, not delivered), futexes for one
-//! thread, scheduling queries, TLS (arch_prctl) and entropy.
+//! The process: exit, identity, limits, futexes, scheduling queries, TLS (arch_prctl) and
+//! entropy. Signals are `signal.rs`.
 #![forbid(unsafe_code)]
 
 use spin::Mutex;
@@ -20,11 +20,18 @@ fn input<'a>(ptr: u64, len: usize) -> Result<&'a [u8], Errno> {
     user::bytes(ptr, len as u64)
 }
 
-/// exit_group: the program is done; what it wrote to the network is delivered first
-/// (`net::linger_at_exit`).
+/// exit_group: the program is done.
 pub fn exit_group(a: &[u64; 6]) -> SysResult {
+    exit_program((a[0] & 0xff) as i32)
+}
+
+/// Ends the program with `status` — exit_group, the last thread's exit, or a signal's
+/// default action (128 + n): what it wrote to the network is delivered first
+/// (`net::linger_at_exit`), then the VM ends. Runs on a thread's kernel stack (the waits here
+/// need interrupts), never on an interrupt's.
+pub fn exit_program(status: i32) -> ! {
     crate::net::linger_at_exit();
-    crate::drivers::exit::exit_vm((a[0] & 0xff) as i32)
+    crate::drivers::exit::exit_vm(status)
 }
 
 /// exit: this thread is done; the last one to go ends the VM.
@@ -215,201 +222,10 @@ pub fn getrandom(a: &[u64; 6]) -> SysResult {
     Ok(len as u64)
 }
 
-const NSIG: usize = 64;
-const SIGKILL: u64 = 9;
-const SIGSTOP: u64 = 19;
-const SIG_IGN: u64 = 1;
-
-/// Signal dispositions and the mask, recorded so programs that install handlers start; no
-/// signal is ever delivered to a handler yet.
-struct Signals {
-    actions: [[u64; 4]; NSIG],
-    mask: u64,
-    altstack: [u64; 3],
-}
-
-static SIGNALS: Mutex<Signals> = Mutex::new(Signals {
-    actions: [[0; 4]; NSIG],
-    mask: 0,
-    altstack: [0, 2, 0], // SS_DISABLE
-});
-
-pub fn rt_sigaction(a: &[u64; 6]) -> SysResult {
-    let sig = a[0];
-    if a[3] != 8 || sig == 0 || sig as usize > NSIG {
-        return Err(errno::EINVAL);
-    }
-    let new = if a[1] != 0 {
-        Some(read_u64s::<4>(a[1])?)
-    } else {
-        None
-    };
-    if new.is_some() && (sig == SIGKILL || sig == SIGSTOP) {
-        return Err(errno::EINVAL);
-    }
-    let mut s = SIGNALS.lock();
-    let slot = &mut s.actions[sig as usize - 1];
-    if a[2] != 0 {
-        write_u64s(a[2], &slot[..])?;
-    }
-    if let Some(new) = new {
-        *slot = new;
-    }
-    Ok(0)
-}
-
-pub fn rt_sigprocmask(a: &[u64; 6]) -> SysResult {
-    const SIG_BLOCK: u64 = 0;
-    const SIG_UNBLOCK: u64 = 1;
-    const SIG_SETMASK: u64 = 2;
-    if a[3] != 8 {
-        return Err(errno::EINVAL);
-    }
-    let mut s = SIGNALS.lock();
-    let old = s.mask;
-    if a[1] != 0 {
-        let [set] = read_u64s::<1>(a[1])?;
-        let unblockable = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
-        s.mask = match a[0] {
-            SIG_BLOCK => old | set,
-            SIG_UNBLOCK => old & !set,
-            SIG_SETMASK => set,
-            _ => return Err(errno::EINVAL),
-        } & !unblockable;
-    }
-    if a[2] != 0 {
-        write_u64s(a[2], &[old])?;
-    }
-    Ok(0)
-}
-
-pub fn sigaltstack(a: &[u64; 6]) -> SysResult {
-    let mut s = SIGNALS.lock();
-    if a[1] != 0 {
-        write_u64s(a[1], &s.altstack)?;
-    }
-    if a[0] != 0 {
-        let [sp, flags, size] = read_u64s::<3>(a[0])?;
-        const SS_DISABLE: u64 = 2;
-        const MINSIGSTKSZ: u64 = 2048;
-        let flags = flags & 0xffff_ffff;
-        if flags & !SS_DISABLE != 0 {
-            return Err(errno::EINVAL);
-        }
-        if flags & SS_DISABLE == 0 && size < MINSIGSTKSZ {
-            return Err(errno::ENOMEM);
-        }
-        s.altstack = [sp, flags, size];
-    }
-    Ok(0)
-}
-
-fn signal_name(sig: u64) -> &'static str {
-    const NAMES: [&str; 31] = [
-        "SIGHUP",
-        "SIGINT",
-        "SIGQUIT",
-        "SIGILL",
-        "SIGTRAP",
-        "SIGABRT",
-        "SIGBUS",
-        "SIGFPE",
-        "SIGKILL",
-        "SIGUSR1",
-        "SIGSEGV",
-        "SIGUSR2",
-        "SIGPIPE",
-        "SIGALRM",
-        "SIGTERM",
-        "SIGSTKFLT",
-        "SIGCHLD",
-        "SIGCONT",
-        "SIGSTOP",
-        "SIGTSTP",
-        "SIGTTIN",
-        "SIGTTOU",
-        "SIGURG",
-        "SIGXCPU",
-        "SIGXFSZ",
-        "SIGVTALRM",
-        "SIGPROF",
-        "SIGWINCH",
-        "SIGIO",
-        "SIGPWR",
-        "SIGSYS",
-    ];
-    NAMES
-        .get(sig as usize - 1)
-        .copied()
-        .unwrap_or("a real-time signal")
-}
-
-/// A signal sent to ourselves (abort() raises SIGABRT): ignored signals are dropped;
-/// anything else ends the VM as the default action would end a process, with a backtrace of
-/// the caller. Handlers are not run yet, and the line says so.
-fn raise(sig: u64) -> SysResult {
-    if sig == 0 {
-        return Ok(0);
-    }
-    if sig as usize > NSIG {
-        return Err(errno::EINVAL);
-    }
-    const SIGCHLD: u64 = 17;
-    const SIGCONT: u64 = 18;
-    const SIGURG: u64 = 23;
-    const SIGWINCH: u64 = 28;
-    let handler = SIGNALS.lock().actions[sig as usize - 1][0];
-    if handler == SIG_IGN || (handler == 0 && matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH))
-    {
-        return Ok(0);
-    }
-    let note = if handler != 0 {
-        " (its handler was not run: signal delivery is not supported yet)"
-    } else {
-        ""
-    };
-    kinfo!("killed by signal {} ({}){}", signal_name(sig), sig, note);
-    crate::kernel::backtrace_of_caller();
-    crate::drivers::exit::exit_vm(128 + sig as i32)
-}
-
-/// SIGPIPE for a write to a pipe or socket nobody reads: ends the program unless it ignores
-/// the signal (then the write just fails with EPIPE).
+/// SIGPIPE for a write to a pipe or socket nobody reads: see [`super::signal::raise_sigpipe`]
+/// (the name the socket and pipe layers call).
 pub fn raise_sigpipe() {
-    const SIGPIPE: u64 = 13;
-    let handler = SIGNALS.lock().actions[SIGPIPE as usize - 1][0];
-    if handler != 0 && handler != SIG_IGN {
-        // A handler cannot run yet; the write fails with EPIPE as it would after it ran.
-        static ONCE: spin::Once<()> = spin::Once::new();
-        ONCE.call_once(|| {
-            kinfo!("SIGPIPE has a handler, which is not run (no signal delivery yet)")
-        });
-        return;
-    }
-    let _ = raise(SIGPIPE);
-}
-
-pub fn kill(a: &[u64; 6]) -> SysResult {
-    match a[0] as i64 {
-        -1..=1 => raise(a[1]),
-        _ => Err(errno::ESRCH),
-    }
-}
-
-/// A signal to one of our threads: signals are not delivered to handlers, so a fatal one
-/// ends the whole VM whichever thread it targets.
-pub fn tkill(a: &[u64; 6]) -> SysResult {
-    if !crate::sched::thread::exists(a[0]) {
-        return Err(errno::ESRCH);
-    }
-    raise(a[1])
-}
-
-pub fn tgkill(a: &[u64; 6]) -> SysResult {
-    if a[0] != PID {
-        return Err(errno::ESRCH);
-    }
-    tkill(&[a[1], a[2], 0, 0, 0, 0])
+    super::signal::raise_sigpipe();
 }
 
 /// futex(2): WAIT and WAIT_BITSET (relative and absolute timeouts, either clock), WAKE and
@@ -456,32 +272,7 @@ pub fn futex(a: &[u64; 6]) -> SysResult {
                     t
                 })
             };
-            if user::read_u32(uaddr)? != val {
-                return Err(errno::EAGAIN);
-            }
-            if deadline.is_none() && crate::sched::thread::count() == 1 {
-                kinfo!(
-                    "deadlock: futex wait at {:#x} with no other thread to wake it",
-                    uaddr
-                );
-                crate::kernel::backtrace_of_caller();
-                crate::drivers::exit::exit_vm(134);
-            }
-            let woken = f::enqueue(uaddr, bitset);
-            let done = crate::sched::block_until(
-                deadline,
-                |_| None,
-                || {
-                    woken
-                        .load(core::sync::atomic::Ordering::Acquire)
-                        .then_some(())
-                },
-            );
-            match done {
-                Some(()) => Ok(0),
-                None if f::dequeue(&woken) => Ok(0),
-                None => Err(errno::ETIMEDOUT),
-            }
+            futex_wait(uaddr, val, bitset, deadline)
         }
         FUTEX_WAKE => Ok(f::wake(uaddr, val, u32::MAX) as u64),
         FUTEX_WAKE_BITSET => {
@@ -498,6 +289,56 @@ pub fn futex(a: &[u64; 6]) -> SysResult {
             Ok(f::requeue(uaddr, val, a[4], moved) as u64)
         }
         _ => Err(errno::ENOSYS),
+    }
+}
+
+/// FUTEX_WAIT: sleeps on `uaddr` while it holds `val`, until woken (with `bitset`), until
+/// `deadline` (monotonic ns) or until a signal: then EINTR, or the wait restarts (under
+/// SA_RESTART without a timeout; with the time left through restart_syscall when no handler
+/// ran), as on Linux.
+pub fn futex_wait(uaddr: u64, val: u32, bitset: u32, deadline: Option<u64>) -> SysResult {
+    use crate::sched::futex as f;
+    if user::read_u32(uaddr)? != val {
+        return Err(errno::EAGAIN);
+    }
+    if deadline.is_none()
+        && crate::sched::thread::count() == 1
+        && !crate::signal::deliver::any_handler()
+    {
+        // Nothing can ever wake it: no other thread, and no signal handler that could run
+        // (a signal could only end the program).
+        kinfo!(
+            "deadlock: futex wait at {:#x} with no other thread to wake it",
+            uaddr
+        );
+        crate::kernel::backtrace_of_caller();
+        crate::drivers::exit::exit_vm(134);
+    }
+    let woken = f::enqueue(uaddr, bitset);
+    let done = crate::sched::block_until(
+        deadline,
+        |_| None,
+        || {
+            woken
+                .load(core::sync::atomic::Ordering::Acquire)
+                .then_some(())
+        },
+    );
+    match done {
+        Ok(Some(())) => Ok(0),
+        _ if f::dequeue(&woken) => Ok(0),
+        Ok(None) => Err(errno::ETIMEDOUT),
+        Err(_) => match deadline {
+            None => Err(crate::signal::restart::ERESTARTSYS),
+            Some(deadline) => Err(super::signal::interrupted_with(
+                crate::signal::state::RestartBlock::Futex {
+                    uaddr,
+                    val,
+                    bitset,
+                    deadline,
+                },
+            )),
+        },
     }
 }
 

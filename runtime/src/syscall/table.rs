@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::numbers::nr;
-use super::{file, fs, mm, net, poll, process, time, timerfd};
+use super::{file, fs, mm, net, poll, process, signal, time, timerfd};
 use crate::errno::SysResult;
 
 pub type Handler = fn(&[u64; 6]) -> SysResult;
@@ -147,13 +147,30 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::getrlimit => process::getrlimit,
         nr::setrlimit => process::setrlimit,
         nr::sysinfo => process::sysinfo,
-        // signals
-        nr::rt_sigaction => process::rt_sigaction,
-        nr::rt_sigprocmask => process::rt_sigprocmask,
-        nr::sigaltstack => process::sigaltstack,
-        nr::kill => process::kill,
-        nr::tkill => process::tkill,
-        nr::tgkill => process::tgkill,
+        // signals (rt_sigreturn is the entry's: it needs the whole register frame)
+        nr::rt_sigaction => signal::rt_sigaction,
+        nr::rt_sigprocmask => signal::rt_sigprocmask,
+        nr::rt_sigpending => signal::rt_sigpending,
+        nr::rt_sigsuspend => signal::rt_sigsuspend,
+        nr::rt_sigtimedwait => signal::rt_sigtimedwait,
+        nr::rt_sigqueueinfo => signal::rt_sigqueueinfo,
+        nr::rt_tgsigqueueinfo => signal::rt_tgsigqueueinfo,
+        nr::pause => signal::pause,
+        nr::sigaltstack => signal::sigaltstack,
+        nr::kill => signal::kill,
+        nr::tkill => signal::tkill,
+        nr::tgkill => signal::tgkill,
+        nr::signalfd => signal::signalfd,
+        nr::signalfd4 => signal::signalfd4,
+        nr::restart_syscall => signal::restart_syscall,
+        nr::alarm => signal::alarm,
+        nr::setitimer => signal::setitimer,
+        nr::getitimer => signal::getitimer,
+        nr::timer_create => signal::timer_create,
+        nr::timer_settime => signal::timer_settime,
+        nr::timer_gettime => signal::timer_gettime,
+        nr::timer_getoverrun => signal::timer_getoverrun,
+        nr::timer_delete => signal::timer_delete,
         // threads and scheduling (one thread on one CPU)
         nr::futex => process::futex,
         nr::sched_yield => process::sched_yield,

@@ -148,9 +148,11 @@ pub fn time(a: &[u64; 6]) -> SysResult {
 /// How often a sleep on the process's CPU clock looks at it: only other threads move it.
 const CPU_CLOCK_POLL_NS: u64 = 1_000_000;
 
-/// Sleeps until the deadline on `clock`'s timeline. Nothing can interrupt the sleep (signals
-/// are not delivered), so the remaining time is always zero.
-fn sleep(clock: u64, deadline_or_len: u64, absolute: bool) -> SysResult {
+/// Sleeps until the deadline on `clock`'s timeline. A signal ends it early: a relative sleep
+/// then writes the time left to `rmtp` (if not NULL) and fails with EINTR once a handler ran
+/// (SA_RESTART does not matter) or continues for the time left when none ran; an absolute
+/// one fails with EINTR or restarts with the same deadline.
+fn sleep(clock: u64, deadline_or_len: u64, absolute: bool, rmtp: u64) -> SysResult {
     let clock = clock_of(clock)?;
     let start = read_clock(clock)?;
     let target = if absolute {
@@ -160,25 +162,58 @@ fn sleep(clock: u64, deadline_or_len: u64, absolute: bool) -> SysResult {
     };
     match clock {
         Clock::Realtime | Clock::Monotonic => {
-            time::sleep_until(time::monotonic_ns().saturating_add(target.saturating_sub(start)));
+            let deadline = time::monotonic_ns().saturating_add(target.saturating_sub(start));
+            if absolute {
+                return match time::sleep_until(deadline) {
+                    Ok(()) => Ok(0),
+                    Err(_) => Err(crate::signal::restart::ERESTARTNOHAND),
+                };
+            }
+            sleep_to(deadline, rmtp)
         }
         // Linux lets a thread sleep until the process has used this much CPU (the other
         // threads use it meanwhile); a thread's own clock cannot advance while it sleeps.
         Clock::Process { .. } => {
-            crate::sched::block_until(
+            let reached = crate::sched::block_until(
                 None,
                 |now| Some(now.saturating_add(CPU_CLOCK_POLL_NS)),
                 || (read_clock(clock).unwrap_or(u64::MAX) >= target).then_some(()),
             );
+            match reached {
+                Ok(_) => Ok(0),
+                Err(_) if absolute => Err(crate::signal::restart::ERESTARTNOHAND),
+                Err(_) => {
+                    if rmtp != 0 {
+                        let left = target.saturating_sub(read_clock(clock).unwrap_or(target));
+                        write_pair(rmtp, left / NS, left % NS)?;
+                    }
+                    Err(errno::EINTR)
+                }
+            }
         }
-        Clock::Thread { .. } => return Err(errno::EINVAL),
+        Clock::Thread { .. } => Err(errno::EINVAL),
     }
-    Ok(0)
+}
+
+/// A relative sleep to `deadline` (monotonic ns), also how restart_syscall continues one.
+pub fn sleep_to(deadline: u64, rmtp: u64) -> SysResult {
+    match time::sleep_until(deadline) {
+        Ok(()) => Ok(0),
+        Err(_) => {
+            if rmtp != 0 {
+                let left = deadline.saturating_sub(time::monotonic_ns());
+                write_pair(rmtp, left / NS, left % NS)?;
+            }
+            Err(super::signal::interrupted_with(
+                crate::signal::state::RestartBlock::Sleep { deadline, rmtp },
+            ))
+        }
+    }
 }
 
 pub fn nanosleep(a: &[u64; 6]) -> SysResult {
     let len = read_timespec(a[0])?;
-    sleep(CLOCK_MONOTONIC, len, false)
+    sleep(CLOCK_MONOTONIC, len, false, a[1])
 }
 
 pub fn clock_nanosleep(a: &[u64; 6]) -> SysResult {
@@ -186,7 +221,7 @@ pub fn clock_nanosleep(a: &[u64; 6]) -> SysResult {
         return Err(errno::EINVAL);
     }
     let t = read_timespec(a[2])?;
-    sleep(a[0], t, a[1] & TIMER_ABSTIME != 0)
+    sleep(a[0], t, a[1] & TIMER_ABSTIME != 0, a[3])
 }
 
 // ---- CPU-time accounting ----

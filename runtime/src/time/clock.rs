@@ -295,9 +295,9 @@ pub fn realtime_ns() -> u64 {
 }
 
 /// Halts until `monotonic_ns()` reaches `deadline_ns`, waking by the APIC timer; event
-/// sources (the network stack) keep running meanwhile.
-pub fn sleep_until(deadline_ns: u64) {
-    crate::sched::block_until(Some(deadline_ns), |_| None, || None::<()>);
+/// sources (the network stack) keep running meanwhile. A signal ends the sleep early.
+pub fn sleep_until(deadline_ns: u64) -> Result<(), crate::sched::Interrupted> {
+    crate::sched::block_until(Some(deadline_ns), |_| None, || None::<()>).map(|_| ())
 }
 
 /// Arms the one-shot timer to fire after `ns` (clamped to what the counter can hold: the

@@ -83,12 +83,13 @@ int parse_options(int argc, char** argv, Options& o) {
     return -1;
 }
 
-bool load_zones(const Options& o, dns::ZoneSet& zones) {
-    std::string error;
+namespace {
+
+// Loads every zone into `zones`; on failure returns false with the reason in `error`.
+bool load_zones_into(const Options& o, dns::ZoneSet& zones, std::string& error) {
     if (o.zones.empty()) {
         auto zone = dns::parse_zone(dns::kDemoZone, "<built-in kiln.test.>", nullptr, error);
         if (!zone) {
-            std::fprintf(stderr, "dns-server: %s\n", error.c_str());
             return false;
         }
         zones.add(std::move(zone));
@@ -106,7 +107,7 @@ bool load_zones(const Options& o, dns::ZoneSet& zones) {
                 text += '.';
             }
             if (!dns::Name::from_text(text, nullptr, origin, why)) {
-                std::fprintf(stderr, "dns-server: bad zone origin in %s: %s\n", arg.c_str(), why);
+                error = "bad zone origin in " + arg + ": " + why;
                 return false;
             }
             have_origin = true;
@@ -114,17 +115,42 @@ bool load_zones(const Options& o, dns::ZoneSet& zones) {
         }
         auto zone = dns::load_zone_file(path.c_str(), have_origin ? &origin : nullptr, error);
         if (!zone) {
-            std::fprintf(stderr, "dns-server: %s\n", error.c_str());
             return false;
         }
         for (const auto& other : zones.zones()) {
             if (dns::equal_ci(other->origin(), zone->origin())) {
-                std::fprintf(stderr, "dns-server: %s: zone %s is given twice\n", path.c_str(),
-                             zone->origin().to_text().c_str());
+                error = path + ": zone " + zone->origin().to_text() + " is given twice";
                 return false;
             }
         }
         zones.add(std::move(zone));
+    }
+    return true;
+}
+
+} // namespace
+
+bool load_zones(const Options& o, dns::ZoneSet& zones) {
+    std::string error;
+    if (!load_zones_into(o, zones, error)) {
+        std::fprintf(stderr, "dns-server: %s\n", error.c_str());
+        return false;
+    }
+    return true;
+}
+
+bool reload_zones(const Options& o, dns::ZoneSet& zones) {
+    dns::ZoneSet fresh;
+    std::string error;
+    if (!load_zones_into(o, fresh, error)) {
+        std::fprintf(stderr, "dns-server: SIGHUP: %s; still serving the zones loaded before\n",
+                     error.c_str());
+        return false;
+    }
+    zones = std::move(fresh);
+    for (const auto& zone : zones.zones()) {
+        std::fprintf(stderr, "dns-server: SIGHUP: reloaded zone %s: %zu records\n",
+                     zone->origin().to_text().c_str(), zone->record_count());
     }
     return true;
 }

@@ -26,6 +26,12 @@ int parse_options(int argc, char** argv, Options& options);
 // and returns false: the server must not start.
 bool load_zones(const Options& options, dns::ZoneSet& zones);
 
+// SIGHUP: loads the zone files again into a fresh set and, only if every one loads, puts it
+// in place of `zones` (a query never sees a half-loaded set: both front ends answer between
+// reloads). On failure prints "dns-server: SIGHUP: FILE:LINE: reason; still serving the
+// zones loaded before" and keeps `zones`. Returns whether the new zones are in place.
+bool reload_zones(const Options& options, dns::ZoneSet& zones);
+
 // Prints one line per zone: its origin and record count.
 void print_zones(const dns::ZoneSet& zones);
 

@@ -2,7 +2,8 @@
 // Same service as posix_main.cpp: UDP and TCP (RFC 7766: 2-byte length framing, any number
 // of queries per connection, pipelining) on IPv4 and IPv6, idle connections closed after
 // kIdleSeconds by a timer, backpressure through os_tcp_write's return value and on_drain,
-// counters printed at exit. The command line comes from os_args() and is parsed by
+// counters printed at exit, SIGTERM/SIGINT a graceful stop and SIGHUP a zone reload (as
+// loop callbacks: os_signal). The command line comes from os_args() and is parsed by
 // common.cpp, like the POSIX front end's.
 //
 // It uses the C API directly: per datagram nothing is allocated or copied beyond the
@@ -13,6 +14,7 @@
 #include <kiln/os.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -217,6 +219,13 @@ void print_counters_at_exit() {
     }
 }
 
+// SIGTERM (a supervisor, `kiln run` stopping, the ACPI power button) and SIGINT: a graceful
+// stop from the loop; the counters are printed at exit.
+void on_stop(int, void*) { os_shutdown(0); }
+
+// SIGHUP: the zone files again; a bad one leaves the current zones serving.
+void on_reload(int, void*) { frontend::reload_zones(g_options, g_zones); }
+
 int start() {
     int argc = 0;
     char** argv = os_args(&argc);
@@ -251,6 +260,9 @@ int start() {
     }
     g_responder = std::make_unique<dns::Responder>(g_zones, g_options.id);
     std::atexit(print_counters_at_exit);
+    os_signal(SIGTERM, on_stop, nullptr);
+    os_signal(SIGINT, on_stop, nullptr);
+    os_signal(SIGHUP, on_reload, nullptr);
     if (!g_options.quiet) {
         frontend::print_listening(g_options, g_zones);
     }

@@ -1,6 +1,7 @@
 // Front end A: POSIX sockets and epoll, single-threaded and non-blocking. UDP and TCP
 // (RFC 7766: 2-byte length framing, any number of queries per connection, pipelining) on
-// IPv4 and IPv6. Builds unchanged for Linux hosts (glibc or musl) and as a Kiln image.
+// IPv4 and IPv6; SIGTERM/SIGINT stop it (counters printed), SIGHUP reloads the zone files.
+// Builds unchanged for Linux hosts (glibc or musl) and as a Kiln image.
 #include "common.hpp"
 #include "dns/responder.hpp"
 
@@ -26,8 +27,17 @@ constexpr std::size_t kMaxConnections = 512;
 constexpr int kUdpBatch = 64;             // datagrams per wake-up before looking elsewhere
 
 volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_reload = 0;
 
-void on_signal(int) { g_stop = 1; }
+// SIGINT/SIGTERM stop, SIGHUP reloads the zones; the loop acts on the flags (the handlers
+// only set them: nothing else is safe in a handler), woken from epoll_wait by EINTR.
+void on_signal(int sig) {
+    if (sig == SIGHUP) {
+        g_reload = 1;
+    } else {
+        g_stop = 1;
+    }
+}
 
 std::uint8_t g_in[65536];
 std::uint8_t g_out[dns::Responder::kMaxMessage + 2];
@@ -333,6 +343,7 @@ int main(int argc, char** argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
     dns::Responder responder(zones, options.id);
@@ -344,6 +355,10 @@ int main(int argc, char** argv) {
     epoll_event events[64];
     std::time_t last_sweep = now_seconds();
     while (!g_stop) {
+        if (g_reload) {
+            g_reload = 0;
+            frontend::reload_zones(options, zones);
+        }
         int n = epoll_wait(epfd, events, 64, 1000);
         if (n < 0) {
             if (errno == EINTR) {
