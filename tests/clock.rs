@@ -2,13 +2,14 @@
 //! CLOCK_MONOTONIC four times a second, and each line is stamped with the host's time as it
 //! arrives. CLOCK_MONOTONIC must run at the host's rate (the TSC's rate comes from the RTC's
 //! second edges, not only the 2 ms PIT calibration that ran 1–4.5% fast under TCG), and
-//! CLOCK_REALTIME must never step backwards. Precise figures (ppm over 10 minutes, the
-//! offset at boot) are measured by bench/clock.sh, not asserted here.
+//! CLOCK_REALTIME must never step backwards, and stay within 10 ms of the host's from boot on
+//! (`kiln run` hands the host's time over at boot). Precise figures (ppm over 10 minutes, the
+//! offset at boot) are measured by bench/clock.sh.
 
 use kiln_tests::{image, kiln, GroupChild};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One report: the host's time at arrival and the guest's two clocks, all in ns.
 struct Sample {
@@ -86,10 +87,29 @@ fn the_guest_clock_runs_at_the_hosts_rate_and_never_steps_back() {
         (real_rate - 1.0).abs() < 0.006,
         "CLOCK_REALTIME runs at {real_rate} of the host's rate (slewing at most 0.4%):\n{console}"
     );
-    let first = &samples[0];
+    // The wall clock against the host's, from boot on (`kiln run` hands its time over at
+    // boot). A report reaches the host after the guest read its clock, so `host - real` is
+    // the guest's lag plus the console's latency: never below -10 ms if the guest is never
+    // 10 ms ahead, and, in the fastest report of the first 3 s, below 10 ms if the guest is
+    // not 10 ms behind (the fastest arrival has next to no latency, however loaded the host).
+    let ms = |ns: f64| ns / 1e6;
+    let ahead = samples
+        .iter()
+        .map(|s| s.real - s.host)
+        .fold(f64::MIN, f64::max);
     assert!(
-        (first.real - first.host).abs() < Duration::from_millis(1100).as_nanos() as f64,
-        "the wall clock at boot is {} ms off the host's:\n{console}",
-        (first.real - first.host) / 1e6
+        ahead < 10e6,
+        "the guest's wall clock ran {} ms ahead of the host's:\n{console}",
+        ms(ahead)
+    );
+    let behind = samples
+        .iter()
+        .filter(|s| s.mono < 3e9)
+        .map(|s| s.host - s.real)
+        .fold(f64::MAX, f64::min);
+    assert!(
+        behind < 10e6,
+        "the guest's wall clock was {} ms behind the host's in the first 3 s:\n{console}",
+        ms(behind)
     );
 }

@@ -30,7 +30,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::qemu::{self, RunOptions};
 use crate::Result;
@@ -47,10 +47,15 @@ pub const SIGTERM: i32 = 15;
 pub const FORWARDED: [i32; 6] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
 
 // The host channel's protocol is described once, in runtime/src/drivers/hostctl.rs; the
-// host's side of it is here: READY, signal_message, end_of_input, and `run`'s pumps.
+// host's side of it is here: READY, time_message, signal_message, end_of_input, and `run`'s
+// pumps.
 
 /// The runtime's first byte on the host channel: COM1 is set up, stdin may be sent.
 pub const READY: u8 = 0x06;
+
+/// Right after READY (or another of itself), the runtime asks for the host's time again
+/// (ASCII ENQ), when the last answer's round trip was slow.
+pub const TIME_AGAIN: u8 = 0x05;
 
 /// The stop timeout unless `--stop-timeout` says otherwise.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,6 +110,13 @@ impl StopPolicy {
     pub fn stopping(&self) -> Option<i32> {
         self.stopping.map(|(sig, _)| sig)
     }
+}
+
+/// The host channel's message with the host's time `now` (sent when the runtime's first byte
+/// arrives: the guest's wall clock starts from it).
+pub fn time_message(now: SystemTime) -> String {
+    let ns = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("time {ns}\n")
 }
 
 /// The host channel's message for signal `sig`.
@@ -254,18 +266,39 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
         let mut reader = ours;
         let exit_line = exit_line.clone();
         let ready = ready.clone();
+        let ctl = writer.clone();
         thread::spawn(move || {
+            // What the runtime wrote after its handshake (the start of its text).
+            let mut text_start = Vec::new();
             if !disk {
-                // The runtime's first byte: COM1 is ready for stdin.
-                let mut first = [0u8; 1];
-                let got = reader.read(&mut first).unwrap_or(0);
+                // The runtime's first byte: COM1 is ready for stdin. Then it waits for our
+                // time (it sets the guest's wall clock), asking again with ENQ while the
+                // round trip was slow: each goes out the moment its request arrives.
+                let send_time = || {
+                    if let Ok(mut ctl) = ctl.lock() {
+                        let _ = ctl.write_all(time_message(SystemTime::now()).as_bytes());
+                    }
+                };
+                let mut byte = [0u8; 1];
+                let got = reader.read(&mut byte).unwrap_or(0);
+                if got == 1 && byte[0] == READY {
+                    send_time();
+                }
                 let (flag, wake) = &*ready;
                 if let Ok(mut f) = flag.lock() {
                     *f = true;
                 }
                 wake.notify_all();
-                if got == 1 && first[0] != READY {
-                    let _ = std::io::stderr().write_all(&first);
+                if got == 1 && byte[0] != READY {
+                    text_start.push(byte[0]);
+                } else if got == 1 {
+                    while reader.read(&mut byte).unwrap_or(0) == 1 {
+                        if byte[0] != TIME_AGAIN {
+                            text_start.push(byte[0]);
+                            break;
+                        }
+                        send_time();
+                    }
                 }
             }
             if disk {
@@ -275,7 +308,7 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
                 let _ = std::io::copy(&mut reader, &mut sink);
             } else {
                 copy_out(
-                    reader,
+                    std::io::Cursor::new(text_start).chain(reader),
                     std::io::stderr(),
                     Some(exit_line),
                     Arc::new(AtomicBool::new(false)),
@@ -543,6 +576,10 @@ mod tests {
         assert_eq!(signal_message(SIGTERM), "signal 15\n");
         assert_eq!(end_of_input(12, false), "eof 12\n");
         assert_eq!(end_of_input(0, true), "eot 0\n");
+        assert_eq!(
+            time_message(UNIX_EPOCH + Duration::new(1_796_601_600, 123_456_789)),
+            "time 1796601600123456789\n"
+        );
         assert_eq!(
             channel_args(7).join(" "),
             "-chardev socket,id=kilnctl,fd=7 -device isa-serial,chardev=kilnctl,iobase=0x2f8,irq=3"

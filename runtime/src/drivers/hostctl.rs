@@ -7,7 +7,9 @@
 //! 1. The runtime's first byte is ASCII ACK (0x06): COM1 is set up (enabling its FIFOs
 //!    empties its receiver), so `kiln run` sends the program's stdin to COM1 only from then
 //!    on. Host-to-guest lines may come before it (they wait in COM2's receiver).
-//! 2. Then the runtime's own `kiln:` lines and the program's stderr (fd 2), as written; COM1
+//! 2. Right after it, zero or more ASCII ENQ (0x05): the runtime asks for the host's time
+//!    again (see `time N` below).
+//! 3. Then the runtime's own `kiln:` lines and the program's stderr (fd 2), as written; COM1
 //!    carries only the program's stdout, byte for byte. The runtime's last line is
 //!    `kiln: exit status N`, the whole status (isa-debug-exit carries 7 bits of it).
 //!
@@ -20,7 +22,14 @@
 //! - `eof N`: the program's stdin (COM1's input) ends after its byte N, counted from the
 //!   first: every read from then on returns 0, as at the end of a pipe;
 //! - `eot N`: a terminal's end of file (Ctrl-D) after byte N: one read returns 0, then input
-//!   goes on.
+//!   goes on;
+//! - `time N`: the host's Unix time in ns (CLOCK_REALTIME), read and sent the moment the
+//!   runtime's first byte arrived, or an ENQ (0x05) that the runtime sends right after it
+//!   (only there: before any text) when the round trip was slow. The runtime sets the wall
+//!   clock to the quickest exchange's time at the middle of its round trip (so within half
+//!   a round trip, well under a millisecond, of the host's from boot on, instead of the
+//!   RTC's whole second: `time/clock.rs`); it waits up to 2^30 TSC ticks (about 0.4 s) per
+//!   answer and makes at most 8 exchanges.
 //!
 //! Counting the bytes makes the end of the input exact although it travels apart from the
 //! input itself. A line that is none of these is dropped (and said once), so a newer
@@ -40,6 +49,8 @@ const MAX_LINE: usize = 64;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Command {
     Signal(u32),
+    /// The host's Unix time in ns, read as the runtime's first byte arrived.
+    Time(u64),
     /// End of the program's input after byte `at`; `last`: for good (a pipe), else once (a
     /// terminal's Ctrl-D).
     EndOfInput {
@@ -100,6 +111,7 @@ fn parse(line: &[u8]) -> Result<Command, ()> {
         "signal" if (1..=64).contains(&n) => Ok(Command::Signal(n as u32)),
         "eof" => Ok(Command::EndOfInput { at: n, last: true }),
         "eot" => Ok(Command::EndOfInput { at: n, last: false }),
+        "time" => Ok(Command::Time(n)),
         _ => Err(()),
     }
 }
@@ -193,12 +205,101 @@ mod kernel {
         com2.init();
         // The first byte of the channel says that COM1 is set up (its FIFOs on, which empties
         // its receiver): `kiln run` sends the program's stdin only from then on.
+        let sent = crate::arch::cpu::rdtsc();
         com2.write_byte(READY);
         drop(com2);
+        exchange_times(sent);
         crate::drivers::serial::CONSOLE.lock().set_onlcr(false);
         crate::drivers::serial::log_to_host();
         ACTIVE.store(true, Ordering::Relaxed);
         true
+    }
+
+    /// Lines that came before the host's time (sent before the runtime's first byte), acted on
+    /// by [`init`].
+    static EARLY: Mutex<[Option<Command>; 8]> = Mutex::new([None; 8]);
+
+    /// Asks again (after the first byte) while the round trip was slow.
+    const TIME_AGAIN: u8 = 0x05;
+
+    /// Takes the host's time: `kiln run` answers the first byte (written at TSC `sent`) and
+    /// each [`TIME_AGAIN`] after it with a `time` line. The host read its clock somewhere in
+    /// the round trip, so the middle is off by at most half of it: up to [`ROUNDS`] are
+    /// made, until one is [`QUICK`], and the quickest is handed to the clock. Other lines
+    /// are kept for [`init`]. Interrupts are not routed yet: this polls.
+    fn exchange_times(mut sent: u64) {
+        /// About 0.4 ms at 2.4 GHz (the TSC's rate is not measured yet).
+        const QUICK: u64 = 1 << 20;
+        const ROUNDS: usize = 8;
+        let mut best: Option<(u64, u64, u64)> = None;
+        for round in 0..ROUNDS {
+            if round > 0 {
+                let mut com2 = HOST.lock();
+                sent = crate::arch::cpu::rdtsc();
+                com2.write_byte(TIME_AGAIN);
+            }
+            let Some((arrived, unix_ns)) = await_time(sent) else {
+                break;
+            };
+            if best.is_none_or(|(s, a, _)| arrived - sent < a - s) {
+                best = Some((sent, arrived, unix_ns));
+            }
+            if arrived - sent < QUICK {
+                break;
+            }
+        }
+        match best {
+            Some((sent, arrived, unix_ns)) => crate::time::host_time(sent, arrived, unix_ns),
+            None => kinfo!("kiln.ctl: no time from the host; the wall clock comes from the RTC"),
+        }
+    }
+
+    /// Waits for one `time` line: (TSC at its end, the host's time).
+    fn await_time(sent: u64) -> Option<(u64, u64)> {
+        /// About 0.4 s at 2.4 GHz.
+        const PATIENCE: u64 = 1 << 30;
+        loop {
+            let now = crate::arch::cpu::rdtsc();
+            if now.wrapping_sub(sent) > PATIENCE {
+                return None;
+            }
+            let Some(byte) = HOST.lock().try_read_byte() else {
+                core::hint::spin_loop();
+                continue;
+            };
+            match DECODER.lock().push(byte) {
+                None => {}
+                Some(Ok(Command::Time(unix_ns))) => {
+                    return Some((crate::arch::cpu::rdtsc().max(sent), unix_ns))
+                }
+                Some(Ok(command)) => {
+                    let mut early = EARLY.lock();
+                    match early.iter_mut().find(|m| m.is_none()) {
+                        Some(slot) => *slot = Some(command),
+                        None => kinfo!("kiln.ctl: too many early messages; one was dropped"),
+                    }
+                }
+                Some(Err(())) => not_understood(),
+            }
+        }
+    }
+
+    fn not_understood() {
+        static ONCE: Once<()> = Once::new();
+        ONCE.call_once(|| kinfo!("kiln.ctl: a message from the host was not understood"));
+    }
+
+    /// Does what the host asked.
+    fn act(command: Command) {
+        match command {
+            Command::Signal(sig) => crate::signal::deliver::from_host(sig),
+            Command::EndOfInput { at, last } => {
+                STDIN.lock().end_at(at, last);
+                crate::sched::thread::progress();
+            }
+            // Only the first, awaited at boot, sets the clock.
+            Command::Time(_) => {}
+        }
     }
 
     /// Once interrupts can be routed: COM2's receive interrupt, and the host's messages as an
@@ -212,6 +313,8 @@ mod kernel {
         HOST.lock().enable_rx_interrupt();
         crate::sched::register(&SOURCE);
         // Messages sent before the interrupt was routed.
+        let early = core::mem::take(&mut *EARLY.lock());
+        early.into_iter().flatten().for_each(act);
         poll();
     }
 
@@ -244,17 +347,8 @@ mod kernel {
             let message = DECODER.lock().push(byte);
             match message {
                 None => {}
-                Some(Ok(Command::Signal(sig))) => crate::signal::deliver::from_host(sig),
-                Some(Ok(Command::EndOfInput { at, last })) => {
-                    STDIN.lock().end_at(at, last);
-                    crate::sched::thread::progress();
-                }
-                Some(Err(())) => {
-                    static ONCE: Once<()> = Once::new();
-                    ONCE.call_once(|| {
-                        kinfo!("kiln.ctl: a message from the host was not understood")
-                    });
-                }
+                Some(Ok(command)) => act(command),
+                Some(Err(())) => not_understood(),
             }
         }
         if let Some(Some(irq)) = IRQ.get() {
@@ -309,14 +403,18 @@ mod tests {
     fn messages() {
         let mut d = Decoder::new();
         assert_eq!(
-            feed(&mut d, "signal 15\neof 1234\neot 7\r\n"),
+            feed(
+                &mut d,
+                "signal 15\neof 1234\neot 7\r\ntime 1796601600123456789\n"
+            ),
             [
                 Ok(Command::Signal(15)),
                 Ok(Command::EndOfInput {
                     at: 1234,
                     last: true
                 }),
-                Ok(Command::EndOfInput { at: 7, last: false })
+                Ok(Command::EndOfInput { at: 7, last: false }),
+                Ok(Command::Time(1_796_601_600_123_456_789))
             ]
         );
         assert_eq!(

@@ -52,15 +52,39 @@ fn segment() -> Segment {
     }
 }
 
-/// Calibrates the TSC and the APIC timer against the PIT, and reads the RTC.
+/// The host's time handed over before the clock was set up: (TSC when asked, TSC when the
+/// answer arrived, the host's Unix time in ns).
+static HOST_TIME: Mutex<Option<(u64, u64, u64)>> = Mutex::new(None);
+
+/// The host said its time was `unix_ns` at some moment between the TSC values `sent` and
+/// `arrived` (`drivers::hostctl`, under `kiln run`): [`init`] sets the wall clock from it
+/// instead of the RTC's whole second.
+pub fn host_time(sent: u64, arrived: u64, unix_ns: u64) {
+    *HOST_TIME.lock() = Some((sent, arrived.max(sent), unix_ns));
+}
+
+/// Calibrates the TSC and the APIC timer against the PIT, and sets the wall clock from the
+/// host's time (if it handed one over) or the RTC.
 pub fn init(boot_tsc: u64) {
     TSC_ZERO.store(boot_tsc, Ordering::Relaxed);
     let (tsc_hz, apic_hz) = calibrate();
     APIC_HZ.store(apic_hz, Ordering::Relaxed);
     let mut d = Discipline::new(boot_tsc, tsc_hz, 0);
-    match read_rtc() {
-        Some(unix) => d.advance_to(cpu::rdtsc(), unix as u64 * NANOS_PER_SEC),
-        None => kinfo!("warning: no CMOS RTC; the wall clock starts at 1970-01-01"),
+    let rtc = read_rtc();
+    if let Some(unix) = rtc {
+        d.advance_to(cpu::rdtsc(), unix as u64 * NANOS_PER_SEC);
+    }
+    match HOST_TIME.lock().take() {
+        Some((sent, arrived, unix_ns)) => {
+            // The host read the clock between our request and its answer's arrival: the
+            // middle is wrong by at most half the round trip.
+            let mid = sent + (arrived - sent) / 2;
+            d.start_wall(mid, unix_ns, cpu::rdtsc());
+        }
+        None if rtc.is_none() => {
+            kinfo!("warning: no CMOS RTC; the wall clock starts at 1970-01-01")
+        }
+        None => {}
     }
     publish(d.segment());
     *DISCIPLINE.lock() = Some(d);

@@ -204,6 +204,24 @@ impl Discipline {
     /// The host says the time was `unix_ns` when the TSC read `tsc`; the TSC reads `now`.
     /// From here on the RTC's edges keep the clock at this time's lead over the RTC.
     pub fn set_wall(&mut self, tsc: u64, unix_ns: u64, now: u64) {
+        let truth = self.truth_at(tsc, unix_ns, now);
+        self.steer(truth, now);
+        self.handover = Some((now, truth));
+    }
+
+    /// At boot, before anything read the clock: the host says the time was `unix_ns` when
+    /// the TSC read `tsc`. The wall clock is set to it whichever way that moves it (no reader
+    /// can see a step back yet), and from here on the RTC's edges keep the host's lead over
+    /// the RTC, as after [`Discipline::set_wall`].
+    pub fn start_wall(&mut self, tsc: u64, unix_ns: u64, now: u64) {
+        let truth = self.truth_at(tsc, unix_ns, now);
+        self.seg.slew = Slew::default();
+        self.seg.offset_ns = truth.saturating_sub(self.monotonic_ns(now));
+        self.handover = Some((now, truth));
+    }
+
+    /// The host's `unix_ns` at `tsc`, carried forward to `now` at the current rate.
+    fn truth_at(&self, tsc: u64, unix_ns: u64, now: u64) -> u64 {
         let elapsed = self.monotonic_ns(now) as i128 - self.monotonic_ns(tsc) as i128
             + if tsc < self.seg.base_tsc {
                 // Before the clock's zero (the host's time is of the VM's start).
@@ -211,9 +229,7 @@ impl Discipline {
             } else {
                 0
             };
-        let truth = (unix_ns as i128 + elapsed).max(0) as u64;
-        self.steer(truth, now);
-        self.handover = Some((now, truth));
+        (unix_ns as i128 + elapsed).max(0) as u64
     }
 
     /// Makes the wall clock read `truth` at `now`: a step forward, or a slew back.
@@ -444,6 +460,35 @@ mod tests {
             let err = sim.unix_at(t).abs_diff(d.realtime_ns(t));
             // The first edges come while the rate is still the boot calibration's.
             if k > 4 {
+                assert!(err < 1_000_000, "edge {k}: {err} ns off the host");
+            }
+        }
+    }
+
+    #[test]
+    fn a_time_handed_over_at_boot_sets_the_clock_either_way() {
+        let sim = Sim {
+            true_hz: 2_445_000_000,
+            start_ns: 5_000 * SEC + 700_000_000,
+        };
+        for rtc_error in [-(SEC as i64) - 300_000_000, 400_000_000] {
+            let mut d = booted(&sim, 500);
+            d.advance_to(0, (sim.start_ns as i64 + rtc_error) as u64);
+            // The host's time at the middle of the exchange, taken up 3 ms later.
+            let at = sim.tsc_at(sim.start_ns + 1_000_000);
+            let now = sim.tsc_at(sim.start_ns + 4_000_000);
+            d.start_wall(at, sim.unix_at(at), now);
+            let err = d.realtime_ns(now).abs_diff(sim.unix_at(now));
+            assert!(
+                err < 10_000,
+                "RTC off by {rtc_error} ns: {err} ns off the host"
+            );
+            // The edges then keep it (the RTC lags the host by 0.3 s here).
+            for k in 1..100 {
+                let e = sim.tsc_at(5_001 * SEC + 400_000_000 + (k - 1) * SEC);
+                d.on_edge(e, 5_000 + k as i64, e + 1000);
+                let t = e + 300_000_000;
+                let err = sim.unix_at(t).abs_diff(d.realtime_ns(t));
                 assert!(err < 1_000_000, "edge {k}: {err} ns off the host");
             }
         }
