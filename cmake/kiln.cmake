@@ -104,6 +104,12 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# pkg-config sees only the sysroot's .pc files and answers for static linking
+# (bin/kiln-pkg-config), so pkg_check_modules() finds what `kiln pkg` built, never the host's.
+set(PKG_CONFIG_EXECUTABLE "${KILN_ROOT}/bin/kiln-pkg-config" CACHE FILEPATH
+    "pkg-config for the Kiln sysroot")
+set(ENV{PKG_CONFIG_LIBDIR} "${KILN_SYSROOT}/usr/lib/pkgconfig:${KILN_SYSROOT}/usr/share/pkgconfig")
+unset(ENV{PKG_CONFIG_SYSROOT_DIR})
 
 # kiln_add_files(TARGET DIR): the files under DIR become the VM's files (DIR/etc/x is
 # /etc/x), packed into a newc cpio archive and linked into TARGET's image (the `.kiln_initrd`

@@ -95,6 +95,46 @@ fn socket_errnos_over_loopback() {
     same_on_host_and_guest("sock_errnos", &[], &[]);
 }
 
+/// prctl with Linux's answers for a root process (unknown options EINVAL, PR_CAP_AMBIENT,
+/// the recorded flags with their argument checks) and thread names through prctl,
+/// pthread_{set,get}name_np and /proc/self/task/TID/comm (issue 13).
+#[test]
+fn prctl_and_thread_names() {
+    same_on_host_and_guest("prctl", &[], &[]);
+}
+
+/// getrusage, times, clock_getres and the CPU-time clocks, per process and per thread: CPU
+/// time grows while computing, not while asleep, and maxrss is real (issue 13).
+#[test]
+fn getrusage_times_and_cpu_clocks() {
+    same_on_host_and_guest("rusage", &[], &[]);
+}
+
+/// AF_UNIX stream, datagram and seqpacket sockets: socketpair, path and abstract names,
+/// autobind, SCM_RIGHTS (a pipe and a file, MSG_CTRUNC, descriptors closed unreceived),
+/// SCM_CREDENTIALS and SO_PEERCRED, readiness, shutdown and close, the errors (issue 13).
+#[test]
+fn unix_sockets() {
+    same_on_host_and_guest("unix_sockets", &[], &[]);
+}
+
+/// TCP options over 127.0.0.1: getsockopt returns what was set (Linux's units and range
+/// checks), accepted connections inherit them, TCP_CORK holds a partial segment until
+/// uncorked or ~200 ms, TCP_DEFER_ACCEPT waits for data, SO_REUSEPORT shares a port,
+/// TCP_USER_TIMEOUT leaves an idle connection alone (issue 13).
+#[test]
+fn tcp_options_over_loopback() {
+    same_on_host_and_guest("tcp_options", &[], &[]);
+}
+
+/// The generated /etc/services and /etc/protocols answer like Debian's netbase files
+/// (getservbyname/getservbyport, the protocol numbers), /var/tmp is writable and /var/run
+/// leads to /run (issue 13).
+#[test]
+fn netdb_files_and_var() {
+    same_on_host_and_guest("netdb", &[], &[]);
+}
+
 /// Threads computing without syscalls are preempted, the main thread included: every
 /// spinner gets its share and a sleeper wakes on time under that load (issue 13).
 #[test]

@@ -73,6 +73,15 @@ fn sockets_over_the_hosts_loopback() {
     }
 }
 
+/// prctl, getrusage, AF_UNIX sockets, the TCP options and the netbase files (issue 13):
+/// natively these go to the host kernel, so the image prints what its twin prints.
+#[test]
+fn prctl_rusage_unix_sockets_tcp_options_and_netdb() {
+    for name in ["prctl", "rusage", "unix_sockets", "tcp_options", "netdb"] {
+        same_natively(name, &[], &[]);
+    }
+}
+
 /// libc-shim's event API (the `OS_start` loop over epoll, timerfd, eventfd and sockets, and
 /// its default `main`) assumes nothing of the Kiln kernel: its programs' images pass natively
 /// with the check lines of their `--host` twins.

@@ -6,9 +6,10 @@
 # their dependencies, resolved with modprobe from modules.dep, in load order), the /init of
 # this directory and a helper that ends the VM through isa-debug-exit as Kiln does.
 #
-# Usage: bench/linux-guest/build.sh [-o INITRD] [--module NAME]... PROGRAM [-- ARGS...]
+# Usage: bench/linux-guest/build.sh [-o INITRD] [--module NAME]... [--files DIR] PROGRAM [-- ARGS...]
 #   -o INITRD       where to write the cpio.gz (default target/linux-guest/PROGRAM.cpio.gz)
 #   --module NAME   also load this kernel module (repeatable), e.g. virtio_blk, virtio_rng
+#   --files DIR     the program's files: DIR/etc/x is /etc/x in the guest (as `kiln run --files`)
 #   ARGS            the program's arguments, used when the kernel command line gives none
 # Prints the kernel's path and the initramfs's path, one per line, for run.sh:
 #   bench/linux-guest/run.sh $(bench/linux-guest/build.sh prog -- 1 2)
@@ -19,11 +20,12 @@ root=$(cd "$here/../.." && pwd)
 
 die() { echo "linux-guest: $*" >&2; exit 1; }
 
-out= extra_modules=() program= args=()
+out= extra_modules=() program= args=() files=
 while [ $# -gt 0 ]; do
     case $1 in
     -o) [ $# -ge 2 ] || die "-o needs a file name"; out=$2; shift 2 ;;
     --module) [ $# -ge 2 ] || die "--module needs a module name"; extra_modules+=("$2"); shift 2 ;;
+    --files) [ $# -ge 2 ] && [ -d "$2" ] || die "--files needs a directory"; files=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --) shift; args=("$@"); break ;;
     -*) die "unknown option $1 (see --help)" ;;
@@ -71,6 +73,9 @@ for applet in $(/bin/busybox --list); do
 done
 install -m 755 "$root/target/linux-guest/exit-port" "$stage/bin/exit-port"
 install -m 755 "$program" "$stage/app/$name"
+if [ -n "$files" ]; then
+    cp -R "$files/." "$stage/"
+fi
 printf '%s\n' "$name" >"$stage/etc/guest/name"
 
 # The baked-in arguments, as a line of single-quoted words for /init to source.

@@ -45,6 +45,10 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("bochsbios", "tests: Bochs's BIOS"),
     ("vgabios", "tests: Bochs's VGA BIOS"),
     ("iproute2", "network tests: namespaces and tap devices"),
+    (
+        "netbase",
+        "tests: Debian's /etc/services and /etc/protocols, the reference for the guest's",
+    ),
     ("iputils-ping", "network tests: ping and ping -6"),
     ("tcpdump", "network tests: captures on the test tap"),
     (
@@ -75,6 +79,35 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "zlib1g-dev",
         "tests: the host's zlib, which CMake under the toolchain must not find",
     ),
+    (
+        "dpkg-dev",
+        "kiln pkg: dpkg-source unpacks Debian source packages",
+    ),
+    (
+        "pkgconf",
+        "kiln pkg: bin/kiln-pkg-config answers for the Kiln sysroot",
+    ),
+    (
+        "automake",
+        "kiln pkg: autotools recipes regenerate their build files",
+    ),
+    (
+        "libtool",
+        "kiln pkg: autotools recipes regenerate their build files",
+    ),
+    (
+        "perl",
+        "kiln pkg: OpenSSL's Configure and its assembly generators",
+    ),
+    (
+        "tcl",
+        "kiln pkg: SQLite's build makes its amalgamation with tclsh",
+    ),
+    (
+        "openssl",
+        "tests: certificates, s_client and s_time against the HTTPS example",
+    ),
+    ("testssl.sh", "tests: rates the HTTPS example's TLS"),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

@@ -20,7 +20,8 @@
 //! - [`media`]: recognizing disk and ISO images and booting them through firmware;
 //! - [`build`]: configuring and building a CMake project with the Kiln toolchain;
 //! - [`cpio`]: packing a directory into a newc archive (`kiln pack`, `kiln run --files`);
-//! - [`doctor`]: checking and installing the host packages Kiln needs.
+//! - [`doctor`]: checking and installing the host packages Kiln needs;
+//! - [`pkg`]: `kiln pkg`, C libraries built for Kiln from Debian source packages.
 //!
 //! Errors meant for users are [`Failure`]s: one line that says what to do, and an exit code.
 // `unsafe` is denied everywhere but in `process`, which needs `pre_exec` (and says why).
@@ -36,6 +37,7 @@ pub mod media;
 pub mod network;
 pub mod oci;
 pub mod package;
+pub mod pkg;
 pub mod process;
 pub mod qemu;
 pub mod runtime;

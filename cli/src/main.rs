@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use kiln_cli::{
-    build, cpio, doctor, link, media, package, qemu, root, runtime, toolchain, Accel, Failure,
+    build, cpio, doctor, link, media, package, pkg, qemu, root, runtime, toolchain, Accel, Failure,
     Firmware, Format, LinkOptions, Machine, PackageOptions, RunOptions,
 };
 use std::path::{Path, PathBuf};
@@ -37,6 +37,67 @@ enum Cmd {
     Doctor(DoctorArgs),
     /// Pack a directory into a newc cpio archive (FILE.o: an object to link into an image).
     Pack(PackArgs),
+    /// Build C libraries (OpenSSL, zlib, PCRE2, libevent, SQLite, ...) for Kiln from Debian
+    /// source packages into the Kiln sysroot, where every build finds them.
+    #[command(subcommand)]
+    Pkg(PkgCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum PkgCmd {
+    /// The packages Kiln can build, and the version the sysroot holds.
+    List,
+    /// Build and install packages (and what they need); reuses earlier builds.
+    Build(PkgBuildArgs),
+    /// Build a package and (re)link its test programs; prints their directory.
+    Tests(PkgTestsArgs),
+    /// Fetch and unpack a Debian source package (any, with Debian's patches); prints the tree.
+    Source(PkgTestsArgs),
+    /// Remove packages' builds, sources and sysroot files (all of them without names).
+    Clean {
+        /// The packages.
+        names: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct PkgBuildOpts {
+    /// Parallel jobs (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    jobs: usize,
+    /// Refresh Debian's source indexes even if they are less than a day old.
+    #[arg(long)]
+    refresh: bool,
+    /// Show the build's output (otherwise it goes to the build's log only).
+    #[arg(short = 'v', long)]
+    verbose: bool,
+}
+
+#[derive(Debug, Args)]
+struct PkgBuildArgs {
+    /// NAME or NAME=DEBIAN_VERSION.
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+    #[command(flatten)]
+    opts: PkgBuildOpts,
+}
+
+#[derive(Debug, Args)]
+struct PkgTestsArgs {
+    /// NAME or NAME=DEBIAN_VERSION.
+    name: String,
+    #[command(flatten)]
+    opts: PkgBuildOpts,
+}
+
+impl PkgBuildOpts {
+    fn options(&self) -> pkg::Options {
+        pkg::Options {
+            jobs: self.jobs,
+            refresh: self.refresh,
+            verbose: self.verbose,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -285,6 +346,34 @@ fn dispatch(command: Cmd) -> kiln_cli::Result<i32> {
         Cmd::Doctor(args) => doctor::doctor(args.install, args.yes),
         Cmd::Pack(args) => {
             cpio::pack(&args.dir, &args.output)?;
+            Ok(0)
+        }
+        Cmd::Pkg(PkgCmd::List) => {
+            print!("{}", pkg::list()?);
+            Ok(0)
+        }
+        Cmd::Pkg(PkgCmd::Build(args)) => {
+            for built in pkg::build(&args.names, &args.opts.options())? {
+                println!("{} {}", built.name, built.version);
+            }
+            Ok(0)
+        }
+        Cmd::Pkg(PkgCmd::Tests(args)) => {
+            println!(
+                "{}",
+                pkg::tests(&args.name, &args.opts.options())?.display()
+            );
+            Ok(0)
+        }
+        Cmd::Pkg(PkgCmd::Source(args)) => {
+            println!(
+                "{}",
+                pkg::source(&args.name, &args.opts.options())?.display()
+            );
+            Ok(0)
+        }
+        Cmd::Pkg(PkgCmd::Clean { names }) => {
+            pkg::clean(&names)?;
             Ok(0)
         }
     }

@@ -64,13 +64,14 @@ pub fn resource_dir() -> Result<&'static Path> {
 }
 
 /// Flags for compiling C for a Kiln image (or a host build of the same program): musl's
-/// headers, then the Kiln sysroot's (libraries built by `kiln pkg`), then clang's own; never
-/// the host's (`-nostdinc`).
+/// headers, then the Kiln sysroot's (libraries built by `kiln pkg`), Linux's UAPI headers,
+/// then clang's own; never the rest of the host's (`-nostdinc`).
 pub fn cflags() -> Result<Vec<String>> {
     let resource = resource_dir()?;
     let mut flags = vec![format!("--target={TARGET}"), "-nostdinc".into()];
     flags.extend(isystem(MUSL_INCLUDE));
     flags.extend(isystem(&sysroot_include().to_string_lossy()));
+    flags.extend(isystem(&linux_uapi_dir().to_string_lossy()));
     flags.extend(isystem(&resource.join("include").to_string_lossy()));
     flags.extend([
         "-I".into(),
@@ -95,6 +96,7 @@ pub fn cxxflags() -> Result<Vec<String>> {
     flags.extend(isystem(LIBCXX_INCLUDE));
     flags.extend(isystem(MUSL_INCLUDE));
     flags.extend(isystem(&sysroot_include().to_string_lossy()));
+    flags.extend(isystem(&linux_uapi_dir().to_string_lossy()));
     flags.extend(isystem(&resource.join("include").to_string_lossy()));
     flags.extend([
         "-I".into(),
@@ -106,6 +108,38 @@ pub fn cxxflags() -> Result<Vec<String>> {
 
 fn isystem(dir: &str) -> [String; 2] {
     ["-isystem".into(), dir.into()]
+}
+
+/// Linux's user-space API headers (`<linux/...>`, `<asm/...>`: Debian's linux-libc-dev, the
+/// kernel's `make headers_install`), which belong to no C library: musl's tree has none, and
+/// programs that talk to Linux directly (OpenSSL's secure heap includes `<linux/mman.h>`)
+/// need them, as on Alpine. `target/kiln/linux-uapi` links to just these directories, so the
+/// rest of the host's `/usr/include` (glibc's) stays out of reach.
+pub const LINUX_UAPI: [(&str, &str); 9] = [
+    ("linux", "/usr/include/linux"),
+    ("asm", "/usr/include/x86_64-linux-gnu/asm"),
+    ("asm-generic", "/usr/include/asm-generic"),
+    ("misc", "/usr/include/misc"),
+    ("mtd", "/usr/include/mtd"),
+    ("rdma", "/usr/include/rdma"),
+    ("sound", "/usr/include/sound"),
+    ("video", "/usr/include/video"),
+    ("xen", "/usr/include/xen"),
+];
+
+/// `target/kiln/linux-uapi`, made (its links, see [`LINUX_UAPI`]) if missing.
+pub fn linux_uapi_dir() -> PathBuf {
+    let dir = crate::kiln_dir().join("linux-uapi");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        for (name, target) in LINUX_UAPI {
+            let link = dir.join(name);
+            if link.symlink_metadata().is_err() && Path::new(target).is_dir() {
+                // Another process may make the same link at the same moment: either wins.
+                let _ = std::os::unix::fs::symlink(target, &link);
+            }
+        }
+    }
+    dir
 }
 
 /// The Kiln sysroot, `target/kiln/sysroot`: `usr/include` and `usr/lib` hold the libraries

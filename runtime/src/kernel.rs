@@ -128,6 +128,10 @@ pub extern "C" fn kiln_main(loader: u32, info_phys: u32) -> ! {
 
     crate::syscall::init();
     crate::sched::thread::init();
+    // The main thread's name is the program's (Linux names a process after its file).
+    let argv0 = cmdline.argv0().as_bytes();
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
+    crate::sched::thread::set_name(1, base);
     crate::syscall::fs::init();
     init_files(&boot, &cmdline);
     crate::net::init(&cmdline, &mmio);

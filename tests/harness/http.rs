@@ -138,6 +138,19 @@ pub fn wrk_without_errors(
     secs: u32,
     min_requests: u64,
 ) -> WrkReport {
+    wrk_without_errors_within(tools, url, connections, secs, min_requests, 2)
+}
+
+/// [`wrk_without_errors`] with wrk's `--timeout` (a request not answered within it counts as
+/// a socket error) set to `timeout_secs` instead of wrk's 2 s.
+pub fn wrk_without_errors_within(
+    tools: Tools,
+    url: &str,
+    connections: u32,
+    secs: u32,
+    min_requests: u64,
+    timeout_secs: u32,
+) -> WrkReport {
     crate::require_system_tools(&["wrk"]);
     let (text, _) = run_tool(tools("wrk").args([
         "-t",
@@ -146,6 +159,8 @@ pub fn wrk_without_errors(
         &connections.to_string(),
         "-d",
         &format!("{secs}s"),
+        "--timeout",
+        &format!("{timeout_secs}s"),
         url,
     ]));
     eprintln!("wrk -c {connections} -d {secs}s {url}:\n{text}");

@@ -306,6 +306,73 @@ pub fn runtime_dir() -> &'static Path {
     })
 }
 
+/// How long `./kiln pkg` may take to build a package and what it needs (OpenSSL: minutes).
+const PKG_DEADLINE: Duration = Duration::from_secs(3600);
+
+/// `./kiln pkg tests NAME`: builds the package (and what it needs) into the Kiln sysroot if
+/// it is not built yet, (re)links its test programs, and returns their directory. Once per
+/// test process and package; `./kiln pkg` serializes concurrent builds itself.
+pub fn pkg_tests(name: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, Result<PathBuf, String>>>> = Mutex::new(None);
+    runtime_dir();
+    let mut built = BUILT.lock().unwrap_or_else(|poison| poison.into_inner());
+    let result = built
+        .get_or_insert_with(HashMap::new)
+        .entry(name.to_owned())
+        .or_insert_with(|| {
+            let out = run_with_deadline(kiln().args(["pkg", "tests", name]), PKG_DEADLINE);
+            if out.status != 0 {
+                return Err(format!(
+                    "`./kiln pkg tests {name}` failed\n{}",
+                    out.describe()
+                ));
+            }
+            out.stdout
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .map(|l| PathBuf::from(l.trim()))
+                .filter(|p| p.is_dir())
+                .ok_or_else(|| {
+                    format!(
+                        "`./kiln pkg tests {name}` printed no directory\n{}",
+                        out.describe()
+                    )
+                })
+        })
+        .clone();
+    match result {
+        Ok(dir) => dir,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// `./kiln pkg build NAMES...`: the packages (and what they need) in the Kiln sysroot. Once
+/// per test process for each set of names.
+pub fn pkg_build(names: &[&str]) {
+    static BUILT: Mutex<Option<HashMap<String, Result<(), String>>>> = Mutex::new(None);
+    runtime_dir();
+    let mut built = BUILT.lock().unwrap_or_else(|poison| poison.into_inner());
+    let result = built
+        .get_or_insert_with(HashMap::new)
+        .entry(names.join(" "))
+        .or_insert_with(|| {
+            let out = run_with_deadline(kiln().args(["pkg", "build"]).args(names), PKG_DEADLINE);
+            if out.status == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`./kiln pkg build {}` failed\n{}",
+                    names.join(" "),
+                    out.describe()
+                ))
+            }
+        })
+        .clone();
+    if let Err(message) = result {
+        panic!("{message}");
+    }
+}
+
 /// Builds the CMake project `src` into `build` with `./kiln build SRC -B BUILD` (the Kiln
 /// toolchain file): each program's image is `<build>/<name>`.
 fn build_project(src: &Path, build: &Path) -> Result<PathBuf, String> {

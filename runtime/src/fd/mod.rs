@@ -15,6 +15,7 @@ pub mod pipe;
 pub mod stat;
 pub mod table;
 pub mod timer;
+pub mod unix;
 
 use alloc::sync::Arc;
 use core::any::Any;

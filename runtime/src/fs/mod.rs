@@ -28,6 +28,7 @@
 pub mod cpio;
 pub mod dev;
 pub mod dirent;
+pub mod netbase;
 pub mod system;
 pub mod tree;
 

@@ -56,8 +56,10 @@ fn symlink(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, path: &str, target: &[u8]) -> Resul
 
 /// Creates `/dev` (the devices, and `stdin`/`stdout`/`stderr`/`fd` links into
 /// `/proc/self/fd`), `/dev/shm`, `/proc/self` (`exe` → `exe_path`, `fd/` from the
-/// descriptor table, `maps` — empty here, filled by the syscall layer at each open; `/proc`
-/// is sealed), `/tmp` and `/root`.
+/// descriptor table, `maps` — empty here, filled by the syscall layer at each open — and
+/// `comm` and `task/1/comm`, the main thread's name, read and written through the syscall
+/// layer; `/proc` is sealed), `/tmp`, `/var/tmp`, `/run` (with `/var/run` → `/run`) and
+/// `/root`.
 pub fn standard(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, exe_path: &[u8]) -> Result<(), Errno> {
     dir(vfs, ctx, "/dev", 0o755)?;
     for &(name, device, perm) in DEVICES {
@@ -76,6 +78,9 @@ pub fn standard(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, exe_path: &[u8]) -> Result<(),
     }
     dir(vfs, ctx, "/dev/shm", 0o1777)?;
     dir(vfs, ctx, "/tmp", 0o1777)?;
+    dir(vfs, ctx, "/var/tmp", 0o1777)?;
+    dir(vfs, ctx, "/run", 0o755)?;
+    symlink(vfs, ctx, "/var/run", b"/run")?;
     dir(vfs, ctx, "/root", 0o700)?;
     let proc_dir = dir(vfs, ctx, "/proc", 0o555)?;
     let pid_dir = dir(vfs, ctx, "/proc/1", 0o555)?;
@@ -97,6 +102,8 @@ pub fn standard(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, exe_path: &[u8]) -> Result<(),
         (0, 0),
         ctx.now,
     )?;
+    proc_file(vfs, ctx, "/proc/1/comm", 0o644)?;
+    let task_dir = dir(vfs, ctx, "/proc/1/task", 0o555)?;
     symlink(vfs, ctx, "/proc/self", b"1")?;
     vfs.install(
         ctx,
@@ -108,7 +115,57 @@ pub fn standard(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, exe_path: &[u8]) -> Result<(),
     )?;
     vfs.seal(proc_dir)?;
     vfs.seal(pid_dir)?;
+    vfs.seal(task_dir)?;
+    add_task(vfs, ctx, 1)?;
     Ok(())
+}
+
+/// An empty regular file of `/proc`, whose contents the syscall layer makes at each open.
+fn proc_file(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, path: &str, perm: u32) -> Result<u64, Errno> {
+    vfs.install(
+        ctx,
+        path.as_bytes(),
+        Kind::File(Data::default()),
+        perm,
+        (0, 0),
+        ctx.now,
+    )
+}
+
+/// Where thread `tid`'s entries live.
+fn task_path(tid: u64) -> alloc::string::String {
+    format!("/proc/1/task/{tid}")
+}
+
+/// Adds `/proc/1/task/TID/` (sealed) with its `comm` for a new thread; returns the inode of
+/// `comm`, which the syscall layer answers with the thread's name.
+pub fn add_task(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, tid: u64) -> Result<u64, Errno> {
+    let task_dir = vfs.lookup(ctx, ROOT, b"/proc/1/task", false)?;
+    vfs.unseal(task_dir)?;
+    let made = (|| {
+        let path = task_path(tid);
+        let dir_ino = dir(vfs, ctx, &path, 0o555)?;
+        let comm = proc_file(vfs, ctx, &format!("{path}/comm"), 0o644)?;
+        vfs.seal(dir_ino)?;
+        Ok(comm)
+    })();
+    vfs.seal(task_dir)?;
+    made
+}
+
+/// Removes `/proc/1/task/TID/` when thread `tid` has exited (an open `comm` lives on until
+/// closed, as a deleted file).
+pub fn remove_task(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, tid: u64) -> Result<(), Errno> {
+    let path = task_path(tid);
+    let task_dir = vfs.lookup(ctx, ROOT, b"/proc/1/task", false)?;
+    let dir_ino = vfs.lookup(ctx, ROOT, path.as_bytes(), false)?;
+    vfs.unseal(task_dir)?;
+    vfs.unseal(dir_ino)?;
+    let removed = vfs
+        .unlink(ctx, ROOT, format!("{path}/comm").as_bytes())
+        .and_then(|()| vfs.rmdir(ctx, ROOT, path.as_bytes()));
+    vfs.seal(task_dir)?;
+    removed
 }
 
 /// The contents of `/etc/resolv.conf` for these name servers (addresses as text).
@@ -145,15 +202,28 @@ fn generated_file(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, path: &str, body: &[u8]) -> 
     Ok(())
 }
 
-/// Creates `/etc/hosts`, `/etc/passwd`, `/etc/group` and `/etc/resolv.conf` (from
-/// `nameservers`) where the archives brought none.
+/// A table of lines ([`super::netbase`]) as a file, after a line saying where it came from.
+fn table_file(what: &str, lines: &[&str]) -> Vec<u8> {
+    let mut out = format!("{GENERATED}: {what} (Debian netbase's format)\n").into_bytes();
+    for line in lines {
+        out.extend_from_slice(line.as_bytes());
+    }
+    out
+}
+
+/// Creates `/etc/hosts`, `/etc/passwd`, `/etc/group`, `/etc/services`, `/etc/protocols` and
+/// `/etc/resolv.conf` (from `nameservers`) where the archives brought none.
 pub fn etc(vfs: &mut Vfs<'_>, ctx: &Ctx<'_>, nameservers: &[&str]) -> Result<(), Errno> {
     dir(vfs, ctx, "/etc", 0o755)?;
     let resolv = resolv_conf(nameservers);
-    let files: [(&str, &[u8]); 4] = [
+    let services = table_file("well-known services", super::netbase::SERVICES);
+    let protocols = table_file("IP protocol numbers", super::netbase::PROTOCOLS);
+    let files: [(&str, &[u8]); 6] = [
         ("/etc/hosts", HOSTS.as_bytes()),
         ("/etc/passwd", PASSWD.as_bytes()),
         ("/etc/group", GROUP.as_bytes()),
+        ("/etc/services", &services),
+        ("/etc/protocols", &protocols),
         ("/etc/resolv.conf", &resolv),
     ];
     for (path, body) in files {
@@ -214,7 +284,7 @@ mod tests {
 
     fn read_all(vfs: &Vfs<'_>, ctx: &Ctx<'_>, path: &str) -> Vec<u8> {
         let ino = vfs.lookup(ctx, ROOT, path.as_bytes(), true).unwrap();
-        let mut buf = alloc::vec![0u8; 4096];
+        let mut buf = alloc::vec![0u8; 16384];
         let n = vfs.read_at(ino, 0, &mut buf).unwrap();
         buf.truncate(n);
         buf
@@ -245,8 +315,25 @@ mod tests {
         assert!(read_all(&vfs, &ctx, "/etc/hosts").starts_with(b"127.0.0.1\tlocalhost\n"));
         let tmp = vfs.stat_at(&ctx, ROOT, b"/tmp", true).unwrap();
         assert_eq!(tmp.mode, S_IFDIR | 0o1777);
+        let var_tmp = vfs.stat_at(&ctx, ROOT, b"/var/tmp", true).unwrap();
+        assert_eq!(var_tmp.mode, S_IFDIR | 0o1777);
+        assert_eq!(vfs.readlink(&ctx, ROOT, b"/var/run"), Ok(b"/run".to_vec()));
+        let run = vfs.stat_at(&ctx, ROOT, b"/var/run/", true).unwrap();
+        assert_eq!(run.mode, S_IFDIR | 0o755);
+        vfs.mkdir(&ctx, ROOT, b"/var/run/app", 0o755).unwrap();
+        assert!(vfs.lookup(&ctx, ROOT, b"/run/app", true).is_ok());
+        let services = read_all(&vfs, &ctx, "/etc/services");
+        assert!(services.starts_with(b"# generated by kiln"));
+        let has = |text: &[u8], line: &[u8]| text.windows(line.len()).any(|w| w == line);
+        assert!(has(&services, b"\nhttp\t80/tcp\twww\n"));
+        let protocols = read_all(&vfs, &ctx, "/etc/protocols");
+        assert!(has(&protocols, b"\ntcp\t6\tTCP\n"));
         // /proc is sealed.
         assert_eq!(vfs.mkdir(&ctx, ROOT, b"/proc/x", 0o755), Err(errno::EACCES));
+        assert_eq!(
+            vfs.mkdir(&ctx, ROOT, b"/proc/self/task/9", 0o755),
+            Err(errno::EACCES)
+        );
         assert_eq!(
             vfs.unlink(&ctx, ROOT, b"/proc/self/exe"),
             Err(errno::EACCES)
@@ -295,6 +382,49 @@ mod tests {
         assert_eq!(
             vfs.open(&ctx, ROOT, b"/dev/stdout", O_WRONLY | O_NOFOLLOW, 0),
             Err(errno::ELOOP)
+        );
+    }
+
+    #[test]
+    fn threads_come_and_go_in_proc_self_task() {
+        let mut vfs = Vfs::new(1 << 20, Timespec::default());
+        let ctx = Ctx::at(Timespec::default());
+        standard(&mut vfs, &ctx, b"/app").unwrap();
+        let names = |vfs: &Vfs<'_>| {
+            let dir = vfs.lookup(&ctx, ROOT, b"/proc/self/task", true).unwrap();
+            let mut buf = [0u8; 512];
+            let (n, _) = vfs.getdents(&ctx, dir, 0, &mut buf).unwrap();
+            crate::fs::dirent::parse(&buf[..n])
+                .map(|r| r.name.to_vec())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&vfs), [&b"."[..], b"..", b"1"]);
+        let main = vfs
+            .lookup(&ctx, ROOT, b"/proc/self/task/1/comm", true)
+            .unwrap();
+        let comm = add_task(&mut vfs, &ctx, 7).unwrap();
+        assert_ne!(comm, main);
+        assert_eq!(
+            vfs.lookup(&ctx, ROOT, b"/proc/self/task/7/comm", true),
+            Ok(comm)
+        );
+        assert_eq!(names(&vfs), [&b"."[..], b"..", b"1", b"7"]);
+        // The program cannot change the tree.
+        assert_eq!(
+            vfs.unlink(&ctx, ROOT, b"/proc/self/task/7/comm"),
+            Err(errno::EACCES)
+        );
+        assert!(vfs.rmdir(&ctx, ROOT, b"/proc/self/task/7").is_err());
+        remove_task(&mut vfs, &ctx, 7).unwrap();
+        assert_eq!(names(&vfs), [&b"."[..], b"..", b"1"]);
+        assert_eq!(
+            vfs.lookup(&ctx, ROOT, b"/proc/self/task/7", true),
+            Err(errno::ENOENT)
+        );
+        assert_eq!(
+            vfs.mkdir(&ctx, ROOT, b"/proc/self/task/8", 0o755),
+            Err(errno::EACCES),
+            "sealed again"
         );
     }
 

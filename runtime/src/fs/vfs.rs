@@ -567,6 +567,13 @@ impl<'img> Vfs<'img> {
         self.make(ctx, dir, &name, Kind::Symlink(copy.into()), 0o777)
     }
 
+    /// A socket inode named `path` (what `bind` of an AF_UNIX socket to a path makes):
+    /// `EEXIST` if the name exists, never following it.
+    pub fn mknod_socket(&mut self, ctx: &Ctx<'_>, at: Ino, path: &[u8], perm: u32) -> Result<Ino> {
+        let (dir, name) = self.create_slot(ctx, at, path, false)?;
+        self.make(ctx, dir, &name, Kind::Socket, perm & 0o7777)
+    }
+
     /// `mknodat` for a character device.
     pub fn mknod_device(
         &mut self,
@@ -1262,6 +1269,12 @@ impl<'img> Vfs<'img> {
     /// Seals directory `ino` (as `/proc`): no names can be added, removed or renamed in it.
     pub(crate) fn seal(&mut self, ino: Ino) -> Result<()> {
         self.node_mut(ino)?.sealed = true;
+        Ok(())
+    }
+
+    /// Lifts [`Vfs::seal`] (for the runtime's own changes to a sealed tree, e.g. `/proc`).
+    pub(crate) fn unseal(&mut self, ino: Ino) -> Result<()> {
+        self.node_mut(ino)?.sealed = false;
         Ok(())
     }
 

@@ -14,6 +14,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 use x86_64::structures::paging::PageTableFlags as F;
 
@@ -35,6 +36,29 @@ struct AppSpace {
 }
 
 static APP: Mutex<Option<AppSpace>> = Mutex::new(None);
+
+/// Pages of the program's address space backed by a frame now (its resident set, beside the
+/// image), and the most there ever were (`ru_maxrss`).
+static RESIDENT: AtomicU64 = AtomicU64::new(0);
+static PEAK_RESIDENT: AtomicU64 = AtomicU64::new(0);
+
+fn resident_add(pages: u64) {
+    let now = RESIDENT.fetch_add(pages, Ordering::Relaxed) + pages;
+    PEAK_RESIDENT.fetch_max(now, Ordering::Relaxed);
+}
+
+fn resident_sub(pages: u64) {
+    let _ = RESIDENT.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+        Some(r.saturating_sub(pages))
+    });
+}
+
+/// The largest resident set the program has had, in bytes: the image's loaded segments plus
+/// the most pages of stack, heap and mappings backed at once.
+pub fn max_resident_bytes() -> u64 {
+    let img = paging::image_layout();
+    (img.end - img.start) + PEAK_RESIDENT.load(Ordering::Relaxed) * PAGE_SIZE
+}
 
 /// Sets up the space as `app` places it: the brk heap, the mmap area, and the main stack with
 /// a guard page below it. Returns the stack top.
@@ -88,6 +112,7 @@ fn populate(addr: u64, flags: F) -> bool {
         unsafe { frames::FRAMES.lock().free(frame) };
         return false;
     }
+    resident_add(1);
     true
 }
 
@@ -112,6 +137,7 @@ fn release(range: Range) {
 fn release_except(range: Range, shared: &[Range]) {
     for page in (range.start..range.end).step_by(PAGE_SIZE as usize) {
         if let Some(frame) = paging::unmap_page(page) {
+            resident_sub(1);
             if shared.iter().any(|r| r.contains(page)) {
                 continue;
             }
@@ -227,7 +253,9 @@ fn populate_file(addr: u64, backing: Backing, flags: F) -> Result<(), Unresolved
                 return Err(Unresolved::Fault);
             }
         };
-        return paging::map_page(page, frame, flags).map_err(|_| Unresolved::Fault);
+        paging::map_page(page, frame, flags).map_err(|_| Unresolved::Fault)?;
+        resident_add(1);
+        return Ok(());
     }
     if offset >= vfs.size(ino).unwrap_or(0) {
         return Err(Unresolved::PastEnd);
@@ -245,6 +273,7 @@ fn populate_file(addr: u64, backing: Backing, flags: F) -> Result<(), Unresolved
         unsafe { frames::FRAMES.lock().free(frame) };
         return Err(Unresolved::Fault);
     }
+    resident_add(1);
     Ok(())
 }
 
@@ -252,7 +281,15 @@ fn populate_file(addr: u64, backing: Backing, flags: F) -> Result<(), Unresolved
 /// protection allows and the page was simply not there yet (it is now: zeroed, or filled
 /// from the file a mapping shows).
 pub fn handle_page_fault(addr: u64, error: u64) -> bool {
-    resolve_fault(addr, error).is_ok()
+    let ok = resolve_fault(addr, error).is_ok();
+    if ok {
+        // A minor fault of the running thread (never contended: one CPU, and the meter is
+        // held only for a few instructions with interrupts off).
+        if let Some(mut meter) = crate::sched::cputime::RUNNING.try_lock() {
+            meter.minor_fault();
+        }
+    }
+    ok
 }
 
 fn resolve_fault(addr: u64, error: u64) -> Result<(), Unresolved> {
@@ -695,6 +732,7 @@ pub fn mremap(old: u64, old_len: u64, new_len: u64, flags: u64) -> Result<u64, E
                         paging::hide_page(to.start + off);
                     }
                     if !moved {
+                        resident_sub(1);
                         if shared.iter().any(|r| r.contains(from.start + off)) {
                             return Err(errno::ENOMEM);
                         }

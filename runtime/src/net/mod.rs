@@ -21,6 +21,8 @@ pub mod stack;
 
 #[cfg(test)]
 mod loss_tests;
+#[cfg(test)]
+mod option_tests;
 
 #[cfg(target_os = "none")]
 mod global;

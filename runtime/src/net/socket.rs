@@ -103,6 +103,130 @@ pub struct Readiness {
     pub error: bool,
 }
 
+/// The TCP options a socket gives each smoltcp socket it gets: at connect, and (a
+/// listener's) to the connections it accepts, which inherit them as on Linux. Values in
+/// Linux's units and with its defaults (`net.ipv4.tcp_keepalive_*`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TcpOptions {
+    /// TCP_NODELAY: Nagle's algorithm off.
+    pub nodelay: bool,
+    /// TCP_CORK: partial segments held back until uncorked, at most 200 ms (smoltcp patch).
+    pub cork: bool,
+    /// TCP_QUICKACK as set (`None`: never set; the interface's default delayed ACK, 10 ms
+    /// on eth0, none on `lo`). `Some(true)`: ACKs at once; `Some(false)`: delayed 10 ms.
+    pub quickack: Option<bool>,
+    /// SO_KEEPALIVE.
+    pub keepalive: bool,
+    /// TCP_KEEPIDLE, TCP_KEEPINTVL (seconds), TCP_KEEPCNT.
+    pub keep_idle: u32,
+    pub keep_intvl: u32,
+    pub keep_cnt: u32,
+    /// TCP_USER_TIMEOUT in ms (0: none).
+    pub user_timeout_ms: u32,
+    /// TCP_DEFER_ACCEPT in Linux's unit, SYN-ACK retransmissions (listeners only).
+    pub defer_accept: u8,
+}
+
+impl Default for TcpOptions {
+    fn default() -> TcpOptions {
+        TcpOptions {
+            nodelay: false,
+            cork: false,
+            quickack: None,
+            keepalive: false,
+            keep_idle: 7200,
+            keep_intvl: 75,
+            keep_cnt: 9,
+            user_timeout_ms: 0,
+            defer_accept: 0,
+        }
+    }
+}
+
+/// Linux's TCP_TIMEOUT_INIT and TCP_RTO_MAX in seconds: TCP_DEFER_ACCEPT converts seconds to
+/// SYN-ACK retransmissions with them.
+const DEFER_TIMEOUT_INIT: u32 = 1;
+const DEFER_RTO_MAX: u32 = 120;
+
+/// TCP_DEFER_ACCEPT's seconds as retransmissions (Linux's `secs_to_retrans`).
+pub fn defer_secs_to_retrans(seconds: i32) -> u8 {
+    let mut res = 0u8;
+    if seconds > 0 {
+        let (mut timeout, mut period) = (DEFER_TIMEOUT_INIT, DEFER_TIMEOUT_INIT);
+        res = 1;
+        while seconds as u32 > period && res < 255 {
+            res += 1;
+            timeout = (timeout << 1).min(DEFER_RTO_MAX);
+            period += timeout;
+        }
+    }
+    res
+}
+
+/// Retransmissions back to seconds (Linux's `retrans_to_secs`): what getsockopt reports.
+pub fn defer_retrans_to_secs(retrans: u8) -> u32 {
+    let mut period = 0;
+    if retrans > 0 {
+        let mut timeout = DEFER_TIMEOUT_INIT;
+        period = timeout;
+        for _ in 1..retrans {
+            timeout = (timeout << 1).min(DEFER_RTO_MAX);
+            period += timeout;
+        }
+    }
+    period
+}
+
+impl TcpOptions {
+    /// Gives `s` (a socket on `via`) these options. Keep-alive is re-armed only when it
+    /// changes: smoltcp sends a probe at once when it is (re)enabled.
+    fn apply(&self, s: &mut tcp::Socket<'_>, via: Via) {
+        s.set_nagle_enabled(!self.nodelay);
+        s.set_cork(self.cork);
+        let delay = match (self.quickack, via) {
+            (Some(true), _) | (None, Via::Lo) => None,
+            (Some(false), _) | (None, Via::Eth) => Some(Duration::from_millis(10)),
+        };
+        s.set_ack_delay(delay);
+        let secs = |n: u32| Duration::from_secs(u64::from(n));
+        let interval = self.keepalive.then(|| secs(self.keep_intvl));
+        s.set_keep_alive_idle(self.keepalive.then(|| secs(self.keep_idle)));
+        if s.keep_alive() != interval {
+            s.set_keep_alive(interval);
+        }
+        // Data unacknowledged for TCP_USER_TIMEOUT ends the connection; keep-alive gives up
+        // after TCP_KEEPCNT unanswered probes, or with TCP_USER_TIMEOUT set, at the first
+        // probe interval past it (as Linux).
+        s.set_timeout(
+            (self.user_timeout_ms > 0)
+                .then(|| Duration::from_millis(u64::from(self.user_timeout_ms))),
+        );
+        s.set_keep_alive_count(self.keepalive.then_some(self.keep_cnt));
+    }
+
+    /// What an accepted connection inherits: all but TCP_DEFER_ACCEPT (the listener's own)
+    /// and TCP_QUICKACK (a new connection starts in Linux's quick-ACK mode).
+    fn inherited(&self) -> TcpOptions {
+        TcpOptions {
+            defer_accept: 0,
+            quickack: None,
+            ..*self
+        }
+    }
+
+    /// A client given the same options as a test's listener (TCP_DEFER_ACCEPT aside).
+    #[cfg(test)]
+    pub(super) fn inherited_by_test(&self) -> TcpOptions {
+        self.inherited()
+    }
+
+    /// How long a connection without data waits to be accepted (TCP_DEFER_ACCEPT).
+    fn defer(&self) -> Option<Duration> {
+        (self.defer_accept > 0)
+            .then(|| Duration::from_secs(u64::from(defer_retrans_to_secs(self.defer_accept))))
+    }
+}
+
 /// The interface whose socket set holds a smoltcp socket.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Via {
@@ -164,6 +288,10 @@ enum Entry {
 struct Slot {
     entry: Entry,
     family: Family,
+    /// TCP sockets' options.
+    tcp: TcpOptions,
+    /// SO_REUSEPORT: may share its port with other sockets that set it before binding.
+    reuse_port: bool,
     /// SO_REUSEADDR (accepted connections inherit their listener's): a binding does not
     /// collide with another that has it too, unless that one listens.
     reuse_addr: bool,
@@ -197,6 +325,7 @@ impl Table {
     fn arm_listeners(&mut self, sockets: &mut SocketSet<'static>) -> Vec<IpListenEndpoint> {
         let mut full = Vec::new();
         for slot in self.entries.iter_mut().flatten() {
+            let opts = slot.tcp;
             if let Entry::TcpListen {
                 local,
                 armed,
@@ -206,7 +335,7 @@ impl Table {
                 if local.addr.is_some_and(|a| routes_to_lo(&a)) {
                     continue;
                 }
-                if !arm(sockets, *local, armed, *backlog, self.room) {
+                if !arm(sockets, *local, armed, *backlog, self.room, &opts) {
                     full.push(*local);
                 }
             }
@@ -233,10 +362,18 @@ impl Table {
             .ok_or(Errno::EBADF)
     }
 
-    fn insert(&mut self, entry: Entry, family: Family, reuse_addr: bool) -> SockId {
+    fn insert(
+        &mut self,
+        entry: Entry,
+        family: Family,
+        tcp: TcpOptions,
+        reuse_addr: bool,
+    ) -> SockId {
         let slot = Some(Slot {
             entry,
             family,
+            tcp,
+            reuse_port: false,
             reuse_addr,
         });
         if let Some(i) = self.entries.iter().position(Option::is_none) {
@@ -295,6 +432,7 @@ fn arm(
     armed: &mut Vec<Sock>,
     backlog: usize,
     room: fn(usize) -> bool,
+    opts: &TcpOptions,
 ) -> bool {
     armed.retain(|s| {
         let reset =
@@ -316,6 +454,7 @@ fn arm(
         return false;
     }
     let mut s = new_tcp();
+    opts.inherited().apply(&mut s, Via::Eth);
     if s.listen(local).is_err() {
         return false;
     }
@@ -340,6 +479,7 @@ struct Bound {
     local: IpListenEndpoint,
     family: Family,
     reuse_addr: bool,
+    reuse_port: bool,
     listening: bool,
 }
 
@@ -370,6 +510,12 @@ pub struct Net<D: Device> {
     eth: Option<Stack<D>>,
     lo: Lo,
     sock: Table,
+    /// The time of the last poll.
+    now: Instant,
+    /// Connections of TCP_DEFER_ACCEPT listeners established without data yet: since when
+    /// (each waits for data, or its listener's defer time), and whether the end of that
+    /// wait was announced (a poll reporting a change).
+    held: Vec<(Sock, Instant, bool)>,
 }
 
 impl<D: Device> core::fmt::Debug for Net<D> {
@@ -386,6 +532,8 @@ impl<D: Device> Net<D> {
             eth,
             lo: Lo::new(now, seed.rotate_left(17)),
             sock: Table::new(seed),
+            now,
+            held: Vec::new(),
         }
     }
 
@@ -407,6 +555,7 @@ impl<D: Device> Net<D> {
     /// Runs both interfaces: what `lo`'s sockets sent is delivered, eth0's device is
     /// serviced, finished orphans go. True when some socket's state may have changed.
     pub fn poll(&mut self, now: Instant) -> bool {
+        self.now = now;
         let mut changed = false;
         loop {
             changed |= self.lo.poll(now);
@@ -424,7 +573,55 @@ impl<D: Device> Net<D> {
             self.sort_families();
             self.settle_all();
         }
-        changed
+        changed | self.track_deferred(now)
+    }
+
+    /// Notes when each connection of a TCP_DEFER_ACCEPT listener became established without
+    /// data, and forgets the ones accepted or gone. True when one's wait just ended.
+    fn track_deferred(&mut self, now: Instant) -> bool {
+        let mut pending: Vec<(Sock, Duration)> = Vec::new();
+        for slot in self.sock.entries.iter().flatten() {
+            if let (Entry::TcpListen { armed, .. }, Some(defer)) = (&slot.entry, slot.tcp.defer()) {
+                pending.extend(armed.iter().map(|&s| (s, defer)));
+            }
+        }
+        if pending.is_empty() && self.held.is_empty() {
+            return false;
+        }
+        self.held
+            .retain(|(s, _, _)| pending.iter().any(|(p, _)| p == s));
+        let mut expired = false;
+        for (s, defer) in pending {
+            if !acceptable(self.tcp(s)) {
+                continue;
+            }
+            match self.held.iter_mut().find(|(h, _, _)| *h == s) {
+                Some((_, since, announced)) => {
+                    if !*announced && now >= *since + defer {
+                        *announced = true;
+                        expired = true;
+                    }
+                }
+                None => self.held.push((s, now, false)),
+            }
+        }
+        expired
+    }
+
+    /// Whether an established connection of a listener with `opts` may be accepted: any
+    /// with TCP_DEFER_ACCEPT off; with it, once data (or a FIN) came, or its time is up.
+    fn deferred_ready(&self, s: Sock, opts: &TcpOptions) -> bool {
+        let Some(defer) = opts.defer() else {
+            return true;
+        };
+        let t = self.tcp(s);
+        if t.recv_queue() > 0 || !t.may_recv() {
+            return true;
+        }
+        self.held
+            .iter()
+            .find(|(h, _, _)| *h == s)
+            .is_some_and(|&(_, since, _)| self.now >= since + defer)
     }
 
     /// Hands what a wildcard socket of one family caught for the other family to the
@@ -524,6 +721,7 @@ impl<D: Device> Net<D> {
     /// Delivers what sockets queued on `lo` if anything is due now (a cheap check
     /// otherwise). True when some socket's state may have changed.
     pub fn deliver_lo(&mut self, now: Instant) -> bool {
+        self.now = now;
         if self.lo.poll_delay(now) != Some(Duration::ZERO) || !self.lo.poll(now) {
             return false;
         }
@@ -536,10 +734,28 @@ impl<D: Device> Net<D> {
     pub fn poll_delay(&mut self, now: Instant) -> Option<Duration> {
         let lo = self.lo.poll_delay(now);
         let eth = self.eth.as_mut().and_then(|e| e.poll_delay(now));
-        match (lo, eth) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        // A TCP_DEFER_ACCEPT connection becomes acceptable when its time is up.
+        let held = &self.held;
+        let deferred = self
+            .sock
+            .entries
+            .iter()
+            .flatten()
+            .filter_map(|slot| match (&slot.entry, slot.tcp.defer()) {
+                (Entry::TcpListen { armed, .. }, Some(defer)) => Some((armed, defer)),
+                _ => None,
+            })
+            .flat_map(|(armed, defer)| {
+                armed.iter().filter_map(move |s| {
+                    held.iter()
+                        .find(|(h, _, _)| h == s)
+                        .map(|&(_, since, _)| since + defer)
+                })
+            })
+            .filter(|&at| at > now)
+            .map(|at| at - now)
+            .min();
+        [lo, eth, deferred].into_iter().flatten().min()
     }
 
     /// Drops orphaned TCP sockets whose connection has ended, and resets those that
@@ -638,7 +854,58 @@ impl<D: Device> Net<D> {
                 handed: VecDeque::new(),
             },
         };
-        self.sock.insert(entry, family, false)
+        self.sock
+            .insert(entry, family, TcpOptions::default(), false)
+    }
+
+    /// The socket's TCP options.
+    pub fn tcp_options(&self, id: SockId) -> Result<TcpOptions, Errno> {
+        self.sock.slot(id).map(|s| s.tcp)
+    }
+
+    /// Changes the socket's TCP options: its connection (or a listener's pending ones) gets
+    /// them at once. `EOPNOTSUPP` on a UDP socket.
+    pub fn set_tcp_options(
+        &mut self,
+        id: SockId,
+        change: impl FnOnce(&mut TcpOptions),
+    ) -> Result<(), Errno> {
+        let slot = self
+            .sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?;
+        if matches!(slot.entry, Entry::Udp { .. }) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        change(&mut slot.tcp);
+        let opts = slot.tcp;
+        let socks: Vec<Sock> = match &slot.entry {
+            Entry::TcpStream { sock, .. } => alloc::vec![*sock],
+            Entry::TcpListen { armed, .. } => armed.clone(),
+            _ => Vec::new(),
+        };
+        let apply = match &slot.entry {
+            Entry::TcpListen { .. } => opts.inherited(),
+            _ => opts,
+        };
+        for s in socks {
+            apply.apply(self.tcp_mut(s), s.via);
+        }
+        Ok(())
+    }
+
+    /// SO_REUSEPORT, before bind: sockets that all set it may bind one port.
+    pub fn set_reuse_port(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
+        let slot = self
+            .sock
+            .entries
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?;
+        slot.reuse_port = on;
+        Ok(())
     }
 
     /// SO_REUSEADDR: takes effect at the next bind or listen (as on Linux).
@@ -693,6 +960,7 @@ impl<D: Device> Net<D> {
                     local: l,
                     family: slot.family,
                     reuse_addr: slot.reuse_addr,
+                    reuse_port: slot.reuse_port,
                     listening: matches!(slot.entry, Entry::TcpListen { .. }),
                 });
             }
@@ -710,6 +978,7 @@ impl<D: Device> Net<D> {
         let taken = self.bound(proto, id).into_iter().any(|b| {
             conflicts(&b.local, b.family, local, me.family)
                 && !(me.reuse_addr && b.reuse_addr && !b.listening)
+                && !(me.reuse_port && b.reuse_port)
         });
         if taken {
             Err(Errno::EADDRINUSE)
@@ -821,6 +1090,7 @@ impl<D: Device> Net<D> {
     fn rearm(&mut self, id: SockId, backlog: Option<usize>) -> Result<(), Errno> {
         let Net { eth, sock, .. } = self;
         let room = sock.room;
+        let opts = sock.slot(id)?.tcp;
         let Entry::TcpListen {
             local,
             armed,
@@ -838,7 +1108,7 @@ impl<D: Device> Net<D> {
         if local.addr.is_some_and(|a| routes_to_lo(&a)) {
             return Ok(());
         }
-        arm(&mut eth.sockets, *local, armed, *b, room);
+        arm(&mut eth.sockets, *local, armed, *b, room, &opts);
         Ok(())
     }
 
@@ -885,6 +1155,9 @@ impl<D: Device> Net<D> {
         };
         let Net { lo, sock, .. } = self;
         let room = sock.room;
+        let Ok(opts) = sock.slot(id).map(|slot| slot.tcp.inherited()) else {
+            return;
+        };
         let Ok(Entry::TcpListen { armed, backlog, .. }) = sock.get_mut(id) else {
             return;
         };
@@ -892,6 +1165,7 @@ impl<D: Device> Net<D> {
             return;
         }
         let mut s = new_lo_tcp();
+        opts.apply(&mut s, Via::Lo);
         let at = IpListenEndpoint {
             addr: Some(remote.addr),
             port: remote.port,
@@ -910,12 +1184,18 @@ impl<D: Device> Net<D> {
     /// none); a connection of a family the listener does not take (an IPv4 one reaching an
     /// `IPV6_V6ONLY` listener) is reset here rather than accepted.
     pub fn accept(&mut self, id: SockId) -> Result<(SockId, IpEndpoint), Errno> {
-        let family = self.sock.slot(id)?.family;
+        let (family, opts, reuse_port) = {
+            let slot = self.sock.slot(id)?;
+            (slot.family, slot.tcp, slot.reuse_port)
+        };
         let (sock, peer) = loop {
             let Entry::TcpListen { armed, .. } = self.sock.get(id)? else {
                 return Err(Errno::EINVAL);
             };
-            let Some(i) = armed.iter().position(|&s| acceptable(self.tcp(s))) else {
+            let Some(i) = armed
+                .iter()
+                .position(|&s| acceptable(self.tcp(s)) && self.deferred_ready(s, &opts))
+            else {
                 return Err(Errno::EAGAIN);
             };
             let Entry::TcpListen { armed, .. } = self.sock.get_mut(id)? else {
@@ -933,6 +1213,7 @@ impl<D: Device> Net<D> {
             }
         };
         self.rearm(id, None)?;
+        self.held.retain(|(h, _, _)| *h != sock);
         let reuse_addr = self.sock.slot(id)?.reuse_addr;
         let new = self.sock.insert(
             Entry::TcpStream {
@@ -945,8 +1226,10 @@ impl<D: Device> Net<D> {
                 error: None,
             },
             family,
+            opts.inherited(),
             reuse_addr,
         );
+        self.set_reuse_port(new, reuse_port)?;
         Ok((new, peer))
     }
 
@@ -984,6 +1267,7 @@ impl<D: Device> Net<D> {
                 } else {
                     new_tcp()
                 };
+                self.sock.slot(id)?.tcp.apply(&mut s, via);
                 let cx = match via {
                     Via::Lo => self.lo.iface.context(),
                     Via::Eth => match self.eth.as_mut() {
@@ -1034,6 +1318,7 @@ impl<D: Device> Net<D> {
             return Ok(());
         };
         let state = self.tcp(*sock).state();
+        let timed_out = self.tcp(*sock).timed_out_abort();
         let Entry::TcpStream {
             connecting,
             fin_sent,
@@ -1051,15 +1336,22 @@ impl<D: Device> Net<D> {
                 tcp::State::Closed => {
                     *connecting = false;
                     *reset = true;
-                    *error = Some(Errno::ECONNREFUSED);
+                    *error = Some(if timed_out {
+                        Errno::ETIMEDOUT
+                    } else {
+                        Errno::ECONNREFUSED
+                    });
                 }
                 _ => *connecting = false,
             }
         } else if state == tcp::State::Closed && !*fin_sent && !*reset {
-            // Without our FIN the only ways to CLOSED are a reset or a timeout: a peer's
-            // FIN leaves the socket in CLOSE-WAIT until we close.
+            // Without our FIN the only ways to CLOSED are a reset or a timeout
+            // (TCP_USER_TIMEOUT, keep-alive probes unanswered: ETIMEDOUT, as Linux): a
+            // peer's FIN leaves the socket in CLOSE-WAIT until we close.
             *reset = true;
-            *error = Some(if *close_wait {
+            *error = Some(if timed_out {
+                Errno::ETIMEDOUT
+            } else if *close_wait {
                 Errno::EPIPE
             } else {
                 Errno::ECONNRESET
@@ -1205,16 +1497,6 @@ impl<D: Device> Net<D> {
             self.tcp_mut(s).abort();
         }
         self.close(id)
-    }
-
-    /// Turns TCP keep-alive probes on (every `interval_ms`) or off.
-    pub fn set_keepalive(&mut self, id: SockId, interval_ms: Option<u64>) -> Result<(), Errno> {
-        if let Entry::TcpStream { sock, .. } = self.sock.get(id)? {
-            let s = *sock;
-            self.tcp_mut(s)
-                .set_keep_alive(interval_ms.map(smoltcp::time::Duration::from_millis));
-        }
-        Ok(())
     }
 
     /// The UDP socket's smoltcp socket on `via`, made (bound to its local endpoint) if it
@@ -1410,10 +1692,15 @@ impl<D: Device> Net<D> {
                 hup: true,
                 ..Readiness::default()
             },
-            Entry::TcpListen { armed, .. } => Readiness {
-                readable: armed.iter().any(|&s| acceptable(self.tcp(s))),
-                ..Readiness::default()
-            },
+            Entry::TcpListen { armed, .. } => {
+                let opts = self.sock.slot(id)?.tcp;
+                Readiness {
+                    readable: armed
+                        .iter()
+                        .any(|&s| acceptable(self.tcp(s)) && self.deferred_ready(s, &opts)),
+                    ..Readiness::default()
+                }
+            }
             Entry::TcpStream {
                 sock,
                 connecting,
@@ -1461,19 +1748,6 @@ impl<D: Device> Net<D> {
                 self.tcp(*sock).remote_endpoint().ok_or(Errno::ENOTCONN)
             }
             _ => Err(Errno::ENOTCONN),
-        }
-    }
-
-    /// TCP_NODELAY.
-    pub fn set_nodelay(&mut self, id: SockId, on: bool) -> Result<(), Errno> {
-        match self.sock.get(id)? {
-            Entry::TcpStream { sock, .. } => {
-                let s = *sock;
-                self.tcp_mut(s).set_nagle_enabled(!on);
-                Ok(())
-            }
-            Entry::Udp { .. } => Err(Errno::EOPNOTSUPP),
-            _ => Ok(()),
         }
     }
 

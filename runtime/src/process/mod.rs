@@ -2,6 +2,7 @@
 //! the jump into musl's `_start`.
 
 pub mod cmdline;
+pub mod prctl;
 pub mod stack;
 
 #[cfg(target_os = "none")]

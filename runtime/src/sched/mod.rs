@@ -6,6 +6,7 @@
 //! With several threads, waiting gives the CPU to the others ([`thread::wait`]); the CPU
 //! halts only when every thread is waiting.
 
+pub mod cputime;
 pub mod futex;
 pub mod policy;
 #[cfg(target_os = "none")]

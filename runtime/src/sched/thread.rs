@@ -24,6 +24,7 @@ use crate::arch::context::{kiln_preempt_entry, kiln_switch, FpuState, SWITCH_FRA
 use crate::arch::cpu;
 use crate::arch::idt::TrapFrame;
 use crate::mm::kstack;
+use crate::sched::cputime::{self, Times};
 use crate::syscall::Frame;
 
 use super::policy::{self, Interrupt, State, TIME_SLICE_NS};
@@ -37,6 +38,13 @@ struct Thread {
     fpu: FpuState,
     /// CLONE_CHILD_CLEARTID / set_tid_address: zeroed and futex-woken at exit.
     clear_tid: u64,
+    /// CPU time used while switched out (the running thread's is in [`cputime::RUNNING`]).
+    clock: cputime::Saved,
+    /// The thread's name (`comm`: PR_SET_NAME, `/proc/self/task/TID/comm`), NUL-padded.
+    name: [u8; 16],
+    /// Context switches: waits that gave up the CPU, and preemptions or yields.
+    voluntary: u64,
+    involuntary: u64,
 }
 
 // Boxed records: a switched-out thread's saved `rsp` slot is written through a raw pointer
@@ -55,6 +63,10 @@ struct Sched {
     rotation: usize,
     /// Exited threads whose kernel stacks can be freed once we are off them.
     dead: Vec<Box<Thread>>,
+    /// CPU time and context switches of the threads that have exited (part of the
+    /// process's).
+    exited: Times,
+    exited_switches: (u64, u64),
 }
 
 static SCHED: Mutex<Option<Sched>> = Mutex::new(None);
@@ -71,6 +83,10 @@ pub fn init() {
         fs_base: 0,
         fpu: FpuState::new().expect("no memory for FPU state"),
         clear_tid: 0,
+        clock: cputime::Saved::default(),
+        name: [0; 16],
+        voluntary: 0,
+        involuntary: 0,
     });
     *SCHED.lock() = Some(Sched {
         threads: alloc::vec![main],
@@ -80,7 +96,10 @@ pub fn init() {
         slice_end: u64::MAX,
         rotation: 0,
         dead: Vec::new(),
+        exited: Times::ZERO,
+        exited_switches: (0, 0),
     });
+    *cputime::RUNNING.lock() = cputime::Meter::new(crate::time::monotonic_ns());
 }
 
 fn with<R>(f: impl FnOnce(&mut Sched) -> R) -> R {
@@ -109,6 +128,94 @@ pub fn exists(tid: u64) -> bool {
     })
 }
 
+/// The index of live thread `tid`.
+fn live_index(s: &Sched, tid: u64) -> Option<usize> {
+    s.threads
+        .iter()
+        .zip(&s.states)
+        .position(|(t, st)| t.tid == tid && *st != State::Exited)
+}
+
+/// A thread's CPU time, context switches and name, for getrusage, the CPU-time clocks and
+/// `/proc/self/task`.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    pub times: Times,
+    pub voluntary: u64,
+    pub involuntary: u64,
+}
+
+/// What thread `tid` has used so far (the running one up to now); `None` if it does not exist.
+pub fn usage_of(tid: u64) -> Option<Usage> {
+    let now = crate::time::monotonic_ns();
+    with(|s| {
+        let i = live_index(s, tid)?;
+        let t = &s.threads[i];
+        let times = if i == s.current {
+            cputime::RUNNING.lock().peek(now)
+        } else {
+            t.clock.times
+        };
+        Some(Usage {
+            times,
+            voluntary: t.voluntary,
+            involuntary: t.involuntary,
+        })
+    })
+}
+
+/// The whole program's use: every thread's, the exited ones' included.
+pub fn process_usage() -> Usage {
+    let now = crate::time::monotonic_ns();
+    with(|s| {
+        let running = cputime::RUNNING.lock().peek(now);
+        let mut u = Usage {
+            times: s.exited,
+            voluntary: s.exited_switches.0,
+            involuntary: s.exited_switches.1,
+        };
+        for (i, t) in s.threads.iter().enumerate() {
+            let times = if i == s.current {
+                running
+            } else {
+                t.clock.times
+            };
+            u.times = u.times.plus(times);
+            u.voluntary += t.voluntary;
+            u.involuntary += t.involuntary;
+        }
+        u
+    })
+}
+
+/// Thread `tid`'s name (up to 15 bytes, NUL-padded); `None` if it does not exist.
+pub fn name_of(tid: u64) -> Option<[u8; 16]> {
+    with(|s| live_index(s, tid).map(|i| s.threads[i].name))
+}
+
+/// Names thread `tid` (the first 15 bytes of `name`, up to a NUL); false if it does not exist.
+pub fn set_name(tid: u64, name: &[u8]) -> bool {
+    let len = name
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(name.len())
+        .min(15);
+    with(|s| match live_index(s, tid) {
+        Some(i) => {
+            let t = &mut s.threads[i];
+            t.name = [0; 16];
+            t.name[..len].copy_from_slice(&name[..len]);
+            true
+        }
+        None => false,
+    })
+}
+
+/// The running thread's clear-on-exit word (PR_GET_TID_ADDRESS).
+pub fn clear_tid() -> u64 {
+    with(|s| s.threads[s.current].clear_tid)
+}
+
 pub fn set_clear_tid(addr: u64) {
     with(|s| {
         let cur = s.current;
@@ -131,6 +238,8 @@ fn switch_to(mut guard: spin::MutexGuard<'_, Option<Sched>>, next: usize) {
     }
     s.threads[cur].fs_base = FsBase::read().as_u64();
     s.threads[cur].fpu.save();
+    let now = crate::time::monotonic_ns();
+    switch_clock(s, cur, next, now);
     let save: *mut u64 = &mut s.threads[cur].rsp;
     let t = &s.threads[next];
     let load = t.rsp;
@@ -145,6 +254,18 @@ fn switch_to(mut guard: spin::MutexGuard<'_, Option<Sched>>, next: usize) {
     // by kiln_switch or built by `spawn`. Interrupts are off.
     unsafe { kiln_switch(save, load) };
     reap();
+}
+
+/// Moves the CPU meter from thread `cur` to thread `next` at a switch at `now`; a thread
+/// that leaves the CPU while still runnable (preempted, yielding) counts an involuntary
+/// switch.
+fn switch_clock(s: &mut Sched, cur: usize, next: usize, now: u64) {
+    let mut meter = cputime::RUNNING.lock();
+    s.threads[cur].clock = meter.save(now);
+    if s.states[cur] == State::Ready {
+        s.threads[cur].involuntary += 1;
+    }
+    meter.load(s.threads[next].clock, now);
 }
 
 /// Frees the kernel stacks of exited threads (never the running one's).
@@ -195,6 +316,10 @@ pub fn wait(wake_at: Option<u64>) {
         return;
     };
     let cur = s.current;
+    if s.states[cur] == State::Ready {
+        // A wait begins (later calls are re-checks of the same wait).
+        s.threads[cur].voluntary += 1;
+    }
     s.states[cur] = State::Waiting { wake_at };
     s.idle_streak += 1;
     if s.idle_streak >= policy::live(&s.states) {
@@ -210,7 +335,10 @@ pub fn wait(wake_at: Option<u64>) {
             })
             .min();
         drop(guard);
+        // Halted time is nobody's CPU time.
+        cputime::RUNNING.lock().pause(crate::time::monotonic_ns());
         halt_until(earliest);
+        cputime::RUNNING.lock().resume(crate::time::monotonic_ns());
         guard = SCHED.lock();
     }
     let next = guard.as_mut().and_then(next_index);
@@ -333,6 +461,8 @@ pub fn spawn(parent: &Frame, stack: u64, tls: Option<u64>, clear_tid: u64) -> Op
         core::ptr::write_bytes(rsp as *mut u64, 0, SWITCH_FRAME_WORDS);
     }
     let fs_base = tls.unwrap_or_else(|| FsBase::read().as_u64());
+    // A new thread is named after its creator, as on Linux.
+    let name = with(|s| s.threads[s.current].name);
     let thread = Box::new(Thread {
         tid,
         rsp,
@@ -340,6 +470,12 @@ pub fn spawn(parent: &Frame, stack: u64, tls: Option<u64>, clear_tid: u64) -> Op
         fs_base,
         fpu,
         clear_tid,
+        // It starts by returning from clone straight into program code (not through the
+        // dispatcher, which would switch the meter to user time).
+        clock: cputime::Saved::default(),
+        name,
+        voluntary: 0,
+        involuntary: 0,
     });
     with(|s| {
         s.threads.push(thread);
@@ -387,6 +523,11 @@ pub fn exit_thread(status: i32) -> ! {
     };
     // Move the record to `dead` (its stack is freed by the next thread, after the switch);
     // the outgoing context is saved into a scratch slot nobody resumes.
+    let now = crate::time::monotonic_ns();
+    switch_clock(s, cur, next, now);
+    s.exited = s.exited.plus(s.threads[cur].clock.times);
+    s.exited_switches.0 += s.threads[cur].voluntary;
+    s.exited_switches.1 += s.threads[cur].involuntary;
     let record = s.threads.remove(cur);
     s.states.remove(cur);
     let next = if next > cur { next - 1 } else { next };

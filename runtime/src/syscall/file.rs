@@ -7,6 +7,7 @@
 //! [`handler`] claims these numbers; the table asks it first.
 #![forbid(unsafe_code)]
 
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -366,9 +367,190 @@ fn open_maps(opened: &Opened) -> Result<Option<Opened>, Errno> {
     }))
 }
 
+// ---- AF_UNIX socket names -------------------------------------------------------------
+
+/// bind of an AF_UNIX socket to `path`: a socket inode (mode 0777 less the umask, as Linux
+/// makes it), held by the caller until [`release_inode`]. The name existing is `EADDRINUSE`.
+pub(super) fn make_socket_node(path: &[u8]) -> Result<Ino, Errno> {
+    let start = base(AT_FDCWD as u64, path)?;
+    with_vfs(|v, ctx| {
+        let ino = v
+            .mknod_socket(ctx, start, path, 0o777 & !ctx.umask)
+            .map_err(|e| {
+                if e == errno::EEXIST {
+                    errno::EADDRINUSE
+                } else {
+                    e
+                }
+            })?;
+        v.retain(ino)?;
+        Ok(ino)
+    })
+}
+
+/// Undoes [`make_socket_node`] (the socket could not take the name after all).
+pub(super) fn remove_socket_node(path: &[u8], ino: Ino) {
+    if let Ok(start) = base(AT_FDCWD as u64, path) {
+        let _ = with_vfs(|v, ctx| {
+            v.unlink(ctx, start, path)?;
+            v.release(ino);
+            Ok(())
+        });
+    }
+}
+
+/// connect/sendto to an AF_UNIX path: the socket inode it names (`ECONNREFUSED` if it is not
+/// a socket; lookup errors as for any path).
+pub(super) fn find_socket_node(path: &[u8]) -> Result<Ino, Errno> {
+    let start = base(AT_FDCWD as u64, path)?;
+    with_vfs(|v, ctx| {
+        let ino = v.lookup(ctx, start, path, true)?;
+        match v.file_type(ino)? {
+            FileType::Socket => Ok(ino),
+            _ => Err(errno::ECONNREFUSED),
+        }
+    })
+}
+
+/// Gives back a reference taken on an inode (a closed socket's name).
+pub(super) fn release_inode(ino: Ino) {
+    if let Some(vfs) = VFS.lock().as_mut() {
+        vfs.release(ino);
+    }
+}
+
+// ---- /proc/self/task/TID/comm and /proc/self/comm ----------------------------------------
+
+/// The `comm` files: inode → the thread whose name they show. `/proc/self/comm` is the main
+/// thread's, as Linux's `/proc/PID/comm` is the thread group leader's.
+static COMM: Mutex<BTreeMap<Ino, u64>> = Mutex::new(BTreeMap::new());
+
+/// The thread whose `comm` file `ino` is, if it is one.
+fn comm_thread(ino: Ino) -> Option<u64> {
+    static FOUND: spin::Once<()> = spin::Once::new();
+    FOUND.call_once(|| {
+        for path in [&b"/proc/1/comm"[..], b"/proc/1/task/1/comm"] {
+            if let Ok(ino) = with_vfs(|v, ctx| v.lookup(ctx, ROOT, path, true)) {
+                COMM.lock().insert(ino, 1);
+            }
+        }
+    });
+    COMM.lock().get(&ino).copied()
+}
+
+/// A new thread appears in `/proc/self/task`.
+pub fn task_started(tid: u64) {
+    comm_thread(0);
+    match with_vfs(|v, ctx| vfs_mod::tree::add_task(v, ctx, tid)) {
+        Ok(ino) => {
+            COMM.lock().insert(ino, tid);
+        }
+        Err(e) => kinfo!("/proc/self/task/{}: {}", tid, e.name()),
+    }
+}
+
+/// An exited thread leaves `/proc/self/task`.
+pub fn task_exited(tid: u64) {
+    let _ = with_vfs(|v, ctx| vfs_mod::tree::remove_task(v, ctx, tid));
+    COMM.lock().retain(|_, t| *t != tid);
+}
+
+/// An open `comm` file: reads give the thread's name and a newline, writes rename it (at
+/// most 15 bytes, up to a NUL), as Linux's. The thread gone: `ESRCH`.
+#[derive(Debug)]
+struct CommFile {
+    tid: u64,
+    ino: Ino,
+}
+
+impl CommFile {
+    fn text(&self) -> Result<Vec<u8>, Errno> {
+        let name = crate::sched::thread::name_of(self.tid).ok_or(errno::ESRCH)?;
+        let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        let mut text = name[..len].to_vec();
+        text.push(b'\n');
+        Ok(text)
+    }
+}
+
+impl Drop for CommFile {
+    fn drop(&mut self) {
+        if let Some(vfs) = VFS.lock().as_mut() {
+            vfs.release(self.ino);
+        }
+    }
+}
+
+impl File for CommFile {
+    fn read(&self, desc: &OpenFile, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut off = desc.offset.lock();
+        let n = self.pread(buf, *off)?;
+        *off += n as u64;
+        Ok(n)
+    }
+
+    fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+        self.pwrite(data, 0)
+    }
+
+    fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        let text = self.text()?;
+        let from = (offset as usize).min(text.len());
+        let n = buf.len().min(text.len() - from);
+        buf[..n].copy_from_slice(&text[from..from + n]);
+        Ok(n)
+    }
+
+    fn pwrite(&self, data: &[u8], _offset: u64) -> Result<usize, Errno> {
+        if !crate::sched::thread::set_name(self.tid, data) {
+            return Err(errno::ESRCH);
+        }
+        Ok(data.len())
+    }
+
+    fn seek(&self, desc: &OpenFile, offset: i64, whence: Whence) -> Result<u64, Errno> {
+        let mut off = desc.offset.lock();
+        let start = match whence {
+            Whence::Set => 0,
+            Whence::Cur => *off as i64,
+            _ => return Err(errno::EINVAL),
+        };
+        let new = start
+            .checked_add(offset)
+            .filter(|&n| n >= 0)
+            .ok_or(errno::EINVAL)?;
+        *off = new as u64;
+        Ok(*off)
+    }
+
+    fn stat(&self) -> Result<fd::Stat, Errno> {
+        vfs_read(|v| v.stat(self.ino)).map(to_fd_stat)
+    }
+
+    fn poll(&self) -> Events {
+        Events::IN | Events::OUT
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
 fn do_open(dirfd: u64, path: &[u8], flags: u32, mode: u32) -> SysResult {
     let start = base(dirfd, path)?;
     let opened = with_vfs(|v, ctx| v.open(ctx, start, path, flags, mode))?;
+    if opened.file_type == FileType::Regular && flags & O_PATH == 0 {
+        if let Some(tid) = comm_thread(opened.ino) {
+            let keep = O_ACCMODE | O_NONBLOCK | O_APPEND | O_CLOEXEC;
+            return install(
+                Arc::new(CommFile {
+                    tid,
+                    ino: opened.ino,
+                }),
+                flags & keep,
+            );
+        }
+    }
     let maps = open_maps(&opened)?;
     let read_only = maps.is_some();
     let opened = maps.unwrap_or(opened);

@@ -45,6 +45,18 @@ pub fn install(file: Arc<dyn File>, flags: u32) -> SysResult {
     Ok(fd as u64)
 }
 
+/// Installs an existing description (one passed with SCM_RIGHTS) at the lowest free
+/// descriptor.
+pub fn install_desc(desc: Arc<OpenFile>, cloexec: bool) -> SysResult {
+    let mut fds = FDS.lock();
+    let r = fds.install(desc.clone(), cloexec, 0);
+    drop(fds);
+    // A description that could not be installed is dropped here, outside the table's lock
+    // (it may be the last reference, whose drop closes a file).
+    drop(desc);
+    r.map(|fd| fd as u64)
+}
+
 /// Runs `op` until it stops saying EAGAIN, waiting in between, unless `desc` is
 /// non-blocking.
 pub fn retry<T>(desc: &OpenFile, mut op: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
@@ -191,7 +203,7 @@ pub(super) fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
     loop {
         match retry(desc, || desc.write(&data[done..])) {
             Ok(n) => done += n,
-            Err(e) if done == 0 => return Err(sigpipe_on(e)),
+            Err(e) if done == 0 => return Err(sigpipe_on(desc, e)),
             Err(_) => return Ok(done as u64),
         }
         if done == data.len() || desc.nonblocking() || n_is_complete(desc) {
@@ -200,17 +212,19 @@ pub(super) fn write_all(desc: &OpenFile, data: &[u8]) -> SysResult {
     }
 }
 
-/// Files other than pipes and sockets complete a write in one call.
+/// Files other than pipes and stream sockets complete a write in one call.
 fn n_is_complete(desc: &OpenFile) -> bool {
     let any = desc.file.as_any();
     any.downcast_ref::<pipe::WriteEnd>().is_none()
         && any.downcast_ref::<super::net::SocketFile>().is_none()
+        && !super::unix::is_stream(desc)
 }
 
 /// EPIPE also raises SIGPIPE, whose default action ends the program (exit 141), as on
-/// Linux; a program that ignores SIGPIPE gets EPIPE.
-fn sigpipe_on(e: Errno) -> Errno {
-    if e == errno::EPIPE {
+/// Linux; a program that ignores SIGPIPE gets EPIPE. AF_UNIX datagram and seqpacket
+/// sockets fail with EPIPE alone, as on Linux.
+fn sigpipe_on(desc: &OpenFile, e: Errno) -> Errno {
+    if e == errno::EPIPE && super::unix::raises_sigpipe(desc) {
         super::process::raise_sigpipe();
     }
     e

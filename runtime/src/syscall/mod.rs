@@ -29,6 +29,8 @@ pub mod table;
 pub mod time;
 #[cfg(target_os = "none")]
 pub mod timerfd;
+#[cfg(target_os = "none")]
+pub mod unix;
 
 #[cfg(target_os = "none")]
 pub use entry::{caller, init, kiln_syscall_return, set_kernel_stack, unsupported, Frame};
@@ -173,6 +175,14 @@ mod entry {
     static REPORTED: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 
     extern "C" fn dispatch(frame: &mut Frame) -> i64 {
+        use crate::sched::cputime::RUNNING;
+        RUNNING.lock().enter_kernel(crate::time::monotonic_ns());
+        let ret = handle(frame);
+        RUNNING.lock().leave_kernel(crate::time::monotonic_ns());
+        ret
+    }
+
+    fn handle(frame: &mut Frame) -> i64 {
         let nr = frame.nr as usize;
         CALLER[0].store(frame.rip, Ordering::Relaxed);
         CALLER[1].store(frame.rbp, Ordering::Relaxed);

@@ -16,11 +16,14 @@ use spin::Mutex;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address, Ipv6Address};
 
 use super::fs::{desc, install, retry};
+use super::unix;
 use crate::errno::{self, Errno, SysResult};
 use crate::fd::stat::S_IFSOCK;
 use crate::fd::{Events, File, OpenFile, Stat, O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use crate::mm::user::{self, bytes as user_bytes, bytes_mut as user_bytes_mut};
-use crate::net::socket::{Family, Proto, SockId};
+use crate::net::socket::{
+    defer_retrans_to_secs, defer_secs_to_retrans, Family, Proto, SockId, TcpOptions,
+};
 
 const AF_UNIX: u64 = 1;
 const AF_INET: u64 = 2;
@@ -53,11 +56,11 @@ pub struct SocketFile {
     /// shutdown(SHUT_RD): reads return end of stream.
     read_shut: AtomicBool,
     listening: AtomicBool,
-    /// Options recorded for getsockopt (the stack's buffers are fixed).
+    /// Options recorded for getsockopt (the stack's buffers are fixed; TCP's own options
+    /// live in the socket layer, `net::socket::TcpOptions`).
     reuse_addr: AtomicBool,
     reuse_port: AtomicBool,
     keepalive: AtomicBool,
-    nodelay: AtomicBool,
     v6only: AtomicBool,
     /// SO_RCVTIMEO / SO_SNDTIMEO in ns (0: none).
     rcv_timeout: AtomicU64,
@@ -80,7 +83,6 @@ impl SocketFile {
             reuse_addr: AtomicBool::new(false),
             reuse_port: AtomicBool::new(false),
             keepalive: AtomicBool::new(false),
-            nodelay: AtomicBool::new(false),
             v6only: AtomicBool::new(false),
             rcv_timeout: AtomicU64::new(0),
             snd_timeout: AtomicU64::new(0),
@@ -95,6 +97,30 @@ impl SocketFile {
         f: impl FnOnce(&mut crate::net::NetStack) -> Result<R, Errno>,
     ) -> Result<R, Errno> {
         crate::net::with(f).unwrap_or(Err(errno::ENETDOWN))
+    }
+
+    /// The connection `id` accepted by this listener: it inherits the listener's socket
+    /// options, as Linux's accepted sockets do (its TCP options come from the socket layer).
+    fn accepted(&self, id: SockId) -> SocketFile {
+        let new = SocketFile::new(id, Proto::Tcp, self.family);
+        let copy = |to: &AtomicBool, from: &AtomicBool| {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed)
+        };
+        copy(&new.reuse_addr, &self.reuse_addr);
+        copy(&new.reuse_port, &self.reuse_port);
+        copy(&new.keepalive, &self.keepalive);
+        copy(&new.v6only, &self.v6only);
+        copy(&new.linger_abort, &self.linger_abort);
+        for (to, from) in [
+            (&new.rcv_timeout, &self.rcv_timeout),
+            (&new.snd_timeout, &self.snd_timeout),
+        ] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        for (to, from) in [(&new.rcvbuf, &self.rcvbuf), (&new.sndbuf, &self.sndbuf)] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        new
     }
 }
 
@@ -118,14 +144,9 @@ impl File for SocketFile {
 
     fn write(&self, _desc: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
         match self.proto {
-            Proto::Tcp => {
-                let r = self.stack(|s| s.send(self.id, data));
-                if r == Err(errno::EPIPE) {
-                    // write() has no MSG_NOSIGNAL: EPIPE raises SIGPIPE, as send() does.
-                    super::process::raise_sigpipe();
-                }
-                r
-            }
+            // write() has no MSG_NOSIGNAL: its EPIPE raises SIGPIPE in `fs::write_all`, the
+            // one write path, as for a pipe (raising it here too made it twice per call).
+            Proto::Tcp => self.stack(|s| s.send(self.id, data)),
             Proto::Udp => {
                 let peer = (*self.peer.lock()).ok_or(errno::EDESTADDRREQ)?;
                 self.stack(|s| s.send_to(self.id, data, peer))
@@ -326,7 +347,7 @@ fn sockaddr_bytes(addr: Option<IpAddress>, port: u16, family: u64) -> Vec<u8> {
 
 /// Writes a sockaddr to (`ptr`, `*len_ptr`) the way accept/getsockname do: truncated to
 /// the caller's buffer, with the full length written back.
-fn write_sockaddr(ptr: u64, len_ptr: u64, bytes: &[u8]) -> Result<(), Errno> {
+pub(super) fn write_sockaddr(ptr: u64, len_ptr: u64, bytes: &[u8]) -> Result<(), Errno> {
     if ptr == 0 || len_ptr == 0 {
         return Ok(());
     }
@@ -352,13 +373,8 @@ fn warn_family_once(domain: u64) {
     static SEEN: AtomicU64 = AtomicU64::new(0);
     let bit = 1u64 << (domain.min(63));
     if SEEN.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
-        let name = match domain {
-            AF_UNIX => "AF_UNIX",
-            _ => "this address family",
-        };
         kinfo!(
-            "socket: {} ({}) is not supported -> EAFNOSUPPORT",
-            name,
+            "socket: address family {} is not supported -> EAFNOSUPPORT",
             domain
         );
     }
@@ -368,6 +384,9 @@ pub fn socket(a: &[u64; 6]) -> SysResult {
     let (domain, kind, protocol) = (a[0], a[1], a[2]);
     if domain == AF_NETLINK {
         return netlink_socket(kind, protocol);
+    }
+    if domain == AF_UNIX {
+        return unix::socket(kind, protocol);
     }
     if domain != AF_INET && domain != AF_INET6 {
         warn_family_once(domain);
@@ -429,6 +448,9 @@ fn netlink_socket(kind: u64, protocol: u64) -> SysResult {
 }
 
 pub fn bind(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::bind(&d, a[1], a[2]);
+    }
     if netlink_of(a[0])?.is_some() {
         // Our port id is chosen for us; there are no groups to join.
         return Ok(0);
@@ -444,6 +466,9 @@ pub fn bind(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn listen(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::listen(&d, a[1]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let backlog = (a[1] as i32).max(1) as usize;
@@ -460,7 +485,7 @@ fn deadline(timeout_ns: u64) -> Option<u64> {
 
 /// Runs a socket call, waiting (up to `timeout_ns`, if set) unless the description or the
 /// call's flags say not to.
-fn wait_op<T>(
+pub(super) fn wait_op<T>(
     d: &OpenFile,
     dontwait: bool,
     timeout_ns: u64,
@@ -484,6 +509,9 @@ fn wait_op<T>(
 }
 
 pub fn accept4(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::accept4(&d, a[1], a[2], a[3]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let flags = a[3];
@@ -497,14 +525,7 @@ pub fn accept4(a: &[u64; 6]) -> SysResult {
     let (id, peer) = wait_op(&d, false, s.rcv_timeout.load(Ordering::Relaxed), || {
         s.stack(|st| st.accept(s.id))
     })?;
-    let new = SocketFile::new(id, Proto::Tcp, s.family);
-    // Inherited from the listener, as on Linux (the table copied it too).
-    new.reuse_addr
-        .store(s.reuse_addr.load(Ordering::Relaxed), Ordering::Relaxed);
-    if s.nodelay.load(Ordering::Relaxed) {
-        let _ = s.stack(|st| st.set_nodelay(id, true));
-        new.nodelay.store(true, Ordering::Relaxed);
-    }
+    let new = s.accepted(id);
     let oflags = O_RDWR
         | if flags & SOCK_NONBLOCK != 0 {
             O_NONBLOCK
@@ -530,6 +551,9 @@ pub fn accept(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn connect(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::connect(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let remote = read_sockaddr(a[1], a[2], s.family)?;
@@ -612,6 +636,9 @@ fn send_on(
 }
 
 pub fn sendto(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::sendto(&d, a);
+    }
     if let Some(d) = netlink_of(a[0])? {
         return netlink(&d)
             .request(user_bytes(a[1], a[2])?)
@@ -682,6 +709,9 @@ fn recv_on(
 }
 
 pub fn recvfrom(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::recvfrom(&d, a);
+    }
     if let Some(d) = netlink_of(a[0])? {
         // Answers are queued by the request: there is nothing to wait for.
         let n = netlink(&d).take(user_bytes_mut(a[1], a[2])?)?;
@@ -708,14 +738,16 @@ pub fn recvfrom(a: &[u64; 6]) -> SysResult {
 }
 
 /// `struct msghdr` (56 bytes): name, namelen, iov, iovlen, control, controllen, flags.
-struct MsgHdr {
-    name: u64,
-    namelen: u64,
-    iov: Vec<(u64, u64)>,
+pub(super) struct MsgHdr {
+    pub name: u64,
+    pub namelen: u64,
+    pub iov: Vec<(u64, u64)>,
+    pub control: u64,
+    pub controllen: u64,
 }
 
-fn read_msghdr(ptr: u64) -> Result<MsgHdr, Errno> {
-    let [name, namelen, iov, iovlen, _control, _controllen, _flags] = user::read_u64s::<7>(ptr)?;
+pub(super) fn read_msghdr(ptr: u64) -> Result<MsgHdr, Errno> {
+    let [name, namelen, iov, iovlen, control, controllen, _flags] = user::read_u64s::<7>(ptr)?;
     if iovlen > 1024 {
         return Err(errno::EMSGSIZE);
     }
@@ -725,10 +757,15 @@ fn read_msghdr(ptr: u64) -> Result<MsgHdr, Errno> {
         name,
         namelen: namelen & 0xffff_ffff,
         iov,
+        control,
+        controllen,
     })
 }
 
 pub fn sendmsg(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::sendmsg(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let m = read_msghdr(a[1])?;
@@ -747,6 +784,9 @@ pub fn sendmsg(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn recvmsg(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::recvmsg(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let m = read_msghdr(a[1])?;
@@ -781,6 +821,9 @@ pub fn recvmsg(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn shutdown(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::shutdown(&d, a[1]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let how = a[1];
@@ -809,6 +852,9 @@ pub fn shutdown(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn getsockname(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::getsockname(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let local = s.stack(|st| st.local_endpoint(s.id))?;
@@ -820,6 +866,9 @@ pub fn getsockname(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn getpeername(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::getpeername(&d, a[1], a[2]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let peer = match s.proto {
@@ -851,10 +900,89 @@ const SO_ACCEPTCONN: u64 = 30;
 const SO_PROTOCOL: u64 = 38;
 const SO_DOMAIN: u64 = 39;
 const TCP_NODELAY: u64 = 1;
+const TCP_CORK: u64 = 3;
 const TCP_KEEPIDLE: u64 = 4;
 const TCP_KEEPINTVL: u64 = 5;
 const TCP_KEEPCNT: u64 = 6;
+const TCP_DEFER_ACCEPT: u64 = 9;
+const TCP_QUICKACK: u64 = 12;
+const TCP_USER_TIMEOUT: u64 = 18;
 const IPV6_V6ONLY: u64 = 26;
+/// Linux's limits: `MAX_TCP_KEEPIDLE`, `MAX_TCP_KEEPINTVL`, `MAX_TCP_KEEPCNT`.
+const MAX_KEEP_SECS: i32 = 32767;
+const MAX_KEEPCNT: i32 = 127;
+
+fn is_tcp_option(name: u64) -> bool {
+    matches!(
+        name,
+        TCP_NODELAY
+            | TCP_CORK
+            | TCP_KEEPIDLE
+            | TCP_KEEPINTVL
+            | TCP_KEEPCNT
+            | TCP_DEFER_ACCEPT
+            | TCP_QUICKACK
+            | TCP_USER_TIMEOUT
+    )
+}
+
+/// A TCP-level setsockopt as a change of the socket's options, with Linux's checks.
+fn tcp_option(name: u64, v: i32) -> Result<impl FnOnce(&mut TcpOptions), Errno> {
+    let keep = |max: i32| {
+        if (1..=max).contains(&v) {
+            Ok(v as u32)
+        } else {
+            Err(errno::EINVAL)
+        }
+    };
+    enum Set {
+        NoDelay(bool),
+        Cork(bool),
+        KeepIdle(u32),
+        KeepIntvl(u32),
+        KeepCnt(u32),
+        DeferAccept(u8),
+        QuickAck(bool),
+        UserTimeout(u32),
+    }
+    let set = match name {
+        TCP_NODELAY => Set::NoDelay(v != 0),
+        TCP_CORK => Set::Cork(v != 0),
+        TCP_KEEPIDLE => Set::KeepIdle(keep(MAX_KEEP_SECS)?),
+        TCP_KEEPINTVL => Set::KeepIntvl(keep(MAX_KEEP_SECS)?),
+        TCP_KEEPCNT => Set::KeepCnt(keep(MAX_KEEPCNT)?),
+        TCP_DEFER_ACCEPT => Set::DeferAccept(defer_secs_to_retrans(v)),
+        TCP_QUICKACK => Set::QuickAck(v != 0),
+        TCP_USER_TIMEOUT if v >= 0 => Set::UserTimeout(v as u32),
+        _ => return Err(errno::EINVAL),
+    };
+    Ok(move |o: &mut TcpOptions| match set {
+        Set::NoDelay(on) => o.nodelay = on,
+        Set::Cork(on) => o.cork = on,
+        Set::KeepIdle(s) => o.keep_idle = s,
+        Set::KeepIntvl(s) => o.keep_intvl = s,
+        Set::KeepCnt(n) => o.keep_cnt = n,
+        Set::DeferAccept(r) => o.defer_accept = r,
+        Set::QuickAck(on) => o.quickack = Some(on),
+        Set::UserTimeout(ms) => o.user_timeout_ms = ms,
+    })
+}
+
+/// A TCP-level getsockopt: what was set, in Linux's units (TCP_DEFER_ACCEPT rounded up to
+/// whole SYN-ACK retransmissions, as Linux reports it).
+fn tcp_option_value(name: u64, o: &TcpOptions) -> u32 {
+    match name {
+        TCP_NODELAY => o.nodelay as u32,
+        TCP_CORK => o.cork as u32,
+        TCP_KEEPIDLE => o.keep_idle,
+        TCP_KEEPINTVL => o.keep_intvl,
+        TCP_KEEPCNT => o.keep_cnt,
+        TCP_DEFER_ACCEPT => defer_retrans_to_secs(o.defer_accept),
+        TCP_QUICKACK => o.quickack.unwrap_or(true) as u32,
+        TCP_USER_TIMEOUT => o.user_timeout_ms,
+        _ => 0,
+    }
+}
 
 fn unsupported_option(level: u64, name: u64) -> Errno {
     static SEEN: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
@@ -877,7 +1005,7 @@ fn read_int(ptr: u64, len: u64) -> Result<u32, Errno> {
     user::read_u32(ptr)
 }
 
-fn read_timeval_ns(ptr: u64, len: u64) -> Result<u64, Errno> {
+pub(super) fn read_timeval_ns(ptr: u64, len: u64) -> Result<u64, Errno> {
     if len < 16 {
         return Err(errno::EINVAL);
     }
@@ -891,6 +1019,9 @@ fn read_timeval_ns(ptr: u64, len: u64) -> Result<u64, Errno> {
 }
 
 pub fn setsockopt(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::setsockopt(&d, a[1], a[2], a[3], a[4]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let (level, name, val, len) = (a[1], a[2], a[3], a[4]);
@@ -904,13 +1035,18 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
             let on = s.reuse_addr.load(Ordering::Relaxed);
             s.stack(|st| st.set_reuse_addr(s.id, on)).map(|()| 0)
         }
-        (SOL_SOCKET, SO_REUSEPORT) => flag(&s.reuse_port),
+        (SOL_SOCKET, SO_REUSEPORT) => {
+            flag(&s.reuse_port)?;
+            let on = s.reuse_port.load(Ordering::Relaxed);
+            s.stack(|st| st.set_reuse_port(s.id, on)).map(|_| 0)
+        }
         (SOL_SOCKET, SO_BROADCAST) => read_int(val, len).map(|_| 0),
         (SOL_SOCKET, SO_KEEPALIVE) => {
             flag(&s.keepalive)?;
             let on = s.keepalive.load(Ordering::Relaxed);
-            // Linux's default probe interval is 75 s after 2 h idle; smoltcp has one knob.
-            let _ = s.stack(|st| st.set_keepalive(s.id, on.then_some(75_000)));
+            if s.proto == Proto::Tcp {
+                s.stack(|st| st.set_tcp_options(s.id, |o| o.keepalive = on))?;
+            }
             Ok(0)
         }
         (SOL_SOCKET, SO_RCVBUF) => {
@@ -944,12 +1080,11 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
                 .store(onoff != 0 && secs == 0, Ordering::Relaxed);
             Ok(0)
         }
-        (IPPROTO_TCP, TCP_NODELAY) => {
-            flag(&s.nodelay)?;
-            let on = s.nodelay.load(Ordering::Relaxed);
-            s.stack(|st| st.set_nodelay(s.id, on)).map(|_| 0)
+        (IPPROTO_TCP, _) if s.proto == Proto::Tcp && is_tcp_option(name) => {
+            let v = read_int(val, len)? as i32;
+            let change = tcp_option(name, v)?;
+            s.stack(|st| st.set_tcp_options(s.id, change)).map(|_| 0)
         }
-        (IPPROTO_TCP, TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT) => read_int(val, len).map(|_| 0),
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => {
             let on = read_int(val, len)? != 0;
             s.stack(|st| st.set_v6only(s.id, on))?;
@@ -966,6 +1101,9 @@ pub fn setsockopt(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn getsockopt(a: &[u64; 6]) -> SysResult {
+    if let Some(d) = unix::of(a[0])? {
+        return unix::getsockopt(&d, a[1], a[2], a[3], a[4]);
+    }
     let d = socket_of(a[0])?;
     let s = sock(&d);
     let (level, name, val, len_ptr) = (a[1], a[2], a[3], a[4]);
@@ -1023,7 +1161,10 @@ pub fn getsockopt(a: &[u64; 6]) -> SysResult {
             user::write_u32(len_ptr, 8)?;
             return Ok(0);
         }
-        (IPPROTO_TCP, TCP_NODELAY) => b(&s.nodelay),
+        (IPPROTO_TCP, _) if s.proto == Proto::Tcp && is_tcp_option(name) => {
+            let o = s.stack(|st| st.tcp_options(s.id))?;
+            tcp_option_value(name, &o)
+        }
         (IPPROTO_IPV6, IPV6_V6ONLY) if s.family == AF_INET6 => b(&s.v6only),
         (IPPROTO_IP, _)
         | (IPPROTO_IPV6, _)
@@ -1041,9 +1182,10 @@ pub fn getsockopt(a: &[u64; 6]) -> SysResult {
 }
 
 pub fn socketpair(a: &[u64; 6]) -> SysResult {
-    if a[0] != AF_UNIX {
-        return Err(errno::EOPNOTSUPP);
+    match a[0] {
+        AF_UNIX => unix::socketpair(a[1], a[2], a[3]),
+        // Linux's inet sockets have no pairs.
+        AF_INET | AF_INET6 => Err(errno::EOPNOTSUPP),
+        _ => Err(errno::EAFNOSUPPORT),
     }
-    warn_family_once(AF_UNIX);
-    Err(errno::EAFNOSUPPORT)
 }

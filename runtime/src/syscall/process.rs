@@ -10,7 +10,7 @@ use crate::errno::{self, Errno, SysResult};
 use crate::mm::user::{self, read_u64s, write_u64s};
 
 /// The one process: pid 1; its main thread is tid 1.
-const PID: u64 = 1;
+pub const PID: u64 = 1;
 
 fn out<'a>(ptr: u64, len: usize) -> Result<&'a mut [u8], Errno> {
     user::bytes_mut(ptr, len as u64)
@@ -29,6 +29,12 @@ pub fn exit_group(a: &[u64; 6]) -> SysResult {
 
 /// exit: this thread is done; the last one to go ends the VM.
 pub fn exit(a: &[u64; 6]) -> SysResult {
+    let tid = crate::sched::thread::current_tid();
+    PRCTL.lock().thread_exited(tid);
+    // The main thread stays listed (as a zombie leader on Linux) while others run.
+    if tid != PID && crate::sched::thread::count() > 1 {
+        super::file::task_exited(tid);
+    }
     crate::sched::thread::exit_thread((a[0] & 0xff) as i32)
 }
 
@@ -91,7 +97,10 @@ pub fn clone(frame: &crate::syscall::Frame) -> SysResult {
     } else {
         0
     };
+    let parent = crate::sched::thread::current_tid();
     let tid = crate::sched::thread::spawn(frame, stack, tls, clear).ok_or(errno::EAGAIN)?;
+    PRCTL.lock().thread_started(parent, tid);
+    super::file::task_started(tid);
     if flags & CLONE_PARENT_SETTID != 0 {
         user::write_u32(ptid, tid as u32)?;
     }
@@ -127,6 +136,38 @@ pub fn set_robust_list(a: &[u64; 6]) -> SysResult {
         return Err(errno::EINVAL);
     }
     Ok(0)
+}
+
+/// What prctl recorded (see [`crate::process::prctl`]).
+static PRCTL: Mutex<crate::process::prctl::State> = Mutex::new(crate::process::prctl::State::new());
+
+/// prctl(2): thread names and the recorded per-process and per-thread attributes, with
+/// Linux's checks; `EINVAL` for options Linux does not know or Kiln cannot honour.
+pub fn prctl(a: &[u64; 6]) -> SysResult {
+    use crate::process::prctl::Action;
+    use crate::sched::thread;
+    let tid = thread::current_tid();
+    let action = PRCTL.lock().apply(tid, a[0], [a[1], a[2], a[3], a[4]])?;
+    match action {
+        Action::Return(v) => Ok(v),
+        Action::PutInt(ptr, v) => user::write_u32(ptr, v as u32).map(|_| 0),
+        Action::SetName(ptr) => {
+            // Linux copies at most 15 bytes, stopping at a NUL.
+            let name = match user::cstr(ptr, 14) {
+                Ok(name) => name,
+                Err(e) if e == errno::ENAMETOOLONG => input(ptr, 15)?,
+                Err(e) => return Err(e),
+            };
+            thread::set_name(tid, name);
+            Ok(0)
+        }
+        Action::GetName(ptr) => {
+            let name = thread::name_of(tid).unwrap_or([0; 16]);
+            out(ptr, 16)?.copy_from_slice(&name);
+            Ok(0)
+        }
+        Action::PutTidAddress(ptr) => write_u64s(ptr, &[thread::clear_tid()]).map(|_| 0),
+    }
 }
 
 pub fn arch_prctl(a: &[u64; 6]) -> SysResult {

@@ -121,6 +121,8 @@ pub fn handler(number: usize) -> Option<Handler> {
         // time
         nr::clock_gettime => time::clock_gettime,
         nr::clock_getres => time::clock_getres,
+        nr::getrusage => time::getrusage,
+        nr::times => time::times,
         nr::gettimeofday => time::gettimeofday,
         nr::time => time::time,
         nr::nanosleep => time::nanosleep,
@@ -138,6 +140,7 @@ pub fn handler(number: usize) -> Option<Handler> {
         nr::set_tid_address => process::set_tid_address,
         nr::set_robust_list => process::set_robust_list,
         nr::arch_prctl => process::arch_prctl,
+        nr::prctl => process::prctl,
         nr::uname => process::uname,
         nr::getrandom => process::getrandom,
         nr::prlimit64 => process::prlimit64,

@@ -300,6 +300,8 @@ enum Timer {
 }
 
 const ACK_DELAY_DEFAULT: Duration = Duration::from_millis(10);
+// Kiln: Linux's ceiling on how long TCP_CORK holds back a partial segment.
+const CORK_CEILING: Duration = Duration::from_millis(200);
 const CLOSE_DELAY: Duration = Duration::from_millis(10_000);
 
 impl Timer {
@@ -537,6 +539,20 @@ pub struct Socket<'a> {
 
     /// Nagle's Algorithm enabled.
     nagle: bool,
+    /// Kiln: TCP_CORK. Segments smaller than a full one (and not carrying the FIN) are held
+    /// back until uncorked, or for `CORK_CEILING` after data was first held.
+    cork: bool,
+    cork_deadline: Option<Instant>,
+    /// Kiln: TCP_KEEPIDLE. How long the connection is idle before the first keep-alive probe
+    /// (`keep_alive` is then the interval between unanswered probes); `None`: the interval.
+    keep_alive_idle: Option<Duration>,
+    /// Kiln: the connection was aborted because its timeout expired (ETIMEDOUT).
+    timed_out_abort: bool,
+    /// Kiln: TCP_KEEPCNT, the unanswered probes after which keep-alive gives up when no
+    /// timeout is set (with one, the timeout decides, as TCP_USER_TIMEOUT does on Linux).
+    keep_alive_count: Option<u32>,
+    /// Kiln: keep-alive probes sent since the peer was last heard.
+    keep_alive_probes_out: u32,
 
     /// The congestion control algorithm.
     congestion_controller: congestion::AnyController,
@@ -620,6 +636,12 @@ impl<'a> Socket<'a> {
             ack_delay_timer: AckDelayTimer::Idle,
             challenge_ack_timer: Instant::from_secs(0),
             nagle: true,
+            cork: false,
+            cork_deadline: None,
+            keep_alive_idle: None,
+            timed_out_abort: false,
+            keep_alive_count: None,
+            keep_alive_probes_out: 0,
             tsval_generator: None,
             last_remote_tsval: 0,
             congestion_controller: congestion::AnyController::new(),
@@ -824,6 +846,50 @@ impl<'a> Socket<'a> {
         self.nagle = enabled
     }
 
+    /// Kiln: TCP_CORK. While corked, data that does not fill a segment (and no FIN) is held
+    /// back, at most 200 ms; uncorking sends it at the next poll.
+    pub fn set_cork(&mut self, cork: bool) {
+        self.cork = cork;
+        if !cork {
+            self.cork_deadline = None;
+        }
+    }
+
+    /// Kiln: whether TCP_CORK is on.
+    pub fn cork(&self) -> bool {
+        self.cork
+    }
+
+    /// Kiln: TCP_KEEPIDLE. The connection must be idle this long before the first keep-alive
+    /// probe; later probes, while unanswered, follow at the keep-alive interval. Any segment
+    /// received restarts the idle time. `None`: the interval throughout.
+    pub fn set_keep_alive_idle(&mut self, idle: Option<Duration>) {
+        self.keep_alive_idle = idle;
+    }
+
+    /// Kiln: TCP_KEEPCNT. Keep-alive gives up when its timer fires with this many probes
+    /// unanswered — or, if a timeout is set, with one unanswered and the peer silent for the
+    /// timeout (Linux's TCP_USER_TIMEOUT with keep-alive). `None`: never by count.
+    pub fn set_keep_alive_count(&mut self, count: Option<u32>) {
+        self.keep_alive_count = count;
+    }
+
+    /// Kiln: true once the connection was aborted because the timeout expired.
+    pub fn timed_out_abort(&self) -> bool {
+        self.timed_out_abort
+    }
+
+    /// Kiln: the time until the next keep-alive probe of an idle connection.
+    fn keep_alive_first(&self) -> Option<Duration> {
+        self.keep_alive
+            .map(|interval| self.keep_alive_idle.unwrap_or(interval))
+    }
+
+    /// Kiln: bytes queued and not yet sent.
+    fn unsent(&self) -> usize {
+        self.tx_buffer.len().saturating_sub(self.flight_size())
+    }
+
     /// Return the keep-alive interval.
     ///
     /// See also the [set_keep_alive](#method.set_keep_alive) method.
@@ -928,6 +994,10 @@ impl<'a> Socket<'a> {
         self.remote_last_ts = None;
         self.ack_delay_timer = AckDelayTimer::Idle;
         self.challenge_ack_timer = Instant::from_secs(0);
+        // Kiln: per-connection state of the cork and the timeout (their settings stay).
+        self.cork_deadline = None;
+        self.timed_out_abort = false;
+        self.keep_alive_probes_out = 0;
 
         #[cfg(feature = "async")]
         {
@@ -1937,7 +2007,7 @@ impl<'a> Socket<'a> {
                     self.tsval_generator = None;
                 }
                 self.set_state(State::SynReceived);
-                self.timer.set_for_idle(cx.now(), self.keep_alive);
+                self.timer.set_for_idle(cx.now(), self.keep_alive_first());
             }
 
             // ACK packets in the SYN-RECEIVED state change it to ESTABLISHED.
@@ -2065,6 +2135,8 @@ impl<'a> Socket<'a> {
 
         // Update remote state.
         self.remote_last_ts = Some(cx.now());
+        // Kiln: the peer answered; keep-alive probing (if any) is over.
+        self.keep_alive_probes_out = 0;
 
         // RFC 1323: The window field (SEG.WND) in the header of every incoming segment, with the
         // exception of SYN segments, is left-shifted by Snd.Wind.Scale bits before updating SND.WND.
@@ -2194,7 +2266,7 @@ impl<'a> Socket<'a> {
             Timer::Retransmit { .. } | Timer::FastRetransmit => {
                 if ack_all {
                     // RFC 6298: (5.2) ACK of all outstanding data turn off the retransmit timer.
-                    self.timer.set_for_idle(cx.now(), self.keep_alive);
+                    self.timer.set_for_idle(cx.now(), self.keep_alive_first());
                 } else if ack_len > 0 {
                     // (5.3) ACK of new data in ESTABLISHED state restart the retransmit timer.
                     let rto = self.rtte.retransmission_timeout();
@@ -2203,7 +2275,7 @@ impl<'a> Socket<'a> {
             }
             Timer::Idle { .. } => {
                 // any packet on idle refresh the keepalive timer.
-                self.timer.set_for_idle(cx.now(), self.keep_alive);
+                self.timer.set_for_idle(cx.now(), self.keep_alive_first());
             }
             _ => {}
         }
@@ -2219,7 +2291,7 @@ impl<'a> Socket<'a> {
         }
         if self.remote_win_len != 0 && self.timer.is_zero_window_probe() {
             tcp_trace!("stopping zero-window-probe timer");
-            self.timer.set_for_idle(cx.now(), self.keep_alive);
+            self.timer.set_for_idle(cx.now(), self.keep_alive_first());
         }
 
         let payload_len = payload.len();
@@ -2310,9 +2382,26 @@ impl<'a> Socket<'a> {
 
     fn timed_out(&self, timestamp: Instant) -> bool {
         match (self.remote_last_ts, self.timeout) {
-            (Some(remote_last_ts), Some(timeout)) => timestamp >= remote_last_ts + timeout,
+            (Some(remote_last_ts), Some(timeout)) if self.awaits_peer() => {
+                timestamp >= remote_last_ts + timeout
+            }
             (_, _) => false,
         }
+    }
+
+    /// Kiln: whether the timeout applies now: something waits for the peer (a handshake,
+    /// unacknowledged data or FIN). An idle connection never times out, as with Linux's
+    /// TCP_USER_TIMEOUT; keep-alive gives up on its own timer (see `dispatch`).
+    fn awaits_peer(&self) -> bool {
+        !self.tx_buffer.is_empty()
+            || matches!(
+                self.state,
+                State::SynSent
+                    | State::SynReceived
+                    | State::FinWait1
+                    | State::Closing
+                    | State::LastAck
+            )
     }
 
     fn seq_to_transmit(&self, cx: &mut Context) -> bool {
@@ -2379,6 +2468,16 @@ impl<'a> Socket<'a> {
         // * We can send a full packet
         // * We have all the data we'll ever send (we're closing send)
         if self.nagle && data_in_flight && !can_send_full && !want_fin {
+            can_send = false;
+        }
+
+        // Kiln: TCP_CORK holds back a partial segment until its deadline (set by dispatch
+        // when data is first held).
+        if self.cork
+            && !can_send_full
+            && !want_fin
+            && !self.cork_deadline.is_some_and(|d| cx.now() >= d)
+        {
             can_send = false;
         }
 
@@ -2489,6 +2588,7 @@ impl<'a> Socket<'a> {
         if self.timed_out(cx.now()) {
             // If a timeout expires, we should abort the connection.
             net_debug!("timeout exceeded");
+            self.timed_out_abort = true;
             self.set_state(State::Closed);
         } else if self.timer.should_retransmit(cx.now()) {
             if let Timer::Retransmit { .. } = self.timer {
@@ -2525,7 +2625,7 @@ impl<'a> Socket<'a> {
             // now for whatever reason (like zero window), this avoids an
             // infinite polling loop where `poll_at` returns `Now` but `dispatch`
             // can't actually do anything.
-            self.timer.set_for_idle(cx.now(), self.keep_alive);
+            self.timer.set_for_idle(cx.now(), self.keep_alive_first());
 
             // Inform RTTE, so that it can avoid bogus measurements.
             self.rtte.on_retransmit();
@@ -2534,6 +2634,35 @@ impl<'a> Socket<'a> {
         #[cfg(feature = "socket-tcp-pause-synack")]
         if matches!(self.state, State::SynReceived) && self.synack_paused {
             return Ok(());
+        }
+
+        // Kiln: keep-alive gives up as Linux's does, when its timer fires with a probe
+        // unanswered: past the timeout (TCP_USER_TIMEOUT) since the peer was last heard, or
+        // after TCP_KEEPCNT probes.
+        if self.state != State::Closed
+            && self.keep_alive_probes_out > 0
+            && self.timer.should_keep_alive(cx.now())
+        {
+            let give_up = match (self.timeout, self.remote_last_ts) {
+                (Some(timeout), Some(last)) => cx.now() >= last + timeout,
+                _ => self
+                    .keep_alive_count
+                    .is_some_and(|n| self.keep_alive_probes_out >= n),
+            };
+            if give_up {
+                net_debug!("keep-alive probes unanswered");
+                self.timed_out_abort = true;
+                self.set_state(State::Closed);
+            }
+        }
+
+        // Kiln: the cork's ceiling runs from when data was first held back.
+        if self.cork && self.unsent() > 0 {
+            if self.cork_deadline.is_none() {
+                self.cork_deadline = Some(cx.now() + CORK_CEILING);
+            }
+        } else {
+            self.cork_deadline = None;
         }
 
         // Decide whether we're sending a packet.
@@ -2810,8 +2939,14 @@ impl<'a> Socket<'a> {
         emit(cx, packet_meta, (ip_repr, repr))?;
 
         // We've sent something, whether useful data or a keep-alive packet, so rewind
-        // the keep-alive timer.
-        self.timer.rewind_keep_alive(cx.now(), self.keep_alive);
+        // the keep-alive timer. Kiln: after a probe, the next one is an interval away; after
+        // anything else, the idle time.
+        let next_probe = if is_keep_alive {
+            self.keep_alive
+        } else {
+            self.keep_alive_first()
+        };
+        self.timer.rewind_keep_alive(cx.now(), next_probe);
 
         // Reset delayed-ack timer
         match self.ack_delay_timer {
@@ -2834,6 +2969,8 @@ impl<'a> Socket<'a> {
         // Leave the rest of the state intact if sending a keep-alive packet, since those
         // carry a fake segment.
         if is_keep_alive {
+            // Kiln: counted until the peer answers.
+            self.keep_alive_probes_out = self.keep_alive_probes_out.saturating_add(1);
             return Ok(());
         }
 
@@ -2906,16 +3043,30 @@ impl<'a> Socket<'a> {
             let timeout_poll_at = match (self.remote_last_ts, self.timeout) {
                 // If we're transmitting or retransmitting data, we need to poll at the moment
                 // when the timeout would expire.
-                (Some(remote_last_ts), Some(timeout)) => PollAt::Time(remote_last_ts + timeout),
+                (Some(remote_last_ts), Some(timeout)) if self.awaits_peer() => {
+                    PollAt::Time(remote_last_ts + timeout)
+                }
                 // Otherwise we have no timeout.
                 (_, _) => PollAt::Ingress,
             };
 
+            // Kiln: corked data goes out at its deadline (dispatch sets it first).
+            let cork_poll_at = match self.cork_deadline {
+                _ if !self.cork || self.unsent() == 0 => PollAt::Ingress,
+                Some(deadline) => PollAt::Time(deadline),
+                None => PollAt::Now,
+            };
+
             // We wait for the earliest of our timers to fire.
-            *[self.timer.poll_at(), timeout_poll_at, delayed_ack_poll_at]
-                .iter()
-                .min()
-                .unwrap_or(&PollAt::Ingress)
+            *[
+                self.timer.poll_at(),
+                timeout_poll_at,
+                delayed_ack_poll_at,
+                cork_poll_at,
+            ]
+            .iter()
+            .min()
+            .unwrap_or(&PollAt::Ingress)
         }
     }
 }
