@@ -240,8 +240,10 @@ struct ImageArgs {
     /// oci containerdisk: the disk's format.
     #[arg(long, value_enum, default_value_t = kiln_cli::oci::DiskFormat::Qcow2)]
     disk_format: kiln_cli::oci::DiskFormat,
-    /// oci and container: the tag in the image layout (default: latest).
-    #[arg(long, value_name = "TAG")]
+    /// oci and container: the reference name in the image layout, e.g. 1.0 or
+    /// registry.example/kiln/app:1.0 (default: the image's name with :latest, e.g. app:latest;
+    /// `podman load` names it localhost/app:latest).
+    #[arg(long, value_name = "REF")]
     tag: Option<String>,
     /// oci kernelboot and container: files for the VM (a directory, packed, or a newc .cpio
     /// archive), as kiln run --files; the kernelBoot image's initrd.

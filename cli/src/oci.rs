@@ -96,7 +96,8 @@ pub const LABEL_PREFIX: &str = "kiln.";
 /// [`package::PackageOptions`]).
 #[derive(Debug, Clone, Default)]
 pub struct OciOptions {
-    /// The tag inside the layout (`org.opencontainers.image.ref.name`).
+    /// The reference name inside the layout (`org.opencontainers.image.ref.name`; default
+    /// [`default_ref_name`]).
     pub tag: Option<String>,
     /// `--format oci`: containerDisk or kernelBoot.
     pub variant: Variant,
@@ -111,21 +112,54 @@ pub struct OciOptions {
     pub memory: Option<String>,
 }
 
-/// The tag unless `--tag` says otherwise.
-pub const DEFAULT_TAG: &str = "latest";
+/// The reference name inside the layout (`org.opencontainers.image.ref.name`) unless `--tag`
+/// says otherwise: the image's file name (lower-cased, other characters than letters, digits,
+/// `.`, `_` and `-` made `-`) with the tag `latest`, e.g. `dns-server:latest`, which
+/// `podman load` names `localhost/dns-server:latest`.
+pub fn default_ref_name(image_name: &str) -> String {
+    let name: String = image_name
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => c,
+            _ => '-',
+        })
+        .collect();
+    let name = name.trim_matches('-');
+    format!("{}:latest", if name.is_empty() { "kiln" } else { name })
+}
 
-/// Checks a tag against the OCI distribution grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub fn check_tag(tag: &str) -> std::result::Result<(), String> {
-    let mut chars = tag.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if first_ok && rest_ok && tag.len() <= 128 {
+/// Checks `--tag` against the image-spec's grammar of `org.opencontainers.image.ref.name`
+/// (`component ("/" component)*`, a component being alphanumerics joined by one of `-._:@+`
+/// or `--`), in lower case as container engines want repository names; at most 255 bytes.
+pub fn check_ref_name(name: &str) -> std::result::Result<(), String> {
+    let component_ok = |c: &str| {
+        let bytes = c.as_bytes();
+        let mut i = 0;
+        let mut alnum_run = false;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_lowercase() || b.is_ascii_digit() {
+                alnum_run = true;
+                i += 1;
+            } else if alnum_run && b"-._:@+".contains(&b) {
+                // One separator, or "--", between two alphanumeric runs.
+                i += if b == b'-' && bytes.get(i + 1) == Some(&b'-') {
+                    2
+                } else {
+                    1
+                };
+                alnum_run = false;
+            } else {
+                return false;
+            }
+        }
+        alnum_run
+    };
+    if name.len() <= 255 && name.split('/').all(component_ok) {
         Ok(())
     } else {
         Err(format!(
-            "--tag {tag:?}: a tag is 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+            "--tag {name:?}: give a reference name such as 1.0, dns-server:1.0 or registry.example/kiln/dns-server:1.0 (lower-case letters and digits, joined by one of - . _ : @ + or --, components separated by /)"
         ))
     }
 }
@@ -248,9 +282,15 @@ pub fn labels(record: &Record) -> Vec<(String, String)> {
         _ => format!("Kiln image {} run by kiln run in QEMU", record.title),
     };
     let mut out = vec![
-        ("org.opencontainers.image.title".into(), record.title.clone()),
+        (
+            "org.opencontainers.image.title".into(),
+            record.title.clone(),
+        ),
         ("org.opencontainers.image.description".into(), description),
-        ("org.opencontainers.image.created".into(), record.created.clone()),
+        (
+            "org.opencontainers.image.created".into(),
+            record.created.clone(),
+        ),
         (
             format!("{LABEL_PREFIX}version"),
             env!("CARGO_PKG_VERSION").to_owned(),
@@ -270,7 +310,11 @@ pub fn labels(record: &Record) -> Vec<(String, String)> {
 
 /// `umoci config`'s arguments that set the platform, author, time, labels, annotations and
 /// (for the container) the run settings.
-pub fn config_args(labels: &[(String, String)], created: &str, run: Option<&RunConfig>) -> Vec<String> {
+pub fn config_args(
+    labels: &[(String, String)],
+    created: &str,
+    run: Option<&RunConfig>,
+) -> Vec<String> {
     let mut args: Vec<String> = [
         "--no-history",
         "--architecture",
@@ -408,16 +452,19 @@ pub fn is_archive(output: &Path) -> bool {
 pub fn build(image: &Path, opts: &package::PackageOptions, output: &Path) -> Result<()> {
     let oci = &opts.oci;
     let container = opts.format == package::Format::Container;
-    let tag = oci.tag.clone().unwrap_or_else(|| DEFAULT_TAG.into());
-    check_tag(&tag).map_err(Failure::usage)?;
+    let title = image
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "app".into());
+    let tag = oci.tag.clone().unwrap_or_else(|| default_ref_name(&title));
+    check_ref_name(&tag).map_err(Failure::usage)?;
     if !container && (!oci.publish.is_empty() || oci.memory.is_some()) {
         return Err(Failure::usage(
             "-p and -m are the container's (--format container); a KubeVirt VM's ports and memory are in its manifest",
         )
         .into());
     }
-    if container
-        && (oci.variant != Variant::default() || oci.disk_format != DiskFormat::default())
+    if container && (oci.variant != Variant::default() || oci.disk_format != DiskFormat::default())
     {
         return Err(Failure::usage(
             "--variant and --disk-format choose a KubeVirt image (--format oci); a container runs the image itself",
@@ -443,15 +490,19 @@ pub fn build(image: &Path, opts: &package::PackageOptions, output: &Path) -> Res
         .map(|p| parse_exposed(p))
         .collect::<Result<Vec<_>>>()?;
     let kernel = fs::read(image)?;
-    let title = image
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "app".into());
     let epoch = source_epoch();
-    let created = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(epoch))
-        .to_string();
+    let created =
+        humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(epoch)).to_string();
     let scratch = package::Scratch::new(output)?;
     let layout = scratch.path("layout");
+    if layout.to_string_lossy().contains(':') {
+        // umoci takes the image as LAYOUT:REF and splits it at the first ':'.
+        return Err(Failure::usage(format!(
+            "{}: umoci cannot work in a directory whose path has a ':'; write the image elsewhere",
+            layout.parent().unwrap_or(&layout).display()
+        ))
+        .into());
+    }
     let tagged = format!("{}:{tag}", layout.display());
     umoci(&["init", "--layout"], &layout, &[])?;
     umoci(&["new", "--image"], Path::new(&tagged), &[])?;
@@ -501,8 +552,12 @@ pub fn build(image: &Path, opts: &package::PackageOptions, output: &Path) -> Res
             &opts.args,
         );
         record.cmdline = qemu::kernel_cmdline(&title, opts.append.as_deref(), &opts.args)?;
-        record.extra.push(("image", format!("{CONTAINER_IMAGE_DIR}/{title}")));
-        record.extra.push(("command", shell_words(&entrypoint, &cmd)));
+        record
+            .extra
+            .push(("image", format!("{CONTAINER_IMAGE_DIR}/{title}")));
+        record
+            .extra
+            .push(("command", shell_words(&entrypoint, &cmd)));
         run = Some(RunConfig {
             entrypoint,
             cmd,
@@ -528,7 +583,9 @@ pub fn build(image: &Path, opts: &package::PackageOptions, output: &Path) -> Res
                     &disk,
                     oci.disk_format == DiskFormat::Qcow2,
                 )?;
-                record.extra.push(("disk", format!("{DISK_DIR}/{title}.{ext}")));
+                record
+                    .extra
+                    .push(("disk", format!("{DISK_DIR}/{title}.{ext}")));
             }
             Variant::Kernelboot => {
                 let kernel_file = stage.join(KERNEL_PATH.trim_start_matches('/'));
@@ -566,16 +623,14 @@ pub fn build(image: &Path, opts: &package::PackageOptions, output: &Path) -> Res
                 .args(["oci-layout", "index.json", "blobs"]),
             "tar",
         )?;
-        fs::rename(&part, output).map_err(|e| {
-            Failure::usage(format!("cannot write {}: {e}", output.display()))
-        })?;
+        fs::rename(&part, output)
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", output.display())))?;
     } else {
         if output.exists() {
             fs::remove_dir_all(output)?;
         }
-        fs::rename(&layout, output).map_err(|e| {
-            Failure::usage(format!("cannot write {}: {e}", output.display()))
-        })?;
+        fs::rename(&layout, output)
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", output.display())))?;
     }
     Ok(())
 }
@@ -797,12 +852,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tags_follow_the_distribution_grammar() {
-        for good in ["latest", "1.0", "v1_2-rc.3", "_x", &"a".repeat(128)] {
-            assert!(check_tag(good).is_ok(), "{good}");
+    fn reference_names_follow_the_image_spec_grammar() {
+        for good in [
+            "latest",
+            "1.0",
+            "dns-server:latest",
+            "registry.example/kiln/dns-server:1.0",
+            "a--b",
+            "x@y+z",
+        ] {
+            assert!(check_ref_name(good).is_ok(), "{good}");
         }
-        for bad in ["", ".x", "-x", "a/b", "a:b", "a b", &"a".repeat(129)] {
-            assert!(check_tag(bad).is_err(), "{bad}");
+        let long = "a".repeat(256);
+        for bad in [
+            "", ".x", "-x", "x-", "a//b", "/a", "a b", "A", "a---b", "a..b", &long,
+        ] {
+            assert!(check_ref_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(default_ref_name("dns-server"), "dns-server:latest");
+        assert_eq!(default_ref_name("My_App.v2"), "my-app-v2:latest");
+        assert_eq!(default_ref_name("__"), "kiln:latest");
+        for name in ["dns-server", "My_App.v2", "__"] {
+            assert!(check_ref_name(&default_ref_name(name)).is_ok(), "{name}");
         }
     }
 
@@ -882,7 +953,14 @@ mod tests {
         let (bare, none) = container_command("app", &[], None, false, None, &[]);
         assert_eq!(
             bare,
-            ["/usr/local/bin/kiln", "run", "--net", "user", "/kiln/app", "--"]
+            [
+                "/usr/local/bin/kiln",
+                "run",
+                "--net",
+                "user",
+                "/kiln/app",
+                "--"
+            ]
         );
         assert!(none.is_empty());
     }
@@ -961,7 +1039,8 @@ mod tests {
 
     #[test]
     fn dpkg_status_gives_versions() {
-        let status = "Package: passt\nStatus: install ok installed\nVersion: 0.0~git20230309.7c7625d-1\n\n\
+        let status =
+            "Package: passt\nStatus: install ok installed\nVersion: 0.0~git20230309.7c7625d-1\n\n\
                       Package: qemu-system-x86\nVersion: 1:7.2+dfsg-7+deb12u18\nDepends: x\n";
         assert_eq!(
             package_versions(status, &["qemu-system-x86", "passt", "absent"]),
