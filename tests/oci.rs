@@ -696,7 +696,13 @@ fn container_runs_under_podman_serves_dig_and_stops_gracefully() {
     run(podman(&space).args(["stop", "-t", "60", &container]));
     let status =
         run(podman(&space).args(["inspect", "--format", "{{.State.ExitCode}}", &container]));
-    let logs = wait_for_logs(&space, &container, "dns-server: stopped;");
+    // Stopped: the logs are complete.
+    let out = podman(&space)
+        .args(["logs", &container])
+        .output()
+        .expect("run podman logs");
+    let logs =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         status.trim(),
         "0",
@@ -705,7 +711,7 @@ fn container_runs_under_podman_serves_dig_and_stops_gracefully() {
     let stopped = logs
         .lines()
         .find(|l| l.contains("dns-server: stopped;"))
-        .expect("the counters line");
+        .unwrap_or_else(|| panic!("no counters line in the logs:\n{logs}"));
     let counter = |name: &str| -> u64 {
         stopped
             .split_whitespace()
