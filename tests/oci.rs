@@ -646,8 +646,9 @@ fn wait_for_logs(space: &Space, container: &str, want: &str) -> String {
     }
 }
 
-/// The container image under podman: its config, `podman run -p 8053:53/udp -p 8053:53/tcp`,
-/// dig over UDP and TCP from the namespace, then `podman stop`: status 0 and the server's
+/// The container image under podman: its config, `podman run --device /dev/kvm -p 8053:53/udp
+/// -p 8053:53/tcp` (kiln run's KVM probe decides inside), dig over UDP and TCP from the
+/// namespace, then `podman stop`: status 0 and the server's
 /// counters (which counted those queries) in `podman logs`.
 #[test]
 fn container_runs_under_podman_serves_dig_and_stops_gracefully() {
@@ -678,12 +679,27 @@ fn container_runs_under_podman_serves_dig_and_stops_gracefully() {
         space: &space,
         args: vec!["rm".into(), "-f".into(), container.clone()],
     };
+    assert!(
+        Path::new("/dev/kvm").exists(),
+        "this test passes /dev/kvm to the container (kiln run probes it there): the host has none"
+    );
     run(podman(&space)
-        .args(["run", "-d", "--name", &container])
+        .args(["run", "-d", "--name", &container, "--device", "/dev/kvm"])
         .args(["-p", &format!("{PUBLISHED}:53/udp")])
         .args(["-p", &format!("{PUBLISHED}:53/tcp")])
         .arg(name));
-    wait_for_logs(&space, &container, "dns-server: listening on port 53 ");
+    let started = wait_for_logs(&space, &container, "dns-server: listening on port 53 ");
+    // kiln run decided between KVM and TCG inside the container, by its probe guest.
+    let verdict =
+        run(podman(&space).args(["exec", &container, "cat", "/opt/kiln/target/kiln/kvm-probe"]));
+    match verdict.lines().nth(1) {
+        Some("kvm") => {}
+        Some("tcg") => assert!(
+            started.contains("kiln: KVM unusable here (probe failed), using TCG"),
+            "{started}"
+        ),
+        other => panic!("kvm-probe says {other:?}:\n{verdict}"),
+    }
     for tcp in [false, true] {
         let answer = space.dig(PUBLISHED, tcp, "www.kiln.test", "AAAA");
         assert!(
