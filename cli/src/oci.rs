@@ -30,7 +30,9 @@
 //! added with `umoci raw add-layer`). The base layer is cached in `target/kiln/oci-base`,
 //! keyed by everything its mmdebstrap command line says; remove that directory to rebuild
 //! it with the archive's current packages. With `SOURCE_DATE_EPOCH` set, every time stamp
-//! is that instant and the same inputs give the same digests.
+//! umoci and tar write is that instant, so a kernelBoot image made twice from the same
+//! inputs has the same digest (checked by hand: a containerDisk's does not yet, as the FAT
+//! inside its disk keeps one time stamp of when mtools wrote it).
 
 use crate::network::{self, Forward};
 use crate::{doctor, kiln_dir, package, qemu, Failure, Result};
