@@ -845,3 +845,30 @@ fn oci_options_are_checked() {
         );
     }
 }
+
+/// With SOURCE_DATE_EPOCH, a kernelBoot image made twice from the same inputs has the same
+/// digest (and the time stamp is that instant); another epoch gives another digest.
+#[test]
+fn kernelboot_images_are_reproducible_with_source_date_epoch() {
+    let image = dns_image();
+    let digest = |epoch: &str, n: u32| {
+        let out = dir().join(format!("reproducible-{epoch}-{n}.oci"));
+        let mut cmd = kiln();
+        cmd.env("SOURCE_DATE_EPOCH", epoch)
+            .arg("image")
+            .arg(&image)
+            .args(["--format", "oci", "--variant", "kernelboot", "-o"])
+            .arg(&out);
+        run(&mut cmd);
+        let reference = format!("oci:{}:dns-server:latest", out.display());
+        let created = label(&reference, "org.opencontainers.image.created");
+        let digest = run(Command::new("skopeo")
+            .args(["inspect", "--format", "{{.Digest}}"])
+            .arg(&reference));
+        (digest.trim().to_owned(), created)
+    };
+    let (first, created) = digest("1700000000", 1);
+    assert_eq!(created, "2023-11-14T22:13:20Z");
+    assert_eq!(digest("1700000000", 2).0, first);
+    assert_ne!(digest("1700000001", 1).0, first);
+}

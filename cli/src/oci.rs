@@ -31,7 +31,7 @@
 //! keyed by everything its mmdebstrap command line says; remove that directory to rebuild
 //! it with the archive's current packages. With `SOURCE_DATE_EPOCH` set, every time stamp
 //! umoci and tar write is that instant, so a kernelBoot image made twice from the same
-//! inputs has the same digest (checked by hand: a containerDisk's does not yet, as the FAT
+//! inputs has the same digest (tests/oci.rs; a containerDisk's does not yet, as the FAT
 //! inside its disk keeps one time stamp of when mtools wrote it).
 
 use crate::network::{self, Forward};
