@@ -659,6 +659,19 @@ fn container_runs_under_podman_serves_dig_and_stops_gracefully() {
         &format!("{LOCAL_REGISTRY}/kiln/dns-server:podman"),
         name,
     );
+    // `podman load` of the archive (docs/deploy.md's way) names it NAME:latest, and it is the
+    // image the registry served.
+    let loaded = run(podman(&space)
+        .args(["load", "--quiet", "-i"])
+        .arg(container_archive()));
+    assert!(
+        loaded.contains("localhost/dns-server:latest"),
+        "podman load said: {loaded}"
+    );
+    let id = |reference: &str| {
+        run(podman(&space).args(["image", "inspect", "--format", "{{.Id}}", reference]))
+    };
+    assert_eq!(id("localhost/dns-server:latest"), id(name));
     let config = run(podman(&space).args([
         "image",
         "inspect",
