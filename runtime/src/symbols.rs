@@ -357,7 +357,7 @@ mod tests {
     fn garbage_never_panics() {
         // A small deterministic generator: every result is Ok or Err, lookups stay total.
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for round in 0..2000 {
+        for round in 0..if cfg!(miri) { 40 } else { 2000 } {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;

@@ -1069,7 +1069,7 @@ mod tests {
                 .flat_map(|r| page(r.start)..page(r.end))
                 .collect()
         };
-        for _ in 0..20_000 {
+        for _ in 0..if cfg!(miri) { 40 } else { 20_000 } {
             let (start, len) = (next(PAGES as u64 + 2), next(6) + 1);
             let addr = BASE + start * P;
             let prot = prots[next(4) as usize];
