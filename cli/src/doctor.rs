@@ -108,6 +108,36 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "tests: certificates, s_client and s_time against the HTTPS example",
     ),
     ("testssl.sh", "tests: rates the HTTPS example's TLS"),
+    (
+        "umoci",
+        "kiln image --format oci|container: writes the OCI image layout",
+    ),
+    (
+        "mmdebstrap",
+        "kiln image --format container: the container's Debian base (QEMU, passt)",
+    ),
+    (
+        "skopeo",
+        "tests: inspects and copies OCI images (layouts, archives, a registry)",
+    ),
+    (
+        "podman",
+        "tests: runs the container image (kiln image --format container)",
+    ),
+    (
+        "runc",
+        "tests: podman's OCI runtime here (crun refuses this host's hybrid cgroups)",
+    ),
+    ("netavark", "tests: podman's networks and published ports"),
+    ("iptables", "tests: netavark's port forwarding"),
+    (
+        "docker-registry",
+        "tests: a registry on loopback that the OCI images are pushed to",
+    ),
+    (
+        "python3-yaml",
+        "tests: reads the manifests in docs/deploy.md",
+    ),
 ];
 /// What `kiln build` cannot do without.
 pub const FOR_BUILD: [&str; 7] = [

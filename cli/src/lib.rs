@@ -17,6 +17,8 @@
 //! - [`network`]: the guest's network choice (`--net`, `-p`) and its QEMU arguments;
 //! - [`usernet`]: user networking through passt (a real listen backlog, IPv4 and IPv6);
 //! - [`package`]: `kiln image`, an image packaged as a GRUB disk (raw, qcow2) or ISO;
+//! - [`oci`]: `kiln image --format oci|container`, an image as an OCI image (KubeVirt
+//!   containerDisk and kernelBoot, or QEMU in a plain container);
 //! - [`media`]: recognizing disk and ISO images and booting them through firmware;
 //! - [`build`]: configuring and building a CMake project with the Kiln toolchain;
 //! - [`cpio`]: packing a directory into a newc archive (`kiln pack`, `kiln run --files`);
@@ -37,6 +39,7 @@ pub mod lifecycle;
 pub mod link;
 pub mod media;
 pub mod network;
+pub mod oci;
 pub mod package;
 pub mod pkg;
 pub mod process;

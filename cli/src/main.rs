@@ -30,7 +30,8 @@ enum Cmd {
     /// Boot an image (or build a project directory and boot its image) under QEMU; disk and
     /// ISO images made by `kiln image` boot through firmware.
     Run(RunArgs),
-    /// Package an image as a bootable disk (raw, qcow2) or ISO with GRUB (BIOS and UEFI).
+    /// Package an image as a bootable disk (raw, qcow2) or ISO with GRUB (BIOS and UEFI), or
+    /// as an OCI image: for KubeVirt (containerDisk, kernelBoot) or QEMU in a container.
     Image(ImageArgs),
     /// Check for (and install) what Kiln needs on this host.
     Doctor(DoctorArgs),
@@ -228,13 +229,39 @@ struct ImageArgs {
     /// What to make.
     #[arg(long, value_enum)]
     format: Format,
-    /// The output file (default: IMAGE.img, IMAGE.qcow2 or IMAGE.iso).
+    /// The output (default: IMAGE.img, .qcow2, .iso; for oci and container an OCI image
+    /// layout directory IMAGE.containerdisk.oci, .kernelboot.oci or .container.oci, or an
+    /// oci-archive when OUT ends in .tar).
     #[arg(short = 'o', value_name = "OUT")]
     output: Option<PathBuf>,
-    /// Kernel command-line words baked into grub.cfg (runtime options, NAME=value).
+    /// Kernel command-line words (runtime options, NAME=value), baked into grub.cfg (disks,
+    /// ISOs, containerDisks), recorded in the kiln.cmdline label (kernelBoot: give them as
+    /// the VMI's kernelArgs) or passed by the container's kiln run.
     #[arg(long, value_name = "TEXT")]
     append: Option<String>,
-    /// The program's arguments, baked into grub.cfg.
+    /// oci: the KubeVirt boot the image is for.
+    #[arg(long, value_enum, default_value_t = kiln_cli::oci::Variant::Containerdisk)]
+    variant: kiln_cli::oci::Variant,
+    /// oci containerdisk: the disk's format.
+    #[arg(long, value_enum, default_value_t = kiln_cli::oci::DiskFormat::Qcow2)]
+    disk_format: kiln_cli::oci::DiskFormat,
+    /// oci and container: the reference name in the image layout, e.g. 1.0 or
+    /// registry.example/kiln/app:1.0 (default: the image's name with :latest, e.g. app:latest;
+    /// `podman load` names it localhost/app:latest).
+    #[arg(long, value_name = "REF")]
+    tag: Option<String>,
+    /// oci kernelboot and container: files for the VM (a directory, packed, or a newc .cpio
+    /// archive), as kiln run --files; the kernelBoot image's initrd.
+    #[arg(long, value_name = "DIR")]
+    files: Option<PathBuf>,
+    /// container: a port the container publishes, PORT[/udp] (the guest's same port) or
+    /// CONTAINER:GUEST[/udp] (repeatable).
+    #[arg(short = 'p', value_name = "PORT[/udp]")]
+    publish: Vec<String>,
+    /// container: the guest's memory (QEMU syntax; default 256M).
+    #[arg(short = 'm', value_name = "MEM")]
+    memory: Option<String>,
+    /// The program's arguments (baked into grub.cfg; the container's default command).
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
 }
@@ -310,7 +337,16 @@ fn dispatch(command: Cmd) -> kiln_cli::Result<i32> {
                 output: args.output,
                 append: args.append,
                 args: args.args,
+                oci: kiln_cli::oci::OciOptions {
+                    tag: args.tag,
+                    variant: args.variant,
+                    disk_format: args.disk_format,
+                    files: args.files,
+                    publish: args.publish,
+                    memory: args.memory,
+                },
             };
+
             println!("{}", package::package(&image, &opts)?.display());
             Ok(0)
         }

@@ -1,5 +1,6 @@
 //! `kiln image`: a Kiln image packaged as a bootable disk (raw or qcow2) or ISO, in which GRUB
-//! loads the image by multiboot2 with the kernel command line baked into `grub.cfg`.
+//! loads the image by multiboot2 with the kernel command line baked into `grub.cfg`; or as an
+//! OCI image (`--format oci`, `--format container`), which [`crate::oci`] builds.
 //!
 //! The **disk** is an MBR-partitioned raw image built without root or loop devices:
 //!
@@ -22,7 +23,7 @@
 //! program's output only (firmware such as OVMF may still write there before GRUB starts). If
 //! GRUB cannot load the image it says so on COM1 too and powers off.
 
-use crate::{doctor, image, qemu, Failure, Result};
+use crate::{doctor, image, oci, qemu, Failure, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,24 +36,34 @@ pub enum Format {
     Qcow2,
     /// A hybrid BIOS/UEFI ISO 9660 image made by grub-mkrescue.
     Iso,
+    /// An OCI image for KubeVirt: a containerDisk (the disk under /disk/) or, with
+    /// `--variant kernelboot`, the kernel under /boot/ (see [`crate::oci`]).
+    Oci,
+    /// An OCI image that runs the image in QEMU inside a plain container (see [`crate::oci`]).
+    Container,
 }
 
 impl Format {
-    /// The file extension of the default output name.
-    pub fn extension(self) -> &'static str {
+    /// The file extension of the default output name (`variant`: of an `oci` image).
+    pub fn extension(self, variant: oci::Variant) -> &'static str {
         match self {
             Format::Raw => "img",
             Format::Qcow2 => "qcow2",
             Format::Iso => "iso",
+            Format::Oci if variant == oci::Variant::Kernelboot => "kernelboot.oci",
+            Format::Oci => "containerdisk.oci",
+            Format::Container => "container.oci",
         }
     }
 
-    /// The Debian packages this format needs.
-    pub fn packages(self) -> &'static [&'static str] {
+    /// The Debian packages this format needs (`variant`: of an `oci` image).
+    pub fn packages(self, variant: oci::Variant) -> Vec<&'static str> {
         match self {
-            Format::Raw => &DISK_PACKAGES[..5],
-            Format::Qcow2 => &DISK_PACKAGES,
-            Format::Iso => &ISO_PACKAGES,
+            Format::Raw => DISK_PACKAGES[..5].to_vec(),
+            Format::Qcow2 => DISK_PACKAGES.to_vec(),
+            Format::Iso => ISO_PACKAGES.to_vec(),
+            Format::Oci => oci::packages(false, variant),
+            Format::Container => oci::packages(true, variant),
         }
     }
 }
@@ -83,6 +94,8 @@ pub struct PackageOptions {
     pub append: Option<String>,
     /// The program's arguments (after `--`).
     pub args: Vec<String>,
+    /// What only the OCI formats take.
+    pub oci: oci::OciOptions,
 }
 
 /// Where the Kiln image lives on the disk or ISO.
@@ -149,39 +162,77 @@ mod boot_img {
 /// Packages `image` as `opts.format`; returns the path written.
 pub fn package(image: &Path, opts: &PackageOptions) -> Result<PathBuf> {
     image::check(image)?;
-    doctor::require(opts.format.packages())?;
+    doctor::require(&opts.format.packages(opts.oci.variant))?;
     let output = opts.output.clone().unwrap_or_else(|| {
         let mut name = image.as_os_str().to_owned();
         name.push(".");
-        name.push(opts.format.extension());
+        name.push(opts.format.extension(opts.oci.variant));
         PathBuf::from(name)
     });
+    let oci_only = opts.oci.tag.is_some()
+        || opts.oci.variant != oci::Variant::default()
+        || opts.oci.disk_format != oci::DiskFormat::default()
+        || opts.oci.files.is_some()
+        || !opts.oci.publish.is_empty()
+        || opts.oci.memory.is_some();
+    if matches!(opts.format, Format::Oci | Format::Container) {
+        oci::build(image, opts, &output)?;
+        return Ok(output);
+    }
+    if oci_only {
+        return Err(Failure::usage(
+            "--tag, --variant, --disk-format, --files, -p and -m are for --format oci or container",
+        )
+        .into());
+    }
     let argv0 = image
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "app".into());
     let cmdline = qemu::kernel_cmdline(&argv0, opts.append.as_deref(), &opts.args)?;
-    let words = grub_words(&cmdline).map_err(Failure::usage)?;
     let kernel = std::fs::read(image)?;
-    let config = grub_cfg(KERNEL_PATH, &words);
 
     let scratch = Scratch::new(&output)?;
     match opts.format {
-        Format::Raw => make_disk(&kernel, &config, &scratch, &output)?,
-        Format::Qcow2 => {
-            let raw = scratch.path("disk.raw");
-            make_disk(&kernel, &config, &scratch, &raw)?;
-            run_tool(
-                Command::new("qemu-img")
-                    .args(["convert", "-f", "raw", "-O", "qcow2"])
-                    .arg(&raw)
-                    .arg(&output),
-                "qemu-utils",
-            )?;
+        Format::Raw | Format::Qcow2 => make_disk_file(
+            &kernel,
+            &cmdline,
+            &scratch,
+            &output,
+            opts.format == Format::Qcow2,
+        )?,
+        Format::Iso => {
+            let words = grub_words(&cmdline).map_err(Failure::usage)?;
+            make_iso(&kernel, &grub_cfg(KERNEL_PATH, &words), &scratch, &output)?
         }
-        Format::Iso => make_iso(&kernel, &config, &scratch, &output)?,
+        Format::Oci | Format::Container => unreachable!("handled above"),
     }
     Ok(output)
+}
+
+/// Writes the GRUB disk that boots `kernel` with `cmdline` to `output`: raw, or converted to
+/// qcow2 (`qcow2`); `scratch` holds the intermediate files.
+pub(crate) fn make_disk_file(
+    kernel: &[u8],
+    cmdline: &str,
+    scratch: &Scratch,
+    output: &Path,
+    qcow2: bool,
+) -> Result<()> {
+    let words = grub_words(cmdline).map_err(Failure::usage)?;
+    let config = grub_cfg(KERNEL_PATH, &words);
+    if !qcow2 {
+        return make_disk(kernel, &config, scratch, output);
+    }
+    let raw = scratch.path("disk.raw");
+    make_disk(kernel, &config, scratch, &raw)?;
+    run_tool(
+        Command::new("qemu-img")
+            .args(["convert", "-f", "raw", "-O", "qcow2"])
+            .arg(&raw)
+            .arg(output),
+        "qemu-utils",
+    )
 }
 
 /// Splits a kernel command line into its words as the runtime will (whitespace separates,
@@ -439,7 +490,7 @@ fn mtools(tool: &str, part: &Path) -> Command {
 }
 
 /// Runs a packaging tool; a failure names the tool and repeats its last error line.
-fn run_tool(command: &mut Command, package: &str) -> Result<()> {
+pub(crate) fn run_tool(command: &mut Command, package: &str) -> Result<()> {
     let name = command.get_program().to_string_lossy().into_owned();
     let out = command.output().map_err(|e| {
         Failure::usage(format!(
@@ -459,12 +510,12 @@ fn run_tool(command: &mut Command, package: &str) -> Result<()> {
 }
 
 /// A scratch directory next to the output, removed when dropped.
-struct Scratch {
+pub(crate) struct Scratch {
     dir: PathBuf,
 }
 
 impl Scratch {
-    fn new(output: &Path) -> Result<Scratch> {
+    pub(crate) fn new(output: &Path) -> Result<Scratch> {
         let parent = output
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -482,7 +533,7 @@ impl Scratch {
         Ok(Scratch { dir })
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
