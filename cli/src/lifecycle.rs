@@ -392,15 +392,7 @@ pub fn run(image: &Path, opts: &RunOptions) -> Result<i32> {
         // code): the runtime's last line gives the whole of it when the two agree.
         Outcome::Exited(status) => match guest_status(qemu::decode_qemu_exit(status), line) {
             Some(n) => n,
-            None => {
-                let how = status
-                    .code()
-                    .map_or("was killed by a signal".to_owned(), |c| {
-                        format!("exited with code {c}")
-                    });
-                eprintln!("kiln: QEMU {how} without the guest reporting an exit status");
-                1
-            }
+            None => qemu::unreported_exit(status),
         },
     })
 }

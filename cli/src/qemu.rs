@@ -249,15 +249,7 @@ fn run(image: &Path, opts: &RunOptions) -> Result<RunOutput> {
         (Some(n), _) => n,
         (None, Some(status)) => match decode_qemu_exit(status) {
             Some(n) => n,
-            None => {
-                let how = status
-                    .code()
-                    .map_or("was killed by a signal".to_owned(), |c| {
-                        format!("exited with code {c}")
-                    });
-                eprintln!("kiln: QEMU {how} without the guest reporting an exit status");
-                1
-            }
+            None => unreported_exit(status),
         },
         (None, None) => 1,
     };
@@ -267,6 +259,17 @@ fn run(image: &Path, opts: &RunOptions) -> Result<RunOutput> {
         status,
         timed_out: finished.timed_out,
     })
+}
+
+/// QEMU ended without the guest saying how it ended: says so, and gives kiln's status 1.
+pub fn unreported_exit(status: ExitStatus) -> i32 {
+    let how = status
+        .code()
+        .map_or("was killed by a signal".to_owned(), |c| {
+            format!("exited with code {c}")
+        });
+    eprintln!("kiln: QEMU {how} without the guest reporting an exit status");
+    1
 }
 
 /// The guest's exit status from QEMU's exit code when isa-debug-exit ended it:

@@ -241,10 +241,11 @@ mod kernel {
             let Some((arrived, unix_ns)) = await_time(sent) else {
                 break;
             };
-            if best.is_none_or(|(s, a, _)| arrived - sent < a - s) {
+            let trip = arrived.saturating_sub(sent);
+            if best.is_none_or(|(s, a, _)| trip < a.saturating_sub(s)) {
                 best = Some((sent, arrived, unix_ns));
             }
-            if arrived - sent < QUICK {
+            if trip < QUICK {
                 break;
             }
         }
@@ -270,7 +271,7 @@ mod kernel {
             match DECODER.lock().push(byte) {
                 None => {}
                 Some(Ok(Command::Time(unix_ns))) => {
-                    return Some((crate::arch::cpu::rdtsc().max(sent), unix_ns))
+                    return Some((crate::arch::cpu::rdtsc(), unix_ns))
                 }
                 Some(Ok(command)) => {
                     let mut early = EARLY.lock();

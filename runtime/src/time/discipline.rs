@@ -9,7 +9,7 @@
 //!
 //! CLOCK_REALTIME is CLOCK_MONOTONIC plus an offset. At boot the offset comes from the RTC
 //! (whole seconds, so up to a second behind); each edge then says what the RTC's time is
-//! exactly at that TSC value. A time handed over by the host ([`Discipline::set_wall`]) is
+//! exactly at that TSC value. A time handed over by the host ([`Discipline::start_wall`]) is
 //! better still: QEMU's RTC counts whole seconds from the moment it was created, so its
 //! edges lag the host's seconds by a fraction fixed for the VM's life; after a hand-over the
 //! edges keep the clock at the RTC plus that lag (so it follows the host's clock through the
@@ -201,18 +201,10 @@ impl Discipline {
         }
     }
 
-    /// The host says the time was `unix_ns` when the TSC read `tsc`; the TSC reads `now`.
-    /// From here on the RTC's edges keep the clock at this time's lead over the RTC.
-    pub fn set_wall(&mut self, tsc: u64, unix_ns: u64, now: u64) {
-        let truth = self.truth_at(tsc, unix_ns, now);
-        self.steer(truth, now);
-        self.handover = Some((now, truth));
-    }
-
     /// At boot, before anything read the clock: the host says the time was `unix_ns` when
     /// the TSC read `tsc`. The wall clock is set to it whichever way that moves it (no reader
     /// can see a step back yet), and from here on the RTC's edges keep the host's lead over
-    /// the RTC, as after [`Discipline::set_wall`].
+    /// the RTC.
     pub fn start_wall(&mut self, tsc: u64, unix_ns: u64, now: u64) {
         let truth = self.truth_at(tsc, unix_ns, now);
         self.seg.slew = Slew::default();
@@ -451,7 +443,7 @@ mod tests {
         let rtc_edge = |k: u64| sim.tsc_at(1_000 * SEC + 400_000_000 + k * SEC);
         // The host hands over its time (exact) 10 ms after boot.
         let at = sim.tsc_at(sim.start_ns + 10_000_000);
-        d.set_wall(at, sim.unix_at(at), at);
+        d.start_wall(at, sim.unix_at(at), at);
         assert_eq!(d.realtime_ns(at), sim.unix_at(at));
         for k in 1..300 {
             let e = rtc_edge(k);
