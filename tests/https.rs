@@ -11,7 +11,9 @@
 //! them as root. Traffic stays on the host's loopback or inside the namespace.
 
 use kiln_tests::http::{self, curl, response_headers, wrk_without_errors_within, Tools};
-use kiln_tests::netns::{expect_line, expect_static_addresses, lines, static_append, wait_for};
+use kiln_tests::netns::{
+    console_lines, expect_line, expect_static_addresses, static_append, wait_for,
+};
 use kiln_tests::netns::{Netns, MICROVM};
 use kiln_tests::netns::{GUEST4, GUEST6};
 use kiln_tests::{example_image, kiln, pkg_build, run_ok, scratch_dir, GroupChild};
@@ -256,9 +258,10 @@ fn https_hello_over_user_networking_serves_curl_s_client_and_wrk() {
             .args(["--", "-q"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
+            .stderr(Stdio::piped()),
     );
-    let rx = lines(guest.0.stdout.take().expect("stdout is piped"));
+    // The runtime's `kiln:` lines come on kiln run's stderr (the host channel).
+    let rx = console_lines(&mut guest.0);
     let mut seen = Vec::new();
     let start = wait_for(&rx, &mut seen, Duration::from_secs(120), |l| {
         l.starts_with("https-hello: OpenSSL 3.")
@@ -281,7 +284,6 @@ fn https_hello_over_user_networking_serves_curl_s_client_and_wrk() {
     let base = format!("https://{NAME}:{port}");
     pages(&http::host, &base, &ca, &["--resolve", &resolve]);
     s_client_versions_and_resumption(&http::host, &format!("127.0.0.1:{port}"), &ca, &certs);
-    // QEMU's forward accepts one pending connection at a time (tests/http.rs says more).
     wrk_without_errors_within(
         &http::host,
         &format!("https://127.0.0.1:{port}/"),
