@@ -10,7 +10,7 @@
 //! The first run builds the packages into target/kiln/pkg (OpenSSL takes minutes); later
 //! runs reuse them (`kiln pkg` keys each build by version, recipe and flags).
 
-use kiln_tests::netns::{expect_line, lines};
+use kiln_tests::netns::{console_lines, expect_line};
 use kiln_tests::{
     kiln, pkg_build, pkg_tests, root, run_ok, run_with_deadline, scratch_dir, GroupChild, Output,
 };
@@ -209,9 +209,10 @@ fn libevent_sample_servers_answer_clients_in_the_vm_and_natively() {
             .arg(&hello)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
+            .stderr(Stdio::piped()),
     );
-    let rx = lines(vm.0.stdout.take().unwrap());
+    // kiln run's stderr too: the runtime's lines come over the host channel.
+    let rx = console_lines(&mut vm.0);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "kiln: net: eth0 10.0.2.15/24 gw 10.0.2.2");
     for _ in 0..3 {
@@ -268,9 +269,10 @@ fn libevent_sample_servers_answer_clients_in_the_vm_and_natively() {
             .args(["--", "-p", "8080", "/www"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit()),
+            .stderr(Stdio::piped()),
     );
-    let rx = lines(vm.0.stdout.take().unwrap());
+    // kiln run's stderr too: the runtime's lines come over the host channel.
+    let rx = console_lines(&mut vm.0);
     let mut seen = Vec::new();
     expect_line(&rx, &mut seen, "Listening on 0.0.0.0:8080");
     let (body, listing) = fetch(&format!("http://127.0.0.1:{port}"));
