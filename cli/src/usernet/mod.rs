@@ -33,6 +33,7 @@
 //! down; it also gets SIGTERM when kiln dies, where kiln is not root (passt started as root
 //! switches to `nobody`, which clears that setting; see [`crate::process`]).
 
+pub mod handshake;
 pub mod relay;
 
 use crate::network::Forward;

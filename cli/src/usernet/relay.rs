@@ -15,11 +15,15 @@
 //! sorting them (and has the e1000 problem), and Debian 12's passt forwards a port on one
 //! address only.
 
+use super::handshake;
 use rustix::net::{recv, RecvFlags};
+use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 /// The largest frame accepted (passt's and QEMU's limit, an Ethernet frame of 64 KiB).
 pub const MAX_FRAME: usize = 65_535 + 14;
@@ -99,6 +103,69 @@ fn pump(mut from: impl Read, mut deliver: impl FnMut(&[u8], &[(usize, usize)]) -
     }
 }
 
+/// How long after the guest's SYN-ACK went to passt the handshake's ACK goes to the guest.
+///
+/// The guest's first data must not reach passt in the same read as the SYN-ACK: passt
+/// (0.0~git20230309, `tap4_handler()`) hands a flow's frames to `tcp_tap_handler()` in a loop
+/// that expects each call to consume the frames it returns; after a SYN-ACK it returns 1,
+/// the next call takes the whole batch again, and the count goes negative and spins. The
+/// guest sends nothing on the connection before this ACK, so the delay keeps the two apart
+/// whenever passt reads its socket within it.
+const ACK_DELAY: Duration = Duration::from_millis(5);
+
+/// Sends the handshake ACKs to the guest, each [`ACK_DELAY`] after it was queued, unless
+/// passt sent the guest something on that connection meanwhile (a client that spoke first:
+/// its data carried passt's ACK, and a late ACK could reach a connection the guest already
+/// closed, which it would answer with a reset). One thread: the delays are equal, so the
+/// queue is in order of due time.
+#[derive(Clone)]
+struct Acker {
+    queue: mpsc::Sender<(Instant, handshake::Flow, Vec<u8>)>,
+    /// The connections whose ACK is queued, in passt's direction.
+    pending: Arc<Mutex<HashSet<handshake::Flow>>>,
+}
+
+impl Acker {
+    fn start(to_guest: UnixDatagram) -> Acker {
+        let (queue, rx) = mpsc::channel::<(Instant, handshake::Flow, Vec<u8>)>();
+        let pending = Arc::new(Mutex::new(HashSet::new()));
+        let still = Arc::clone(&pending);
+        thread::spawn(move || {
+            for (due, flow, frame) in rx {
+                thread::sleep(due.saturating_duration_since(Instant::now()));
+                let due = still.lock().is_ok_and(|mut p| p.remove(&flow));
+                if due && to_guest.send(&frame).is_err() {
+                    return;
+                }
+            }
+        });
+        Acker { queue, pending }
+    }
+
+    /// Queues `ack` (a frame from [`handshake::ack_for`]).
+    fn send(&self, ack: Vec<u8>) {
+        let Some(flow) = handshake::flow(&ack) else {
+            return;
+        };
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(flow);
+        }
+        let _ = self.queue.send((Instant::now() + ACK_DELAY, flow, ack));
+    }
+
+    /// Notes a frame passt sends the guest: its connection needs no ACK of ours.
+    fn passt_sent(&self, frame: &[u8]) {
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        if !pending.is_empty() {
+            if let Some(flow) = handshake::flow(frame) {
+                pending.remove(&flow);
+            }
+        }
+    }
+}
+
 /// The relay's threads and a handle on each socket to end them.
 #[derive(Debug)]
 pub struct Relay {
@@ -129,6 +196,8 @@ impl Relay {
         let mut threads = Vec::new();
         // The guest's frames, sorted: what is waiting goes in one write per instance.
         let from_guest = guest.try_clone()?;
+        let acks = Acker::start(guest.try_clone()?);
+        let syn_acks = acks.clone();
         let mut to_v4 = v4.as_ref().map(UnixStream::try_clone).transpose()?;
         let mut to_v6 = v6.as_ref().map(UnixStream::try_clone).transpose()?;
         threads.push(thread::spawn(move || {
@@ -148,6 +217,11 @@ impl Relay {
                         Route::V4 => push_record(&mut batch4, &frame[..len]),
                         Route::V6 => push_record(&mut batch6, &frame[..len]),
                         Route::Drop => {}
+                    }
+                    // passt leaves the handshake of a forwarded connection unfinished
+                    // (see handshake.rs): its last ACK, sent to the guest a little later.
+                    if let Some(ack) = handshake::ack_for(&frame[..len]) {
+                        syn_acks.send(ack);
                     }
                     // After the first frame, take only what is already waiting.
                     flags = RecvFlags::DONTWAIT;
@@ -170,9 +244,11 @@ impl Relay {
         // Each instance's frames, as they come, one datagram each to the guest.
         for instance in [v4, v6].into_iter().flatten() {
             let to_guest = guest.try_clone()?;
+            let acks = acks.clone();
             threads.push(thread::spawn(move || {
                 pump(instance, |bytes, frames| {
                     for &(start, len) in frames {
+                        acks.passt_sent(&bytes[start..start + len]);
                         to_guest.send(&bytes[start..start + len])?;
                     }
                     Ok(())
@@ -202,7 +278,6 @@ impl Relay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn frame(ethertype: [u8; 2], body: &[u8]) -> Vec<u8> {
         let mut f = vec![0u8; 12];
