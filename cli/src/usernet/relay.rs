@@ -11,6 +11,8 @@
 //! order they came, and blocks in a write rather than drop, so the NIC's flow control reaches
 //! passt.
 //!
+//! It also finishes the TCP handshakes passt leaves unfinished: see [`super::handshake`].
+//!
 //! Hand-written because nothing packaged does it: QEMU's hub repeats frames instead of
 //! sorting them (and has the e1000 problem), and Debian 12's passt forwards a port on one
 //! address only.
@@ -126,11 +128,12 @@ struct Acker {
 }
 
 impl Acker {
-    fn start(to_guest: UnixDatagram) -> Acker {
+    /// Starts the sending thread; it ends when every clone of the returned [`Acker`] is gone.
+    fn start(to_guest: UnixDatagram) -> (Acker, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel::<(Instant, handshake::Flow, Vec<u8>)>();
         let pending = Arc::new(Mutex::new(HashSet::new()));
         let still = Arc::clone(&pending);
-        thread::spawn(move || {
+        let thread = thread::spawn(move || {
             for (due, flow, frame) in rx {
                 thread::sleep(due.saturating_duration_since(Instant::now()));
                 let due = still.lock().is_ok_and(|mut p| p.remove(&flow));
@@ -139,7 +142,7 @@ impl Acker {
                 }
             }
         });
-        Acker { queue, pending }
+        (Acker { queue, pending }, thread)
     }
 
     /// Queues `ack` (a frame from [`handshake::ack_for`]).
@@ -196,7 +199,7 @@ impl Relay {
         let mut threads = Vec::new();
         // The guest's frames, sorted: what is waiting goes in one write per instance.
         let from_guest = guest.try_clone()?;
-        let acks = Acker::start(guest.try_clone()?);
+        let (acks, acker) = Acker::start(guest.try_clone()?);
         let syn_acks = acks.clone();
         let mut to_v4 = v4.as_ref().map(UnixStream::try_clone).transpose()?;
         let mut to_v6 = v6.as_ref().map(UnixStream::try_clone).transpose()?;
@@ -255,6 +258,9 @@ impl Relay {
                 });
             }));
         }
+        // Last: it ends once the threads above (which hold its queue) have.
+        drop(acks);
+        threads.push(acker);
         Ok(Relay {
             threads,
             guest,
