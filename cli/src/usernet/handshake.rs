@@ -58,18 +58,47 @@ pub fn ack_for(frame: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// What a TCP segment on Ethernet opens or ends, as far as the relay cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// A SYN without ACK: a connection's first segment (passt's, to the guest).
+    Syn,
+    /// A SYN-ACK or a RST: the answer to a SYN (the guest's, to passt).
+    Answer,
+    /// Any other segment.
+    Other,
+}
+
+/// Which [`Opening`] `frame` is, with its flow; `None` if it is no TCP segment.
+pub fn opening(frame: &[u8]) -> Option<(Opening, Flow)> {
+    let packet = SlicedPacket::from_ethernet(frame).ok()?;
+    let Some(TransportSlice::Tcp(tcp)) = &packet.transport else {
+        return None;
+    };
+    let kind = match (tcp.syn(), tcp.ack(), tcp.rst()) {
+        (_, _, true) | (true, true, false) => Opening::Answer,
+        (true, false, false) => Opening::Syn,
+        _ => Opening::Other,
+    };
+    Some((kind, flow_of(&packet)?))
+}
+
 /// A TCP connection as seen in one direction: source address and port, destination address
 /// and port (IPv4 addresses in the first 4 bytes).
 pub type Flow = ([u8; 16], u16, [u8; 16], u16);
 
 /// The TCP flow of `frame` (Ethernet, IPv4 or IPv6), if it is a TCP segment.
 pub fn flow(frame: &[u8]) -> Option<Flow> {
-    let packet = SlicedPacket::from_ethernet(frame).ok()?;
-    let Some(TransportSlice::Tcp(tcp)) = packet.transport else {
+    flow_of(&SlicedPacket::from_ethernet(frame).ok()?)
+}
+
+/// The flow of a sliced `packet`, if it is a TCP segment.
+fn flow_of(packet: &SlicedPacket<'_>) -> Option<Flow> {
+    let Some(TransportSlice::Tcp(tcp)) = &packet.transport else {
         return None;
     };
     let (mut src, mut dst) = ([0u8; 16], [0u8; 16]);
-    match packet.net? {
+    match packet.net.as_ref()? {
         NetSlice::Ipv4(ip) => {
             src[..4].copy_from_slice(&ip.header().source());
             dst[..4].copy_from_slice(&ip.header().destination());
@@ -164,6 +193,28 @@ mod tests {
             };
             assert_eq!(sum, tcp.checksum(), "v6={v6}");
         }
+    }
+
+    #[test]
+    fn openings_are_told_apart() {
+        for v6 in [false, true] {
+            let syn = from_guest(v6, |t| t.syn());
+            let (kind, f) = opening(&syn).unwrap();
+            assert_eq!((kind, Some(f)), (Opening::Syn, flow(&syn)));
+            let kinds = [
+                (from_guest(v6, |t| t.syn().ack(1)), Opening::Answer),
+                (from_guest(v6, |t| t.rst()), Opening::Answer),
+                (from_guest(v6, |t| t.ack(1).rst()), Opening::Answer),
+                (from_guest(v6, |t| t.ack(1)), Opening::Other),
+                (from_guest(v6, |t| t.ack(1).fin()), Opening::Other),
+            ];
+            for (frame, want) in kinds {
+                assert_eq!(opening(&frame).map(|o| o.0), Some(want), "v6={v6}");
+            }
+        }
+        let mut arp = vec![0u8; 42];
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert!(opening(&arp).is_none());
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! order they came, and blocks in a write rather than drop, so the NIC's flow control reaches
 //! passt.
 //!
-//! It also finishes the TCP handshakes passt leaves unfinished: see [`super::handshake`].
+//! It also does two things this passt leaves out of the TCP handshakes of forwarded
+//! connections: it finishes them (see [`super::handshake`]), and it retransmits passt's SYN
+//! when the guest does not answer it ([`SynRetry`]).
 //!
 //! Hand-written because nothing packaged does it: QEMU's hub repeats frames instead of
 //! sorting them (and has the e1000 problem), and Debian 12's passt forwards a port on one
@@ -19,7 +21,7 @@
 
 use super::handshake;
 use rustix::net::{recv, RecvFlags};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::{UnixDatagram, UnixStream};
@@ -169,6 +171,120 @@ impl Acker {
     }
 }
 
+/// When passt's SYN to the guest, unanswered, goes again: after 1 s (RFC 6298's initial
+/// retransmission timeout), 3 s and 7 s — all before passt gives up at 10 s.
+const SYN_RETRIES: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+    Duration::from_secs(7),
+];
+/// How often the retransmitting thread looks at the SYNs waiting for an answer.
+const SYN_TICK: Duration = Duration::from_millis(100);
+/// The longest frame a SYN, SYN-ACK or RST can be (Ethernet, an IPv6 header, TCP with all
+/// its options): longer frames are data and are not parsed.
+const OPENING_MAX: usize = 14 + 40 + 60;
+
+/// A SYN of passt's that the guest has not answered: the frame, when it first went, and how
+/// many retransmissions of it went since.
+struct Unanswered {
+    frame: Vec<u8>,
+    first: Instant,
+    sent: usize,
+}
+
+/// Retransmits passt's SYNs to the guest until the guest answers (SYN-ACK or RST).
+///
+/// passt (0.0~git20230309) sends the SYN of a connection to a forwarded port once and resets
+/// the host's connection after 10 s without an answer — a TCP client would retransmit it. A
+/// guest drops a SYN that comes before its address is configured (a client that connects
+/// while DHCP is finishing: the DHCP reply and the SYN arrive together, and the SYN is
+/// processed before the lease is applied), or while its backlog is full; without this, that
+/// client waits 10 s for a reset. A retransmitted SYN that reaches a guest which did answer
+/// the first (its SYN-ACK still on its way) is ignored by its TCP.
+#[derive(Clone)]
+struct SynRetry {
+    waiting: Arc<Mutex<HashMap<handshake::Flow, Unanswered>>>,
+    /// Only held: the thread ends when every clone is gone.
+    _alive: mpsc::Sender<()>,
+}
+
+impl SynRetry {
+    /// Starts the retransmitting thread; it ends when every clone of the returned
+    /// [`SynRetry`] is gone.
+    fn start(to_guest: UnixDatagram) -> (SynRetry, JoinHandle<()>) {
+        let (alive, ended) = mpsc::channel::<()>();
+        let waiting: Arc<Mutex<HashMap<handshake::Flow, Unanswered>>> = Arc::default();
+        let shared = Arc::clone(&waiting);
+        let thread = thread::spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = ended.recv_timeout(SYN_TICK) {
+                let mut due = Vec::new();
+                if let Ok(mut waiting) = shared.lock() {
+                    let now = Instant::now();
+                    waiting.retain(|_, syn| {
+                        let Some(&after) = SYN_RETRIES.get(syn.sent) else {
+                            return false; // passt has given up on it
+                        };
+                        if now >= syn.first + after {
+                            due.push(syn.frame.clone());
+                            syn.sent += 1;
+                        }
+                        true
+                    });
+                }
+                for frame in due {
+                    if to_guest.send(&frame).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        (
+            SynRetry {
+                waiting,
+                _alive: alive,
+            },
+            thread,
+        )
+    }
+
+    /// Notes a frame passt sends the guest: a SYN waits for its answer.
+    fn passt_sent(&self, frame: &[u8]) {
+        if frame.len() > OPENING_MAX {
+            return;
+        }
+        if let Some((handshake::Opening::Syn, flow)) = handshake::opening(frame) {
+            if let Ok(mut waiting) = self.waiting.lock() {
+                waiting.insert(
+                    flow,
+                    Unanswered {
+                        frame: frame.to_vec(),
+                        first: Instant::now(),
+                        sent: 0,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Notes a frame the guest sends passt: a SYN-ACK or RST answers its connection's SYN.
+    fn guest_sent(&self, frame: &[u8]) {
+        if frame.len() > OPENING_MAX {
+            return;
+        }
+        let Ok(mut waiting) = self.waiting.lock() else {
+            return;
+        };
+        if waiting.is_empty() {
+            return;
+        }
+        if let Some((handshake::Opening::Answer, (src, sport, dst, dport))) =
+            handshake::opening(frame)
+        {
+            waiting.remove(&(dst, dport, src, sport));
+        }
+    }
+}
+
 /// The relay's threads and a handle on each socket to end them.
 #[derive(Debug)]
 pub struct Relay {
@@ -201,6 +317,8 @@ impl Relay {
         let from_guest = guest.try_clone()?;
         let (acks, acker) = Acker::start(guest.try_clone()?);
         let syn_acks = acks.clone();
+        let (syns, syn_retry) = SynRetry::start(guest.try_clone()?);
+        let answers = syns.clone();
         let mut to_v4 = v4.as_ref().map(UnixStream::try_clone).transpose()?;
         let mut to_v6 = v6.as_ref().map(UnixStream::try_clone).transpose()?;
         threads.push(thread::spawn(move || {
@@ -226,6 +344,7 @@ impl Relay {
                     if let Some(ack) = handshake::ack_for(&frame[..len]) {
                         syn_acks.send(ack);
                     }
+                    answers.guest_sent(&frame[..len]);
                     // After the first frame, take only what is already waiting.
                     flags = RecvFlags::DONTWAIT;
                 }
@@ -248,10 +367,12 @@ impl Relay {
         for instance in [v4, v6].into_iter().flatten() {
             let to_guest = guest.try_clone()?;
             let acks = acks.clone();
+            let syns = syns.clone();
             threads.push(thread::spawn(move || {
                 pump(instance, |bytes, frames| {
                     for &(start, len) in frames {
                         acks.passt_sent(&bytes[start..start + len]);
+                        syns.passt_sent(&bytes[start..start + len]);
                         to_guest.send(&bytes[start..start + len])?;
                     }
                     Ok(())
@@ -259,8 +380,9 @@ impl Relay {
             }));
         }
         // Last: it ends once the threads above (which hold its queue) have.
-        drop(acks);
+        drop((acks, syns));
         threads.push(acker);
+        threads.push(syn_retry);
         Ok(Relay {
             threads,
             guest,
@@ -382,6 +504,62 @@ mod tests {
         assert!(rest.is_empty());
         passt6.read_to_end(&mut rest).unwrap();
         assert!(rest.is_empty());
+    }
+
+    /// A TCP segment from passt (10.0.2.2:`port`) to the guest (10.0.2.15:80), or the
+    /// other way with `reply`.
+    fn segment(port: u16, reply: bool, set: impl Fn(TcpStep) -> TcpStep) -> Vec<u8> {
+        let (a, b) = ([10, 0, 2, 2], [10, 0, 2, 15]);
+        let (src, dst, sport, dport) = if reply { (b, a, 80, port) } else { (a, b, port, 80) };
+        let tcp = etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+            .ipv4(src, dst, 64)
+            .tcp(sport, dport, 1000, 4096);
+        let mut out = Vec::new();
+        set(tcp).write(&mut out, &[]).unwrap();
+        out
+    }
+
+    type TcpStep = etherparse::PacketBuilderStep<etherparse::TcpHeader>;
+
+    #[test]
+    fn a_syn_the_guest_does_not_answer_goes_again() {
+        let (qemu, relay_qemu) = UnixDatagram::pair().unwrap();
+        let (mut passt4, relay_v4) = UnixStream::pair().unwrap();
+        let relay = Relay::start(relay_qemu, Some(relay_v4), None).unwrap();
+        let unanswered = segment(40001, false, |t| t.syn());
+        let refused = segment(40002, false, |t| t.syn());
+        let data = segment(40003, false, |t| t.ack(5));
+        for f in [&unanswered, &refused, &data] {
+            passt4.write_all(&record(f)).unwrap();
+        }
+        qemu.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut buf = vec![0u8; MAX_FRAME];
+        let mut next = || {
+            let n = qemu.recv(&mut buf).unwrap();
+            buf[..n].to_vec()
+        };
+        assert_eq!([next(), next(), next()], [&unanswered, &refused, &data].map(Vec::clone));
+        // The guest refuses one connection (as for a port nobody listens on).
+        qemu.send(&segment(40002, true, |t| t.ack(1001).rst()))
+            .unwrap();
+        // The other's SYN goes again at 1 s and 3 s; nothing else does (the refused SYN's
+        // retransmission would have come at 1 s, the data segment is no SYN).
+        assert_eq!(next(), unanswered);
+        assert_eq!(next(), unanswered);
+        // Answered now: no retransmission at 7 s. (Checked by what arrives first: a frame
+        // sent after the answer.)
+        qemu.send(&segment(40001, true, |t| t.syn().ack(1001)))
+            .unwrap();
+        let later = segment(40004, false, |t| t.ack(9));
+        std::thread::sleep(SYN_RETRIES[2] - SYN_RETRIES[1] + Duration::from_secs(1));
+        passt4.write_all(&record(&later)).unwrap();
+        // The handshake ACK the relay completes the answered connection with comes first.
+        let ack = next();
+        assert_eq!(handshake::flow(&ack), handshake::flow(&unanswered));
+        assert_eq!(next(), later);
+        drop(qemu);
+        relay.stop();
     }
 
     #[test]
