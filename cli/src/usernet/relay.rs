@@ -510,7 +510,11 @@ mod tests {
     /// other way with `reply`.
     fn segment(port: u16, reply: bool, set: impl Fn(TcpStep) -> TcpStep) -> Vec<u8> {
         let (a, b) = ([10, 0, 2, 2], [10, 0, 2, 15]);
-        let (src, dst, sport, dport) = if reply { (b, a, 80, port) } else { (a, b, port, 80) };
+        let (src, dst, sport, dport) = if reply {
+            (b, a, 80, port)
+        } else {
+            (a, b, port, 80)
+        };
         let tcp = etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
             .ipv4(src, dst, 64)
             .tcp(sport, dport, 1000, 4096);
@@ -539,7 +543,10 @@ mod tests {
             let n = qemu.recv(&mut buf).unwrap();
             buf[..n].to_vec()
         };
-        assert_eq!([next(), next(), next()], [&unanswered, &refused, &data].map(Vec::clone));
+        assert_eq!(
+            [next(), next(), next()],
+            [&unanswered, &refused, &data].map(Vec::clone)
+        );
         // The guest refuses one connection (as for a port nobody listens on).
         qemu.send(&segment(40002, true, |t| t.ack(1001).rst()))
             .unwrap();
