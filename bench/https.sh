@@ -57,17 +57,22 @@ url=https://10.81.0.2/
 # handshakes LABEL: PAR s_time clients for SECS seconds; prints the row.
 handshakes() {
     local label=$1 t0 t1 i n total=0
+    # Each loop waits for its own clients only: a bare `wait` would wait for QEMU too.
+    local clients=()
     for i in $(seq "$par"); do
         ip netns exec "$ns" openssl s_time -connect 10.81.0.2:443 -new -tls1_3 -time 2 \
             >/dev/null 2>&1 &
+        clients+=($!)
     done
-    wait
+    wait "${clients[@]}"
+    clients=()
     t0=$(ticks "$pid")
     for i in $(seq "$par"); do
         ip netns exec "$ns" openssl s_time -connect 10.81.0.2:443 -new -tls1_3 -time "$secs" \
             >"$out/s_time-$i.txt" 2>&1 &
+        clients+=($!)
     done
-    wait
+    wait "${clients[@]}"
     t1=$(ticks "$pid")
     for i in $(seq "$par"); do
         # "N connections in S real seconds, B bytes read per connection"
