@@ -600,9 +600,27 @@ pub fn run_image_with(image: &Path, options: &[&str], append: &[&str], args: &[&
 }
 
 /// Runs a host executable with exactly the environment `env` and the arguments `args`.
+///
+/// The program starts with every signal's default action, as a login shell's command does:
+/// a test runner started in the background by a non-interactive shell (`cmd &`, nohup)
+/// ignores SIGINT and SIGQUIT, and an ignored disposition survives `execve`, which would
+/// make the host's run differ from the guest's (which inherits nothing).
 pub fn run_host(exe: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(exe);
     cmd.env_clear().args(args);
+    // SAFETY: between fork and exec the closure only calls signal(2), which is
+    // async-signal-safe, and touches no memory of the parent's.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in 1..libc::SIGRTMIN() {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            Ok(())
+        });
+    }
     for (name, value) in env {
         cmd.env(name, value);
     }

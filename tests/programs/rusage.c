@@ -184,8 +184,12 @@ int main(void) {
         p[i] = 1;
     struct rusage touched;
     getrusage(RUSAGE_SELF, &touched);
-    printf("maxrss grew by at least 12 MiB after touching 16 MiB: %d\n",
-           touched.ru_maxrss - after.ru_maxrss >= 12 * 1024);
+    /* Not "grew by 16 MiB": on Linux a process starts with the maxrss of the mm it replaced
+     * at execve (signal->maxrss), its parent's when spawned by vfork/posix_spawn, so a
+     * parent larger than this program hides the growth (CI's test harness did). */
+    printf("maxrss after touching 16 MiB is at least 16 MiB: %d\n",
+           touched.ru_maxrss >= 16 * 1024);
+    printf("maxrss did not shrink: %d\n", touched.ru_maxrss >= after.ru_maxrss);
     printf("minor faults grew: %d\n", touched.ru_minflt > after.ru_minflt);
     free((void *)p);
 
