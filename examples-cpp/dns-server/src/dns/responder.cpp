@@ -68,6 +68,8 @@ void Responder::reset() {
     nitems_[0] = nitems_[1] = nitems_[2] = 0;
     aa_ = false;
     referral_ = false;
+    cut_ = nullptr;
+    tsig_ = false;
     rcode_ = rcode::NOERROR;
 }
 
@@ -135,6 +137,7 @@ void Responder::answer_from_zone(const Zone& zone, const Name& qname, std::uint1
                 add(authority, &node->owner, node->find(type::NS));
                 add_additional_for(zone, *node->find(type::NS));
                 referral_ = true;
+                cut_ = &node->owner;
                 if (step == 0) {
                     aa_ = false;
                 }
@@ -273,6 +276,7 @@ void Responder::write_rr(Writer& w, const Name& owner, const RRset& set, std::si
 }
 
 bool Responder::write_sections(Writer& w, std::uint16_t qclass, std::uint16_t counts[3]) {
+    bool complete = true;
     for (int s = 0; s < 3; s++) {
         counts[s] = 0;
         for (std::size_t i = 0; i < nitems_[s]; i++) {
@@ -283,17 +287,44 @@ bool Responder::write_sections(Writer& w, std::uint16_t qclass, std::uint16_t co
             }
             if (w.overflow()) {
                 w.rollback(m);
-                // A whole RRset or nothing (RFC 2181 §9). Missing answers, authority, or
-                // referral glue mean TC; other additional data may simply be left out.
-                if (s != additional || referral_) {
-                    return s == additional; // glue: keep what fits, but with TC
+                // A whole RRset or nothing (RFC 2181 §9). Missing answers or authority mean
+                // TC. Glue of a name server inside the delegated zone is the only way to
+                // reach it: a referral without some of it has TC (RFC 9471 §3.1). Sibling
+                // glue and other additional data may simply be left out. Either way the
+                // RRsets after it that fit still go in.
+                if (s != additional) {
+                    return false;
+                }
+                if (referral_ && cut_ != nullptr && is_subdomain(*item.owner, *cut_)) {
+                    complete = false;
                 }
                 continue;
             }
             counts[s] = static_cast<std::uint16_t>(counts[s] + item.set->rdata.size());
         }
     }
-    return true;
+    return complete;
+}
+
+void Responder::write_tsig_error(Writer& w, std::uint16_t id, std::uint16_t error) {
+    w.name(tsig_key_, false); // RFC 8945 §4.2: TSIG names are never compressed
+    w.u16(type::TSIG);
+    w.u16(cls::ANY);
+    w.u32(0);
+    std::size_t len_at = w.pos();
+    w.u16(0);
+    w.name(tsig_algorithm_, false);
+    // The time signed of the query, as BIND and Knot DNS answer BADKEY and BADSIG.
+    w.u16(static_cast<std::uint16_t>(tsig_time_ >> 32));
+    w.u32(static_cast<std::uint32_t>(tsig_time_));
+    w.u16(300); // fudge
+    w.u16(0);   // MAC size: no MAC
+    w.u16(id);  // original ID
+    w.u16(error);
+    w.u16(0); // other len
+    if (!w.overflow()) {
+        w.put_u16_at(len_at, static_cast<std::uint16_t>(w.pos() - len_at - 2));
+    }
 }
 
 std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Transport transport,
@@ -322,21 +353,29 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
     Name& qname = chain_[0];
     std::uint16_t qtype = 0;
     std::uint16_t qclass = 0;
-    bool have_question = false;
     if (qdcount == 1) {
         r.name(qname);
         qtype = r.u16();
         qclass = r.u16();
-        have_question = r.ok();
+    } else {
+        // Not a question this server answers (FORMERR), but read past them: an OPT after
+        // them still gets one back (RFC 6891 §7), as RFC 7873 §5.4's cookie probe with no
+        // question expects.
+        for (std::uint32_t i = 0; i < qdcount && r.ok(); i++) {
+            r.name(scratch_);
+            r.u32();
+        }
     }
-    // Answer and authority sections (unusual in a query) are skipped; EDNS is read.
+    const bool have_question = qdcount == 1 && r.ok();
+    // Answer and authority sections (unusual in a query) are skipped; EDNS and TSIG are read.
     bool edns = false;
     bool edns_ok = true;
+    bool tsig_ok = true;
     bool do_bit = false;
     unsigned edns_version = 0;
     std::size_t udp_payload = 512;
-    if (have_question) {
-        std::uint32_t records = std::uint32_t{ancount} + nscount + arcount;
+    {
+        const std::uint32_t records = std::uint32_t{ancount} + nscount + arcount;
         for (std::uint32_t i = 0; i < records && r.ok(); i++) {
             r.name(scratch_);
             std::uint16_t rtype = r.u16();
@@ -344,7 +383,29 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
             std::uint32_t ttl = r.u32();
             std::uint16_t rdlen = r.u16();
             const std::uint8_t* rdata = r.bytes(rdlen);
-            if (!r.ok() || rtype != type::OPT) {
+            if (!r.ok()) {
+                break;
+            }
+            if (rtype == type::TSIG) {
+                // RFC 8945 §5.1: the last record of the additional section, class ANY, TTL 0;
+                // anywhere else, or malformed, FORMERR.
+                tsig_ok = !tsig_ && i + 1 == records && i >= std::uint32_t{ancount} + nscount &&
+                          rclass == cls::ANY && ttl == 0;
+                tsig_ = true;
+                tsig_key_ = scratch_;
+                Reader t(rdata, rdlen);
+                t.name(tsig_algorithm_);
+                tsig_time_ = std::uint64_t{t.u16()} << 32;
+                tsig_time_ |= t.u32();
+                t.u16();            // fudge
+                t.bytes(t.u16());   // MAC
+                t.u16();            // original ID
+                t.u16();            // error
+                t.bytes(t.u16());   // other data
+                tsig_ok = tsig_ok && t.ok() && t.remaining() == 0;
+                continue;
+            }
+            if (rtype != type::OPT) {
                 continue;
             }
             if (edns || i < std::uint32_t{ancount} + nscount || !scratch_.is_root()) {
@@ -364,19 +425,27 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
             edns_ok = edns_ok && opts.ok();
         }
     }
-    bool well_formed = have_question && r.ok() && r.remaining() == 0 && edns_ok;
+    bool well_formed = have_question && r.ok() && r.remaining() == 0 && edns_ok && tsig_ok;
 
     std::size_t limit = kMaxMessage;
     if (transport == Transport::udp) {
         limit = edns ? (udp_payload < kMaxUdpPayload ? udp_payload : kMaxUdpPayload) : 512;
     }
     bool send_opt = edns && edns_ok;
-    Writer w(out, send_opt ? limit - 11 : limit);
+    // A TSIG in the answer (only an unsigned error one so far: no keys are configured, so
+    // every key is unknown) goes after the OPT; room for both is kept from the start.
+    bool send_tsig = false;
+    std::size_t reserve = send_opt ? 11 : 0;
 
     if (opcode != 0) {
         rcode_ = rcode::NOTIMP;
     } else if (!well_formed) {
         rcode_ = rcode::FORMERR;
+    } else if (tsig_) {
+        // RFC 8945 §5.2: a key this server does not know: NOTAUTH, and a TSIG with BADKEY.
+        rcode_ = rcode::NOTAUTH;
+        send_tsig = true;
+        reserve += tsig_key_.size() + 10 + tsig_algorithm_.size() + 16;
     } else if (edns_version > 0) {
         rcode_ = rcode::BADVERS;
     } else if (qclass == cls::CH) {
@@ -393,8 +462,17 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
         rcode_ = rcode::REFUSED;
     }
 
-    // Header, question, sections, OPT.
+    // Header, question, sections, OPT, TSIG. Both names of a TSIG can be 255 bytes: with
+    // no room for the header, question and TSIG in a UDP answer, it is the header with TC.
     bool echo_question = have_question && (rcode_ != rcode::FORMERR || well_formed);
+    bool complete = true;
+    if (reserve + kHeaderLen + (echo_question ? qname.size() + 4 : 0) > limit) {
+        complete = false;
+        echo_question = false;
+        send_tsig = false;
+        reserve = send_opt ? 11 : 0;
+    }
+    Writer w(out, limit - reserve);
     w.u16(id);
     w.u16(0); // flags, set below
     w.u16(echo_question ? 1 : 0);
@@ -407,9 +485,8 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
         w.u16(qclass);
     }
     std::uint16_t counts[3] = {0, 0, 0};
-    bool complete = true;
     if (w.overflow()) {
-        complete = false; // a UDP limit below the question itself cannot happen (>= 512)
+        complete = false; // cannot happen: the room for the question was checked above
     } else {
         Writer::Mark after_question = w.mark();
         // Zone data is class IN (a query for class ANY gets it too); CHAOS answers are CH.
@@ -419,8 +496,8 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
             counts[0] = counts[1] = counts[2] = 0;
         }
     }
+    w.set_limit(limit);
     if (send_opt) {
-        w.set_limit(w.limit() + 11);
         w.u8(0); // root
         w.u16(type::OPT);
         w.u16(static_cast<std::uint16_t>(kMaxUdpPayload));
@@ -430,8 +507,14 @@ std::size_t Responder::respond(const std::uint8_t* query, std::size_t len, Trans
         w.u16(0);
         counts[2]++;
     }
+    if (send_tsig) {
+        write_tsig_error(w, id, tsig_error::BADKEY);
+        counts[2]++;
+    }
+    // CD means something only to a QUERY (RFC 4035 §3.1.6); RD is copied for every opcode.
+    std::uint16_t copied = opcode == 0 ? flag::RD | flag::CD : flag::RD;
     std::uint16_t out_flags = flag::QR | static_cast<std::uint16_t>(opcode << 11) |
-                              (flags & (flag::RD | flag::CD)) | (rcode_ & 0xF);
+                              (flags & copied) | (rcode_ & 0xF);
     if (aa_) {
         out_flags |= flag::AA;
     }

@@ -62,8 +62,12 @@ private:
     void add_soa(const Zone& zone);
     void answer_from_zone(const Zone& zone, const Name& qname, std::uint16_t qtype);
     void answer_chaos(const Name& qname, std::uint16_t qtype);
-    // Writes the sections; false if the answer or authority did not fit (TC).
+    // Writes the sections; false if the answer or authority did not fit, or (in a referral)
+    // glue for a name server inside the delegated zone: TC.
     bool write_sections(Writer& w, std::uint16_t qclass, std::uint16_t counts[3]);
+    // The TSIG record of an error answer to a signed query (RFC 8945 §5.3.2: unsigned, an
+    // empty MAC, `error` in the TSIG's error field).
+    void write_tsig_error(Writer& w, std::uint16_t id, std::uint16_t error);
     void write_rr(Writer& w, const Name& owner, const RRset& set, std::size_t index,
                   std::uint16_t rclass, std::uint32_t ttl);
 
@@ -78,6 +82,12 @@ private:
     Name scratch_;
     bool aa_ = false;
     bool referral_ = false;
+    const Name* cut_ = nullptr; // the delegation of a referral
+    // The query's TSIG record (RFC 8945 §4.2), when it had one.
+    bool tsig_ = false;
+    Name tsig_key_;
+    Name tsig_algorithm_;
+    std::uint64_t tsig_time_ = 0; // 48 bits: seconds since 1970
     std::uint16_t rcode_ = 0;
     RRset chaos_set_;
 };
