@@ -812,7 +812,8 @@ fn glue_referral(child: &str, glue: &[(u32, bool)]) -> (BTreeSet<String>, BTreeS
     (authority, additional)
 }
 
-/// dig's or kdig's whole output for `args` against `host`:`port` (no defaults added).
+/// dig's or kdig's whole output for `args` against `host`:`port` (no defaults added): stdout,
+/// then stderr (where kdig warns of a TSIG it could not verify).
 fn raw(client: Client, host: &str, port: u16, args: &[&str]) -> String {
     let mut cmd = Command::new(tool(match client {
         Client::Dig => "dig",
@@ -822,7 +823,7 @@ fn raw(client: Client, host: &str, port: u16, args: &[&str]) -> String {
     cmd.args(args);
     let out = run_with_deadline(&mut cmd, Duration::from_secs(30));
     assert!(!out.stdout.is_empty(), "{}", out.describe());
-    out.stdout
+    out.stdout + &out.stderr
 }
 
 /// A target: (host, UDP port, TCP port) of a server that serves glue.test.zone.
@@ -1027,9 +1028,115 @@ fn responder_unit_tests_pass() {
 
 /// Runs `check` natively against a server of glue.test.zone, over 127.0.0.1 and ::1.
 fn natively_on_glue_test(check: fn(Target)) {
-    let server = start_ours(&["glue.test.zone"]);
+    let port = free_port();
+    let mut args: Vec<String> = ["-p", &port.to_string(), "-a", "127.0.0.1", "-a", "::1"]
+        .map(String::from)
+        .to_vec();
+    args.push("--tsig-keys".into());
+    args.push(src().join("tests").join("test.keys").display().to_string());
+    args.push(
+        src()
+            .join("zones")
+            .join("glue.test.zone")
+            .display()
+            .to_string(),
+    );
+    let server = start(native_server(), &args, port, "glue.test");
     check(("127.0.0.1", server.port, server.port));
     check(("::1", server.port, server.port));
+}
+
+/// The keys of examples-cpp/dns-server/tests/test.keys, as dig -y takes them.
+fn test_keys() -> Vec<String> {
+    std::fs::read_to_string(src().join("tests").join("test.keys"))
+        .expect("read tests/test.keys")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+/// RFC 8945 with the keys of tests/test.keys (hmac-sha256, hmac-sha512, hmac-sha1): dig and
+/// kdig get signed answers that they verify; a wrong secret gets NOTAUTH with BADSIG,
+/// unsigned; a query dated 1000 s off gets NOTAUTH with BADTIME, signed (checked by
+/// tests/tsig_badtime.py with dnspython, which can backdate a query).
+fn check_tsig_known_keys((host, udp_port, tcp_port): Target) {
+    let keys = test_keys();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    for tcp in [false, true] {
+        let port = if tcp { tcp_port } else { udp_port };
+        let transport = if tcp { "+tcp" } else { "+notcp" };
+        for key in &keys {
+            let name = key.split(':').nth(1).expect("ALGORITHM:NAME:SECRET");
+            for client in BOTH.iter().copied() {
+                let out = raw(
+                    client,
+                    host,
+                    port,
+                    &[transport, "+norec", "-y", key, "www.glue.test", "A"],
+                );
+                let got = parse_tool_output(&out);
+                assert_eq!(got.status, "NOERROR", "{client:?} -y {key}\n{out}");
+                assert_eq!(
+                    got.answer
+                        .iter()
+                        .next()
+                        .map(|l| l.ends_with("IN A 192.0.2.80")),
+                    Some(true),
+                    "{client:?} -y {key}\n{out}"
+                );
+                // The answer's TSIG: our key, no error; dig and kdig warn when it does not
+                // verify ("Couldn't verify signature", "failed to verify TSIG").
+                let tsig = out
+                    .lines()
+                    .find(|l| l.starts_with(&format!("{name}.")) && l.contains("TSIG"))
+                    .unwrap_or_else(|| panic!("no TSIG record\n{out}"));
+                assert!(tsig.contains(" NOERROR "), "{tsig}\n{out}");
+                for warning in ["verify", "could not be validated", "WARNING -- "] {
+                    assert!(
+                        !out.contains(warning),
+                        "{client:?} -y {key}: {warning}\n{out}"
+                    );
+                }
+            }
+        }
+        // The name of the first key with another secret.
+        let wrong = format!("hmac-sha256:test-sha256:{}", "d3Jvbmcgc2VjcmV0");
+        let out = raw(
+            Client::Dig,
+            host,
+            port,
+            &[transport, "+norec", "-y", &wrong, "www.glue.test", "A"],
+        );
+        assert!(out.contains("status: NOTAUTH"), "{out}");
+        let tsig: Vec<&str> = out
+            .lines()
+            .find(|l| l.starts_with("test-sha256.") && l.contains("TSIG"))
+            .unwrap_or_else(|| panic!("no TSIG record\n{out}"))
+            .split_whitespace()
+            .collect();
+        // test-sha256. 0 ANY TSIG hmac-sha256. TIME 300 0(MAC size) ID BADSIG 0
+        assert_eq!((tsig.len(), tsig[7], tsig[9]), (11, "0", "BADSIG"), "{out}");
+        let python = Path::new("/usr/bin/python3");
+        for key in &keys {
+            let mut cmd = Command::new(python);
+            cmd.arg(src().join("tests").join("tsig_badtime.py")).args([
+                host,
+                &port.to_string(),
+                key,
+                "-1000",
+            ]);
+            if tcp {
+                cmd.arg("tcp");
+            }
+            let out = run_with_deadline(&mut cmd, Duration::from_secs(30));
+            assert!(
+                out.status == 0 && out.stdout.contains("BADTIME ok"),
+                "{}\n(python3 needs Debian's python3-dnspython: run `./kiln doctor --install`)",
+                out.describe()
+            );
+        }
+    }
 }
 
 #[test]
@@ -1053,18 +1160,65 @@ fn a_query_signed_with_an_unknown_tsig_key_gets_notauth_and_badkey() {
 }
 
 #[test]
-fn glue_tc_formerr_with_opt_cd_and_tsig_badkey_in_a_kiln_image() {
+fn tsig_signed_queries_get_signed_answers_badsig_and_badtime() {
+    natively_on_glue_test(check_tsig_known_keys);
+}
+
+#[test]
+fn a_bad_tsig_key_file_is_refused_with_file_line_and_reason() {
+    let dir = work_dir().join("dns").join("bad-keys");
+    std::fs::create_dir_all(&dir).expect("create a directory");
+    let cases = [
+        (
+            "hmac-md5:k:c2VjcmV0\n",
+            1,
+            "unsupported TSIG algorithm 'hmac-md5'",
+        ),
+        ("# ok\nk1:c2VjcmV0\nk2:not*base64\n", 3, "is not base64"),
+        (
+            "k1:c2VjcmV0\nhmac-sha1:K1.:c2VjcmV0\n",
+            2,
+            "TSIG key K1. is given twice",
+        ),
+        ("no-secret\n", 1, "[ALGORITHM:]NAME:BASE64SECRET"),
+    ];
+    for (i, (text, line, reason)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad{i}.keys"));
+        std::fs::write(&path, text).expect("write a key file");
+        let out = run_with_deadline(
+            Command::new(native_server())
+                .args(["--check", "--tsig-keys"])
+                .arg(&path),
+            Duration::from_secs(30),
+        );
+        let expected = format!("{}:{line}: ", path.display());
+        assert!(
+            out.status == 1 && out.stderr.contains(&expected) && out.stderr.contains(reason),
+            "expected `{expected}… {reason}`\n{}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn glue_tc_formerr_with_opt_cd_and_tsig_in_a_kiln_image() {
+    // The VM's files: glue.test.zone and the test keys.
+    let files = work_dir().join("dns").join("glue-files");
+    std::fs::create_dir_all(&files).expect("create a directory");
+    for (dir, file) in [("zones", "glue.test.zone"), ("tests", "test.keys")] {
+        std::fs::copy(src().join(dir).join(file), files.join(file)).expect("copy a file");
+    }
     let udp = free_port();
-    let zones = src().join("zones");
-    let zones = zones.to_str().expect("a UTF-8 path");
     let guest = boot_guest_with(
         kiln_image("event"),
         udp,
         udp,
-        &["--files", zones],
-        &["/glue.test.zone"],
+        &["--files", files.to_str().expect("a UTF-8 path")],
+        &["--tsig-keys", "/test.keys", "/glue.test.zone"],
     );
     check_protocol_fixes(("127.0.0.1", udp, udp));
+    // The guest's clock signs and checks the times: within TSIG's 300 s of the host's.
+    check_tsig_known_keys(("127.0.0.1", udp, udp));
     drop(guest);
 }
 
@@ -1483,6 +1637,8 @@ fn static_musl_libcxx_twin_serves_natively() {
         "src/dns/zone.cpp",
         "src/dns/zone_parser.cpp",
         "src/dns/responder.cpp",
+        "src/dns/hmac.cpp",
+        "src/dns/tsig.cpp",
         "src/dns/demo_zone.cpp",
         "src/frontend/common.cpp",
         "src/frontend/posix_main.cpp",
@@ -1860,6 +2016,8 @@ fn event_twin() -> &'static Path {
             "src/dns/zone.cpp",
             "src/dns/zone_parser.cpp",
             "src/dns/responder.cpp",
+            "src/dns/hmac.cpp",
+            "src/dns/tsig.cpp",
             "src/dns/demo_zone.cpp",
             "src/frontend/common.cpp",
             "src/frontend/event_main.cpp",
