@@ -837,7 +837,7 @@ fn check_protocol_fixes(target: Target) {
     check_tsig_badkey(target);
 }
 
-/// 1. A referral whose in-domain glue does not fit in 512 bytes has TC and every glue RRset
+/// Bug 1: a referral whose in-domain glue does not fit in 512 bytes has TC and every glue RRset
 /// that fits (RFC 9471 §3.1); sibling glue that does not fit is left out without TC (§3.2).
 fn check_referral_glue((host, udp_port, tcp_port): Target) {
     let all: Vec<(u32, bool)> = (1..=5).flat_map(|i| [(i, false), (i, true)]).collect();
@@ -897,7 +897,7 @@ fn check_referral_glue((host, udp_port, tcp_port): Target) {
     }
 }
 
-/// 2. FORMERR to a query without a question (`dig +header-only`, RFC 7873 §5.4's cookie
+/// Bug 2: FORMERR to a query without a question (`dig +header-only`, RFC 7873 §5.4's cookie
 /// probe) has an OPT when the query had one (RFC 6891 §7): dig has nothing to warn of.
 fn check_formerr_has_opt((host, udp_port, tcp_port): Target) {
     for tcp in [false, true] {
@@ -919,7 +919,7 @@ fn check_formerr_has_opt((host, udp_port, tcp_port): Target) {
     }
 }
 
-/// 3. CD is copied into answers to QUERY, not into the NOTIMP answer to opcode 15.
+/// Bug 3: CD is copied into answers to QUERY, not into the NOTIMP answer to opcode 15.
 fn check_cd_only_for_query((host, udp_port, tcp_port): Target) {
     for tcp in [false, true] {
         let port = if tcp { tcp_port } else { udp_port };
@@ -951,7 +951,7 @@ fn check_cd_only_for_query((host, udp_port, tcp_port): Target) {
     }
 }
 
-/// 4. A query signed with a TSIG key the server does not know gets NOTAUTH and an unsigned
+/// Bug 4: a query signed with a TSIG key the server does not know gets NOTAUTH and an unsigned
 /// TSIG record (the query's key name and algorithm, no MAC) with error BADKEY (RFC 8945
 /// §5.2), from dig and kdig.
 fn check_tsig_badkey((host, udp_port, tcp_port): Target) {
