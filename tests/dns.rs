@@ -191,7 +191,7 @@ fn ancount(resp: &[u8]) -> u16 {
 // ---- dig and kdig ----
 
 /// What dig or kdig printed, reduced to the fields compared.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct Answer {
     status: String,
     flags: BTreeSet<String>,
@@ -584,13 +584,14 @@ struct RcodeCase {
 const BOTH: &[Client] = &[Client::Dig, Client::Kdig];
 
 const RCODE_CASES: &[RcodeCase] = &[
-    // No question at all (kdig cannot send one without).
+    // No question at all (kdig cannot send one without), the RFC 7873 §5.4 cookie probe:
+    // FORMERR, with an OPT when the query had one (RFC 6891 §7; issue 20).
     RcodeCase {
         clients: &[Client::Dig],
         question: &["+header-only"],
         edns: &[false, true],
         status: "FORMERR",
-        opt: false,
+        opt: true,
     },
     // Meta types are not questions: OPT (41) and TSIG (250).
     RcodeCase {
@@ -784,6 +785,441 @@ fn notimp_badvers_formerr_and_truncation() {
         check_case(case, ("127.0.0.1", port, port));
         check_case(case, ("::1", port, port));
     }
+}
+
+// ---- issue 20's protocol fixes, on glue.test.zone ----
+
+/// The name servers of wide.glue.test. (glue.test.zone): long names, each with A and AAAA glue.
+fn wide_server(i: u32) -> String {
+    format!("ns{i}-a-name-server-that-has-a-rather-long-name.wide.glue.test.")
+}
+
+/// The referral to `child` (wide or sibling), whose NS are the five servers above.
+fn glue_referral(child: &str, glue: &[(u32, bool)]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let authority = (1..=5)
+        .map(|i| format!("{child}.glue.test. 3600 IN NS {}", wide_server(i)))
+        .collect();
+    let additional = glue
+        .iter()
+        .map(|&(i, aaaa)| {
+            if aaaa {
+                format!("{} 3600 IN AAAA 2001:db8::10{i}", wide_server(i))
+            } else {
+                format!("{} 3600 IN A 192.0.2.10{i}", wide_server(i))
+            }
+        })
+        .collect();
+    (authority, additional)
+}
+
+/// dig's or kdig's whole output for `args` against `host`:`port` (no defaults added): stdout,
+/// then stderr (where kdig warns of a TSIG it could not verify).
+fn raw(client: Client, host: &str, port: u16, args: &[&str]) -> String {
+    let mut cmd = Command::new(tool(match client {
+        Client::Dig => "dig",
+        Client::Kdig => "kdig",
+    }));
+    cmd.arg(format!("@{host}")).args(["-p", &port.to_string()]);
+    cmd.args(args);
+    let out = run_with_deadline(&mut cmd, Duration::from_secs(30));
+    assert!(!out.stdout.is_empty(), "{}", out.describe());
+    out.stdout + &out.stderr
+}
+
+/// A target: (host, UDP port, TCP port) of a server that serves glue.test.zone.
+type Target<'a> = (&'a str, u16, u16);
+
+/// Issue 20's four protocol bugs, asked with dig and kdig of `target`.
+fn check_protocol_fixes(target: Target) {
+    check_referral_glue(target);
+    check_formerr_has_opt(target);
+    check_cd_only_for_query(target);
+    check_tsig_badkey(target);
+}
+
+/// Bug 1: a referral whose in-domain glue does not fit in 512 bytes has TC and every glue RRset
+/// that fits (RFC 9471 §3.1); sibling glue that does not fit is left out without TC (§3.2).
+fn check_referral_glue((host, udp_port, tcp_port): Target) {
+    let all: Vec<(u32, bool)> = (1..=5).flat_map(|i| [(i, false), (i, true)]).collect();
+    // Without EDNS, 512 bytes: all five A records, the AAAA of ns1..ns3 (ns4's does not fit,
+    // ns5's A after it does).
+    let fits = [
+        (1, false),
+        (1, true),
+        (2, false),
+        (2, true),
+        (3, false),
+        (3, true),
+        (4, false),
+        (5, false),
+    ];
+    for client in BOTH.iter().copied() {
+        for (child, tc) in [("wide", true), ("sibling", false)] {
+            let question = &[&format!("host.{child}.glue.test")[..], "A"];
+            let what = format!("{client:?} @{host} {question:?}");
+            let (authority, additional) = glue_referral(child, &fits);
+            let mut flags = set(&["qr"]);
+            if tc {
+                flags.insert("tc".into());
+            }
+            let expected = Answer {
+                status: "NOERROR".into(),
+                flags,
+                authority,
+                additional,
+                ..Answer::default()
+            };
+            let small = ask(client, host, udp_port, false, false, question);
+            assert_eq!(small, expected, "{what} over UDP without EDNS");
+            let (authority, additional) = glue_referral(child, &all);
+            let whole = Answer {
+                status: "NOERROR".into(),
+                flags: set(&["qr"]),
+                authority,
+                additional,
+                ..Answer::default()
+            };
+            for edns in [false, true] {
+                let tcp = ask(client, host, tcp_port, true, edns, question);
+                let expected = Answer {
+                    edns_udp: edns.then_some(1232),
+                    ..whole.clone()
+                };
+                assert_eq!(tcp, expected, "{what} over TCP, EDNS {edns}");
+            }
+            let big = ask(client, host, udp_port, false, true, question);
+            let expected = Answer {
+                edns_udp: Some(1232),
+                ..whole.clone()
+            };
+            assert_eq!(big, expected, "{what} over UDP with EDNS");
+        }
+    }
+}
+
+/// Bug 2: FORMERR to a query without a question (`dig +header-only`, RFC 7873 §5.4's cookie
+/// probe) has an OPT when the query had one (RFC 6891 §7): dig has nothing to warn of.
+fn check_formerr_has_opt((host, udp_port, tcp_port): Target) {
+    for tcp in [false, true] {
+        let port = if tcp { tcp_port } else { udp_port };
+        let transport = if tcp { "+tcp" } else { "+notcp" };
+        let out = raw(
+            Client::Dig,
+            host,
+            port,
+            &[transport, "+header-only", "+nocookie", "+edns=0"],
+        );
+        let got = parse_tool_output(&out);
+        assert_eq!(
+            (got.status.as_str(), got.edns_udp),
+            ("FORMERR", Some(1232)),
+            "{out}"
+        );
+        assert!(!out.contains("EDNS query returned status FORMERR"), "{out}");
+    }
+}
+
+/// Bug 3: CD is copied into answers to QUERY, not into the NOTIMP answer to opcode 15.
+fn check_cd_only_for_query((host, udp_port, tcp_port): Target) {
+    for tcp in [false, true] {
+        let port = if tcp { tcp_port } else { udp_port };
+        let q = ask(
+            Client::Dig,
+            host,
+            port,
+            tcp,
+            true,
+            &["www.glue.test", "A", "+cdflag"],
+        );
+        assert_eq!(
+            (q.status.as_str(), &q.flags),
+            ("NOERROR", &set(&["qr", "aa", "cd"]))
+        );
+        let q = ask(
+            Client::Dig,
+            host,
+            port,
+            tcp,
+            true,
+            &["www.glue.test", "A", "+cdflag", "+opcode=15"],
+        );
+        assert_eq!(
+            (q.status.as_str(), &q.flags),
+            ("NOTIMP", &set(&["qr"])),
+            "{q:?}"
+        );
+    }
+}
+
+/// Bug 4: a query signed with a TSIG key the server does not know gets NOTAUTH and an unsigned
+/// TSIG record (the query's key name and algorithm, no MAC) with error BADKEY (RFC 8945
+/// §5.2), from dig and kdig.
+fn check_tsig_badkey((host, udp_port, tcp_port): Target) {
+    for tcp in [false, true] {
+        let port = if tcp { tcp_port } else { udp_port };
+        let transport = if tcp { "+tcp" } else { "+notcp" };
+        let key = "hmac-sha256:unknown-key:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
+        let out = raw(
+            Client::Dig,
+            host,
+            port,
+            &[transport, "+norec", "-y", key, "www.glue.test", "A"],
+        );
+        assert!(out.contains("status: NOTAUTH"), "{out}");
+        assert!(
+            out.contains("ANSWER: 0, AUTHORITY: 0, ADDITIONAL: 2"),
+            "{out}"
+        );
+        let tsig = out
+            .lines()
+            .skip_while(|l| !l.contains("TSIG PSEUDOSECTION"))
+            .nth(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_default();
+        // unknown-key. 0 ANY TSIG hmac-sha256. TIME 300 0(MAC size) ID BADKEY 0(other len)
+        assert_eq!(tsig.len(), 11, "{out}");
+        assert_eq!(
+            tsig[..5],
+            ["unknown-key.", "0", "ANY", "TSIG", "hmac-sha256."],
+            "{out}"
+        );
+        assert_eq!(
+            (tsig[6], tsig[7], tsig[9], tsig[10]),
+            ("300", "0", "BADKEY", "0"),
+            "{out}"
+        );
+        let out = raw(
+            Client::Kdig,
+            host,
+            port,
+            &[transport, "+norec", "-y", key, "www.glue.test", "A"],
+        );
+        assert!(out.contains("status: BADKEY"), "{out}"); // kdig shows the TSIG error
+        assert!(
+            out.contains("ANSWER: 0; AUTHORITY: 0; ADDITIONAL: 1"),
+            "{out}"
+        );
+        assert!(
+            out.lines().any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() == 11
+                    && f[..5] == ["unknown-key.", "0", "ANY", "TSIG", "hmac-sha256."]
+                    && f[9] == "BADKEY"
+            }),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn responder_unit_tests_pass() {
+    // examples-cpp/dns-server/tests/responder_test.cpp, built with the native server.
+    let exe = native_server().with_file_name("responder-test");
+    let out = run_with_deadline(
+        Command::new(&exe).arg(src().join("zones")),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status == 0 && out.stdout.contains(" checks, 0 failed"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// Runs `check` natively against a server of glue.test.zone, over 127.0.0.1 and ::1.
+fn natively_on_glue_test(check: fn(Target)) {
+    let port = free_port();
+    let mut args: Vec<String> = ["-p", &port.to_string(), "-a", "127.0.0.1", "-a", "::1"]
+        .map(String::from)
+        .to_vec();
+    args.push("--tsig-keys".into());
+    args.push(src().join("tests").join("test.keys").display().to_string());
+    args.push(
+        src()
+            .join("zones")
+            .join("glue.test.zone")
+            .display()
+            .to_string(),
+    );
+    let server = start(native_server(), &args, port, "glue.test");
+    check(("127.0.0.1", server.port, server.port));
+    check(("::1", server.port, server.port));
+}
+
+/// The keys of examples-cpp/dns-server/tests/test.keys, as dig -y takes them.
+fn test_keys() -> Vec<String> {
+    std::fs::read_to_string(src().join("tests").join("test.keys"))
+        .expect("read tests/test.keys")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+/// RFC 8945 with the keys of tests/test.keys (hmac-sha256, hmac-sha512, hmac-sha1): dig and
+/// kdig get signed answers that they verify; a wrong secret gets NOTAUTH with BADSIG,
+/// unsigned; a query dated 1000 s off gets NOTAUTH with BADTIME, signed (checked by
+/// tests/tsig_badtime.py with dnspython, which can backdate a query).
+fn check_tsig_known_keys((host, udp_port, tcp_port): Target) {
+    let keys = test_keys();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    for tcp in [false, true] {
+        let port = if tcp { tcp_port } else { udp_port };
+        let transport = if tcp { "+tcp" } else { "+notcp" };
+        for key in &keys {
+            let name = key.split(':').nth(1).expect("ALGORITHM:NAME:SECRET");
+            for client in BOTH.iter().copied() {
+                let out = raw(
+                    client,
+                    host,
+                    port,
+                    &[transport, "+norec", "-y", key, "www.glue.test", "A"],
+                );
+                let got = parse_tool_output(&out);
+                assert_eq!(got.status, "NOERROR", "{client:?} -y {key}\n{out}");
+                assert_eq!(
+                    got.answer
+                        .iter()
+                        .next()
+                        .map(|l| l.ends_with("IN A 192.0.2.80")),
+                    Some(true),
+                    "{client:?} -y {key}\n{out}"
+                );
+                // The answer's TSIG: our key, no error; dig and kdig warn when it does not
+                // verify ("Couldn't verify signature", "failed to verify TSIG").
+                let tsig = out
+                    .lines()
+                    .find(|l| l.starts_with(&format!("{name}.")) && l.contains("TSIG"))
+                    .unwrap_or_else(|| panic!("no TSIG record\n{out}"));
+                assert!(tsig.contains(" NOERROR "), "{tsig}\n{out}");
+                for warning in ["verify", "could not be validated", "WARNING -- "] {
+                    assert!(
+                        !out.contains(warning),
+                        "{client:?} -y {key}: {warning}\n{out}"
+                    );
+                }
+            }
+        }
+        // The name of the first key with another secret.
+        let wrong = format!("hmac-sha256:test-sha256:{}", "d3Jvbmcgc2VjcmV0");
+        let out = raw(
+            Client::Dig,
+            host,
+            port,
+            &[transport, "+norec", "-y", &wrong, "www.glue.test", "A"],
+        );
+        assert!(out.contains("status: NOTAUTH"), "{out}");
+        let tsig: Vec<&str> = out
+            .lines()
+            .find(|l| l.starts_with("test-sha256.") && l.contains("TSIG"))
+            .unwrap_or_else(|| panic!("no TSIG record\n{out}"))
+            .split_whitespace()
+            .collect();
+        // test-sha256. 0 ANY TSIG hmac-sha256. TIME 300 0(MAC size) ID BADSIG 0
+        assert_eq!((tsig.len(), tsig[7], tsig[9]), (11, "0", "BADSIG"), "{out}");
+        let python = Path::new("/usr/bin/python3");
+        for key in &keys {
+            let mut cmd = Command::new(python);
+            cmd.arg(src().join("tests").join("tsig_badtime.py")).args([
+                host,
+                &port.to_string(),
+                key,
+                "-1000",
+            ]);
+            if tcp {
+                cmd.arg("tcp");
+            }
+            let out = run_with_deadline(&mut cmd, Duration::from_secs(30));
+            assert!(
+                out.status == 0 && out.stdout.contains("BADTIME ok"),
+                "{}\n(python3 needs Debian's python3-dnspython: run `./kiln doctor --install`)",
+                out.describe()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_referral_with_in_domain_glue_left_out_has_tc_and_all_glue_that_fits() {
+    natively_on_glue_test(check_referral_glue);
+}
+
+#[test]
+fn formerr_without_a_question_has_an_opt_when_the_query_had_one() {
+    natively_on_glue_test(check_formerr_has_opt);
+}
+
+#[test]
+fn cd_is_copied_only_for_opcode_query() {
+    natively_on_glue_test(check_cd_only_for_query);
+}
+
+#[test]
+fn a_query_signed_with_an_unknown_tsig_key_gets_notauth_and_badkey() {
+    natively_on_glue_test(check_tsig_badkey);
+}
+
+#[test]
+fn tsig_signed_queries_get_signed_answers_badsig_and_badtime() {
+    natively_on_glue_test(check_tsig_known_keys);
+}
+
+#[test]
+fn a_bad_tsig_key_file_is_refused_with_file_line_and_reason() {
+    let dir = work_dir().join("dns").join("bad-keys");
+    std::fs::create_dir_all(&dir).expect("create a directory");
+    let cases = [
+        (
+            "hmac-md5:k:c2VjcmV0\n",
+            1,
+            "unsupported TSIG algorithm 'hmac-md5'",
+        ),
+        ("# ok\nk1:c2VjcmV0\nk2:not*base64\n", 3, "is not base64"),
+        (
+            "k1:c2VjcmV0\nhmac-sha1:K1.:c2VjcmV0\n",
+            2,
+            "TSIG key K1. is given twice",
+        ),
+        ("no-secret\n", 1, "[ALGORITHM:]NAME:BASE64SECRET"),
+    ];
+    for (i, (text, line, reason)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad{i}.keys"));
+        std::fs::write(&path, text).expect("write a key file");
+        let out = run_with_deadline(
+            Command::new(native_server())
+                .args(["--check", "--tsig-keys"])
+                .arg(&path),
+            Duration::from_secs(30),
+        );
+        let expected = format!("{}:{line}: ", path.display());
+        assert!(
+            out.status == 1 && out.stderr.contains(&expected) && out.stderr.contains(reason),
+            "expected `{expected}… {reason}`\n{}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn glue_tc_formerr_with_opt_cd_and_tsig_in_a_kiln_image() {
+    // The VM's files: glue.test.zone and the test keys.
+    let files = work_dir().join("dns").join("glue-files");
+    std::fs::create_dir_all(&files).expect("create a directory");
+    for (dir, file) in [("zones", "glue.test.zone"), ("tests", "test.keys")] {
+        std::fs::copy(src().join(dir).join(file), files.join(file)).expect("copy a file");
+    }
+    let udp = free_port();
+    let guest = boot_guest_with(
+        kiln_image("event"),
+        udp,
+        udp,
+        &["--files", files.to_str().expect("a UTF-8 path")],
+        &["--tsig-keys", "/test.keys", "/glue.test.zone"],
+    );
+    check_protocol_fixes(("127.0.0.1", udp, udp));
+    // The guest's clock signs and checks the times: within TSIG's 300 s of the host's.
+    check_tsig_known_keys(("127.0.0.1", udp, udp));
+    drop(guest);
 }
 
 #[test]
@@ -1201,6 +1637,8 @@ fn static_musl_libcxx_twin_serves_natively() {
         "src/dns/zone.cpp",
         "src/dns/zone_parser.cpp",
         "src/dns/responder.cpp",
+        "src/dns/hmac.cpp",
+        "src/dns/tsig.cpp",
         "src/dns/demo_zone.cpp",
         "src/frontend/common.cpp",
         "src/frontend/posix_main.cpp",
@@ -1337,6 +1775,18 @@ impl Drop for Guest {
 }
 
 fn boot_guest(image: &Path, udp_port: u16, tcp_port: u16) -> Guest {
+    boot_guest_with(image, udp_port, tcp_port, &[], &[])
+}
+
+/// [`boot_guest`] with more `kiln run` options (`run_options`, e.g. `--files DIR`) and the
+/// server's arguments (`args`, after `--`).
+fn boot_guest_with(
+    image: &Path,
+    udp_port: u16,
+    tcp_port: u16,
+    run_options: &[&str],
+    args: &[&str],
+) -> Guest {
     use std::os::unix::process::CommandExt;
     let console = work_dir().join("dns").join(format!(
         "{}-{udp_port}.console",
@@ -1357,7 +1807,14 @@ fn boot_guest(image: &Path, udp_port: u16, tcp_port: u16) -> Guest {
             "-p",
             &format!("{tcp_port}:53"),
         ])
+        .args(run_options)
         .arg(image)
+        .args(if args.is_empty() {
+            &[][..]
+        } else {
+            &["--"][..]
+        })
+        .args(args)
         .stdin(Stdio::null())
         .stdout(file)
         .stderr(err)
@@ -1559,6 +2016,8 @@ fn event_twin() -> &'static Path {
             "src/dns/zone.cpp",
             "src/dns/zone_parser.cpp",
             "src/dns/responder.cpp",
+            "src/dns/hmac.cpp",
+            "src/dns/tsig.cpp",
             "src/dns/demo_zone.cpp",
             "src/frontend/common.cpp",
             "src/frontend/event_main.cpp",

@@ -11,7 +11,7 @@ namespace dns {
 
 namespace type {
 constexpr std::uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MX = 15,
-                        TXT = 16, AAAA = 28, SRV = 33, OPT = 41, DS = 43, IXFR = 251,
+                        TXT = 16, AAAA = 28, SRV = 33, OPT = 41, DS = 43, TSIG = 250, IXFR = 251,
                         AXFR = 252, MAILB = 253, MAILA = 254, ANY = 255, CAA = 257;
 }
 namespace cls {
@@ -19,7 +19,11 @@ constexpr std::uint16_t IN = 1, CH = 3, NONE = 254, ANY = 255;
 }
 namespace rcode {
 constexpr std::uint16_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4,
-                        REFUSED = 5, BADVERS = 16;
+                        REFUSED = 5, NOTAUTH = 9, BADVERS = 16;
+}
+// TSIG's own error field (RFC 8945 §3): not an rcode of the header.
+namespace tsig_error {
+constexpr std::uint16_t BADSIG = 16, BADKEY = 17, BADTIME = 18, BADTRUNC = 22;
 }
 namespace flag {
 constexpr std::uint16_t QR = 0x8000, AA = 0x0400, TC = 0x0200, RD = 0x0100, RA = 0x0080,

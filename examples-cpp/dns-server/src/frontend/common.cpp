@@ -12,12 +12,14 @@ namespace frontend {
 namespace {
 
 const char* const kUsage =
-    "usage: dns-server [-p PORT] [-a ADDRESS]... [--id TEXT] [--check] [--quiet]\n"
-    "                  [--print-demo-zone] [ZONEFILE | ORIGIN=ZONEFILE]...\n"
+    "usage: dns-server [-p PORT] [-a ADDRESS]... [--id TEXT] [--tsig-keys FILE] [--check]\n"
+    "                  [--quiet] [--print-demo-zone] [ZONEFILE | ORIGIN=ZONEFILE]...\n"
     "An authoritative DNS server. Without zone files it serves the demo zone kiln.test.\n"
     "  -p, --port PORT      UDP and TCP port (default 53)\n"
     "  -a, --address ADDR   address to listen on, repeatable (default :: dual-stack)\n"
     "  --id TEXT            answer to CHAOS TXT id.server (default kiln)\n"
+    "  --tsig-keys FILE     TSIG keys, one a line as dig -y takes them:\n"
+    "                       [hmac-sha1|hmac-sha256|hmac-sha512:]NAME:BASE64SECRET\n"
     "  --check              load the zones, print them and exit\n"
     "  --quiet              print nothing at start-up\n"
     "  --print-demo-zone    print the built-in zone kiln.test. and exit\n"
@@ -64,6 +66,12 @@ int parse_options(int argc, char** argv, Options& o) {
                 return usage_error("--id needs a text", nullptr);
             }
             o.id = v;
+        } else if (std::strcmp(a, "--tsig-keys") == 0) {
+            const char* v = value(a);
+            if (v == nullptr) {
+                return usage_error("--tsig-keys needs a key file", nullptr);
+            }
+            o.key_file = v;
         } else if (std::strcmp(a, "--check") == 0) {
             o.check = true;
         } else if (std::strcmp(a, "--quiet") == 0) {
@@ -135,6 +143,22 @@ bool load_zones(const Options& o, dns::ZoneSet& zones) {
     if (!load_zones_into(o, zones, error)) {
         std::fprintf(stderr, "dns-server: %s\n", error.c_str());
         return false;
+    }
+    return true;
+}
+
+bool load_keys(const Options& o, std::vector<dns::TsigKey>& keys) {
+    if (o.key_file.empty()) {
+        return true;
+    }
+    std::string error;
+    if (!dns::load_tsig_keys(o.key_file.c_str(), keys, error)) {
+        std::fprintf(stderr, "dns-server: %s\n", error.c_str());
+        return false;
+    }
+    if (!o.quiet || o.check) {
+        std::printf("dns-server: %zu TSIG key%s from %s\n", keys.size(),
+                    keys.size() == 1 ? "" : "s", o.key_file.c_str());
     }
     return true;
 }

@@ -1,6 +1,7 @@
 // What every front end shares: the command line and loading the zones.
 #pragma once
 
+#include "dns/tsig.hpp"
 #include "dns/zone.hpp"
 
 #include <string>
@@ -16,6 +17,7 @@ struct Options {
     bool print_demo_zone = false;
     bool quiet = false;                 // no start-up lines
     std::vector<std::string> zones;     // FILE or ORIGIN=FILE
+    std::string key_file;               // --tsig-keys FILE: TSIG keys, or none
 };
 
 // Parses the command line. Returns -1 to go on, else the exit status (after --help or a
@@ -25,6 +27,10 @@ int parse_options(int argc, char** argv, Options& options);
 // Loads every zone (the demo zone if none is given). On failure prints "FILE:LINE: reason"
 // and returns false: the server must not start.
 bool load_zones(const Options& options, dns::ZoneSet& zones);
+
+// Loads the TSIG keys of --tsig-keys (none without it). On failure prints "FILE:LINE:
+// reason" and returns false: the server must not start.
+bool load_keys(const Options& options, std::vector<dns::TsigKey>& keys);
 
 // SIGHUP: loads the zone files again into a fresh set and, only if every one loads, puts it
 // in place of `zones` (a query never sees a half-loaded set: both front ends answer between

@@ -238,7 +238,8 @@ int start() {
     if (status >= 0) {
         return status;
     }
-    if (!frontend::load_zones(g_options, g_zones)) {
+    std::vector<dns::TsigKey> keys;
+    if (!frontend::load_zones(g_options, g_zones) || !frontend::load_keys(g_options, keys)) {
         return 1;
     }
     if (g_options.check || !g_options.quiet) {
@@ -259,6 +260,7 @@ int start() {
         }
     }
     g_responder = std::make_unique<dns::Responder>(g_zones, g_options.id);
+    g_responder->set_tsig_keys(std::move(keys));
     std::atexit(print_counters_at_exit);
     os_signal(SIGTERM, on_stop, nullptr);
     os_signal(SIGINT, on_stop, nullptr);

@@ -302,7 +302,8 @@ int main(int argc, char** argv) {
         return status;
     }
     dns::ZoneSet zones;
-    if (!frontend::load_zones(options, zones)) {
+    std::vector<dns::TsigKey> keys;
+    if (!frontend::load_zones(options, zones) || !frontend::load_keys(options, keys)) {
         return 1;
     }
     if (options.check || !options.quiet) {
@@ -347,6 +348,7 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     dns::Responder responder(zones, options.id);
+    responder.set_tsig_keys(std::move(keys));
     Server server(responder, epfd);
     if (!options.quiet) {
         frontend::print_listening(options, zones);
